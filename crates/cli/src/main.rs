@@ -1,0 +1,2 @@
+//! The `stampede` binary (being written).
+fn main() {}

@@ -1,0 +1,204 @@
+//! Per-request statistics: what the engine fills on the hot path and merges per interval.
+
+use crate::{Latency, Outcome, OutcomeCounts};
+
+/// Why a request counted as failed, for the failures table. The key space is small and closed
+/// (a status code, a transport outcome, or one of the request's checks), so a tally stays tiny.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FailureKey {
+    /// A status the request did not expect.
+    Status(u16),
+    /// No response: timeout, refused, reset, other.
+    Transport(Outcome),
+    /// A response that failed the request's check with this index.
+    Check(u16),
+}
+
+/// Occurrences per [`FailureKey`], in first-seen order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FailureTally(Vec<(FailureKey, u64)>);
+
+impl FailureTally {
+    /// Counts one failure. Linear search: there are only ever a handful of keys.
+    pub fn bump(&mut self, key: FailureKey) {
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, n)) => *n += 1,
+            None => self.0.push((key, 1)),
+        }
+    }
+
+    pub fn add(&mut self, other: &FailureTally) {
+        for &(key, n) in &other.0 {
+            match self.0.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, m)) => *m += n,
+                None => self.0.push((key, n)),
+            }
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (FailureKey, u64)> + '_ {
+        self.0.iter().copied()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn clear(&mut self) {
+        self.0.clear();
+    }
+}
+
+/// Everything measured for one named request over some span (an interval, a step, a run).
+#[derive(Clone, Debug, Default)]
+pub struct RequestStats {
+    /// What happened on the wire, one count per request.
+    pub outcomes: OutcomeCounts,
+    /// Requests that did not succeed: unexpected status, transport error or failed check.
+    pub failed: u64,
+    /// Of `failed`, those whose response arrived but failed a check.
+    pub checks_failed: u64,
+    /// 429 responses that carried a `Retry-After` header.
+    pub retry_after_seen: u64,
+    /// Response body bytes received.
+    pub body_bytes: u64,
+    /// Latency from the actual send.
+    pub latency: Latency,
+    /// Latency from the scheduled send (open model), which shows a stalled server that the
+    /// actual-send figure hides. Empty in closed-model steps.
+    pub corrected: Latency,
+    pub failures: FailureTally,
+}
+
+impl RequestStats {
+    /// Requests completed, whatever their outcome.
+    pub fn requests(&self) -> u64 {
+        self.outcomes.total()
+    }
+
+    pub fn add(&mut self, other: &RequestStats) {
+        self.outcomes.add(&other.outcomes);
+        self.failed += other.failed;
+        self.checks_failed += other.checks_failed;
+        self.retry_after_seen += other.retry_after_seen;
+        self.body_bytes += other.body_bytes;
+        self.latency.add(&other.latency);
+        self.corrected.add(&other.corrected);
+        self.failures.add(&other.failures);
+    }
+
+    pub fn clear(&mut self) {
+        *self = RequestStats {
+            latency: std::mem::take(&mut self.latency),
+            corrected: std::mem::take(&mut self.corrected),
+            ..RequestStats::default()
+        };
+        self.latency.clear();
+        self.corrected.clear();
+    }
+}
+
+/// The statistics of every request of a scenario (indexed by request id, as in the plan) and the
+/// counters that belong to the load rather than to one request.
+#[derive(Clone, Debug, Default)]
+pub struct StatsSet {
+    pub requests: Vec<RequestStats>,
+    /// Connections re-opened after the previous one broke.
+    pub reconnects: u64,
+    /// Open model: iterations that found the backlog full and were never started.
+    pub dropped: u64,
+    /// Open model: iterations started later than scheduled by more than the lateness allowance.
+    pub late_starts: u64,
+    /// Open model: iterations scheduled in this span.
+    pub scheduled: u64,
+    /// Iterations (one request, or one walk of a flow) completed.
+    pub iterations: u64,
+}
+
+impl StatsSet {
+    pub fn new(request_count: usize) -> StatsSet {
+        StatsSet { requests: vec![RequestStats::default(); request_count], ..StatsSet::default() }
+    }
+
+    pub fn add(&mut self, other: &StatsSet) {
+        if self.requests.len() < other.requests.len() {
+            self.requests.resize_with(other.requests.len(), RequestStats::default);
+        }
+        for (mine, theirs) in self.requests.iter_mut().zip(&other.requests) {
+            mine.add(theirs);
+        }
+        self.reconnects += other.reconnects;
+        self.dropped += other.dropped;
+        self.late_starts += other.late_starts;
+        self.scheduled += other.scheduled;
+        self.iterations += other.iterations;
+    }
+
+    /// All requests merged into one, for the `Aggregated` rows.
+    pub fn aggregate(&self) -> RequestStats {
+        let mut total = RequestStats::default();
+        for stats in &self.requests {
+            total.add(stats);
+        }
+        total
+    }
+
+    /// Resets every counter, keeping the histogram allocations for reuse.
+    pub fn clear(&mut self) {
+        for stats in &mut self.requests {
+            stats.clear();
+        }
+        self.reconnects = 0;
+        self.dropped = 0;
+        self.late_starts = 0;
+        self.scheduled = 0;
+        self.iterations = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_tally_counts_in_first_seen_order() {
+        let mut tally = FailureTally::default();
+        tally.bump(FailureKey::Status(500));
+        tally.bump(FailureKey::Transport(Outcome::Timeout));
+        tally.bump(FailureKey::Status(500));
+        let mut other = FailureTally::default();
+        other.bump(FailureKey::Check(0));
+        other.bump(FailureKey::Status(500));
+        tally.add(&other);
+        let rows: Vec<_> = tally.iter().collect();
+        assert_eq!(
+            rows,
+            vec![
+                (FailureKey::Status(500), 3),
+                (FailureKey::Transport(Outcome::Timeout), 1),
+                (FailureKey::Check(0), 1)
+            ]
+        );
+    }
+
+    #[test]
+    fn sets_merge_request_by_request() {
+        let mut a = StatsSet::new(2);
+        a.requests[0].outcomes.bump(Outcome::Status2xx);
+        a.requests[0].latency.record_us(100);
+        a.reconnects = 1;
+        let mut b = StatsSet::new(2);
+        b.requests[1].outcomes.bump(Outcome::Status5xx);
+        b.requests[1].failed = 1;
+        b.dropped = 2;
+        a.add(&b);
+        assert_eq!(a.requests[0].requests(), 1);
+        assert_eq!(a.requests[1].failed, 1);
+        assert_eq!((a.reconnects, a.dropped), (1, 2));
+        let total = a.aggregate();
+        assert_eq!((total.requests(), total.failed, total.latency.count()), (2, 1, 1));
+        a.clear();
+        assert_eq!(a.aggregate().requests(), 0);
+        assert!(a.requests[0].latency.is_empty());
+    }
+}

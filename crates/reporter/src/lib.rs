@@ -1,0 +1,1 @@
+//! reporter (being written).

@@ -1,0 +1,335 @@
+//! The `Plan`: what the engine runs, as plain data.
+//!
+//! Every kind of scenario lowers to the same shape, a list of steps, each a load held for a time
+//! and followed by an optional cooldown. Smoke, capacity, throughput, burst and soak are different
+//! step lists, not different engines.
+
+use std::time::Duration;
+
+use crate::template::Template;
+
+/// Index of a request in [`Plan::requests`].
+pub type RequestId = usize;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    Smoke,
+    Capacity,
+    Throughput,
+    Burst,
+    Soak,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Smoke => "smoke",
+            Kind::Capacity => "capacity",
+            Kind::Throughput => "throughput",
+            Kind::Burst => "burst",
+            Kind::Soak => "soak",
+        }
+    }
+}
+
+/// Where the load goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BaseUrl {
+    /// The embedded demo target, started in-process on a loopback port.
+    Builtin,
+    Http(HttpBase),
+}
+
+/// An `http://host:port/prefix` base, split once at load time so the engine never parses URLs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpBase {
+    pub host: String,
+    pub port: u16,
+    /// Path prefix without a trailing slash ("" for none); request paths are appended to it.
+    pub path_prefix: String,
+}
+
+impl HttpBase {
+    /// The `Host` header value.
+    pub fn authority(&self) -> String {
+        if self.port == 80 { self.host.clone() } else { format!("{}:{}", self.host, self.port) }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}{}", self.authority(), self.path_prefix)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub name: String,
+    pub kind: Kind,
+    pub description: String,
+    pub base_url: BaseUrl,
+    pub requests: Vec<Request>,
+    /// Ordered walks over requests; when non-empty, users pick a flow by weight instead of a
+    /// single request.
+    pub flows: Vec<Flow>,
+    /// Requests each user runs once before its first iteration (a login), measured apart.
+    pub setup: Vec<RequestId>,
+    pub steps: Vec<Step>,
+    /// Names of the per-user captured values; templates refer to them by index.
+    pub captures: Vec<String>,
+    /// How often the engine snapshots and reports its statistics.
+    pub interval: Duration,
+    /// How long in-flight requests may finish after a step ends or the run is stopped.
+    pub grace: Duration,
+    pub connect_timeout: Duration,
+    pub thresholds: Vec<Threshold>,
+    /// Users x this factor at the knee is the safe ceiling a capacity run reports.
+    pub ceiling_factor: f64,
+}
+
+impl Plan {
+    /// When each step starts, from the start of the run.
+    pub fn step_offsets(&self) -> Vec<Duration> {
+        let mut at = Duration::ZERO;
+        self.steps
+            .iter()
+            .map(|step| {
+                let start = at;
+                at += step.duration() + step.cooldown;
+                start
+            })
+            .collect()
+    }
+
+    /// The whole run, every step and cooldown included.
+    pub fn total_duration(&self) -> Duration {
+        self.steps.iter().map(|s| s.duration() + s.cooldown).sum()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Step {
+    /// A short human label: "50 users", "200/s", "burst".
+    pub label: String,
+    pub load: Load,
+    /// Time to bring users up from zero to the step's count, inside `hold`.
+    pub ramp: Duration,
+    /// Leading part of the hold whose measurements are left out of the step's figures.
+    pub warmup: Duration,
+    /// How long the step runs, ramp and warm-up included.
+    pub hold: Duration,
+    /// Idle time after the step: no traffic at all.
+    pub cooldown: Duration,
+    /// Replaces every request's think time during this step (a throughput sweep over think times).
+    pub think: Option<Think>,
+    /// Closed model: iterations each user runs before it stops early (`None`: until `hold` ends).
+    pub iterations_per_user: Option<u64>,
+}
+
+impl Step {
+    pub fn duration(&self) -> Duration {
+        self.hold
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Load {
+    /// A fixed number of users, each looping: request, think, request.
+    Closed { users: u32 },
+    /// Iterations started at a fixed rate whatever the responses, by users from a capped pool.
+    Open { rate_per_s: f64, max_users: u32, max_backlog: u32 },
+    /// `requests` iterations fired at once at the start of the step, then nothing.
+    Burst { requests: u32 },
+}
+
+impl Load {
+    /// Users a step may have at most.
+    pub fn max_users(&self) -> u32 {
+        match *self {
+            Load::Closed { users } => users,
+            Load::Open { max_users, .. } => max_users,
+            Load::Burst { requests } => requests,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Think {
+    #[default]
+    None,
+    Fixed(Duration),
+    /// Uniformly random in `[lo, hi]`.
+    Range(Duration, Duration),
+}
+
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub name: String,
+    /// Upper-case method name.
+    pub method: String,
+    /// Path (and optional query) appended to the base URL's prefix.
+    pub path: Template,
+    /// Extra query parameters, appended after `path`'s own.
+    pub query: Vec<(String, Template)>,
+    pub headers: Vec<Header>,
+    pub body: Option<Template>,
+    pub weight: u32,
+    pub think: Think,
+    pub timeout: Duration,
+    pub expect: StatusSet,
+    pub checks: Vec<Check>,
+    pub captures: Vec<Capture>,
+    pub sign: Option<Sign>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Header {
+    pub name: String,
+    pub value: Template,
+    /// Never printed or written anywhere (Authorization, API keys, values from `${env:..}`).
+    pub secret: bool,
+}
+
+/// A set of HTTP status codes 100..=599, as a bitmap: membership is one shift and one mask.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct StatusSet([u64; 10]);
+
+impl StatusSet {
+    pub const fn empty() -> StatusSet {
+        StatusSet([0; 10])
+    }
+
+    /// 2xx and 3xx: what a request expects unless it says otherwise.
+    pub fn success() -> StatusSet {
+        let mut set = StatusSet::empty();
+        for code in 200..400 {
+            set.insert(code);
+        }
+        set
+    }
+
+    pub fn insert(&mut self, code: u16) {
+        if code < 640 {
+            self.0[usize::from(code / 64)] |= 1 << (code % 64);
+        }
+    }
+
+    #[inline]
+    pub fn contains(&self, code: u16) -> bool {
+        code < 640 && self.0[usize::from(code / 64)] & (1 << (code % 64)) != 0
+    }
+}
+
+impl std::fmt::Debug for StatusSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries((0..640u16).filter(|&c| self.contains(c))).finish()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Check {
+    Status(StatusSet),
+    MaxLatency(Duration),
+    BodyContains(String),
+    /// The JSON value at a pointer equals this JSON text.
+    Json { pointer: String, equals: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Capture {
+    /// Index into [`Plan::captures`].
+    pub slot: usize,
+    pub from: CaptureFrom,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CaptureFrom {
+    JsonPointer(String),
+    Header(String),
+}
+
+/// HMAC-SHA256 over the final body bytes, sent as `header: prefix + hex`.
+#[derive(Clone)]
+pub struct Sign {
+    pub secret: Vec<u8>,
+    pub header: String,
+    pub prefix: String,
+}
+
+impl std::fmt::Debug for Sign {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sign")
+            .field("secret", &"<redacted>")
+            .field("header", &self.header)
+            .field("prefix", &self.prefix)
+            .finish()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Flow {
+    pub name: String,
+    pub weight: u32,
+    pub steps: Vec<RequestId>,
+}
+
+/// A pass/fail rule on the results. Conditions say what must hold (`p95 < 500ms`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Threshold {
+    pub metric: Metric,
+    pub condition: Condition,
+    /// A stricter condition whose breach is only a warning.
+    pub warn: Option<Condition>,
+    pub scope: Scope,
+    /// Judge over a sliding window while the run goes on (with `abort`, stop the run).
+    pub window: Option<Duration>,
+    pub abort: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Metric {
+    P50,
+    P90,
+    P95,
+    P99,
+    Max,
+    Mean,
+    /// Failed / all, as a fraction.
+    ErrorRate,
+    /// Completed requests per second.
+    Rps,
+    /// Passed checks / checked responses, as a fraction.
+    Checks,
+}
+
+/// `< 500ms`, `> 100`, `<= 1%`: latencies in milliseconds, rates as fractions.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Condition {
+    pub op: Op,
+    pub value: f64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl Condition {
+    pub fn holds(&self, observed: f64) -> bool {
+        match self.op {
+            Op::Lt => observed < self.value,
+            Op::Le => observed <= self.value,
+            Op::Gt => observed > self.value,
+            Op::Ge => observed >= self.value,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    Run,
+    PerStep,
+    Request(RequestId),
+}
