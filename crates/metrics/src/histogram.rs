@@ -52,7 +52,11 @@ impl Latency {
 
     /// The value at `quantile` (0.0..=1.0), in microseconds; 0 when empty.
     pub fn quantile_us(&self, quantile: f64) -> u64 {
-        if self.0.is_empty() { 0 } else { self.0.value_at_quantile(quantile) }
+        if self.0.is_empty() {
+            0
+        } else {
+            self.0.value_at_quantile(quantile)
+        }
     }
 
     pub fn clear(&mut self) {
@@ -68,9 +72,10 @@ impl Latency {
     pub fn from_histogram(source: &Histogram<u64>) -> Latency {
         let mut latency = Latency::new();
         for value in source.iter_recorded() {
-            latency
-                .0
-                .saturating_record_n(value.value_iterated_to().clamp(1, LATENCY_MAX_US), value.count_at_value());
+            latency.0.saturating_record_n(
+                value.value_iterated_to().clamp(1, LATENCY_MAX_US),
+                value.count_at_value(),
+            );
         }
         latency
     }

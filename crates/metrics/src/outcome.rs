@@ -70,7 +70,10 @@ impl Outcome {
 
     /// True when no HTTP response was received at all.
     pub fn is_transport_error(self) -> bool {
-        matches!(self, Outcome::Timeout | Outcome::Refused | Outcome::Reset | Outcome::Other)
+        matches!(
+            self,
+            Outcome::Timeout | Outcome::Refused | Outcome::Reset | Outcome::Other
+        )
     }
 }
 

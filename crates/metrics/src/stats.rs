@@ -117,12 +117,16 @@ pub struct StatsSet {
 
 impl StatsSet {
     pub fn new(request_count: usize) -> StatsSet {
-        StatsSet { requests: vec![RequestStats::default(); request_count], ..StatsSet::default() }
+        StatsSet {
+            requests: vec![RequestStats::default(); request_count],
+            ..StatsSet::default()
+        }
     }
 
     pub fn add(&mut self, other: &StatsSet) {
         if self.requests.len() < other.requests.len() {
-            self.requests.resize_with(other.requests.len(), RequestStats::default);
+            self.requests
+                .resize_with(other.requests.len(), RequestStats::default);
         }
         for (mine, theirs) in self.requests.iter_mut().zip(&other.requests) {
             mine.add(theirs);
@@ -196,7 +200,10 @@ mod tests {
         assert_eq!(a.requests[1].failed, 1);
         assert_eq!((a.reconnects, a.dropped), (1, 2));
         let total = a.aggregate();
-        assert_eq!((total.requests(), total.failed, total.latency.count()), (2, 1, 1));
+        assert_eq!(
+            (total.requests(), total.failed, total.latency.count()),
+            (2, 1, 1)
+        );
         a.clear();
         assert_eq!(a.aggregate().requests(), 0);
         assert!(a.requests[0].latency.is_empty());

@@ -1,0 +1,179 @@
+//! Closed model against real loopback servers: counts agree with the server, failures are data.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use stampede_metrics::Outcome;
+use stampede_scenario::Load;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::watch;
+
+#[tokio::test]
+async fn bounded_run_reports_exactly_what_the_server_served() {
+    let server = counting_server(Duration::ZERO, 200).await;
+    let mut step = step(Load::Closed { users: 5 }, Duration::from_secs(30));
+    step.iterations_per_user = Some(40);
+    let plan = plan(vec![request("a", "/a"), request("b", "/b")], vec![step]);
+    let (_stop_tx, stop) = watch::channel(None);
+    let mut rec = Recorded::default();
+    let outcome = stampede_engine::run(&plan, &options(server.addr, 2), stop, |e| rec.record(e))
+        .await
+        .expect("run");
+    assert_eq!(outcome, stampede_metrics::RunOutcome::Completed);
+    assert!(rec.run_ended);
+    let total = rec.steps[0].stats.aggregate();
+    assert_eq!(total.requests(), 200);
+    assert_eq!(server.served(), 200);
+    assert_eq!(total.outcomes.get(Outcome::Status2xx), 200);
+    assert_eq!(total.failed, 0);
+    assert_eq!(total.latency.count(), 200);
+    assert_eq!(rec.steps[0].stats.iterations, 200);
+    // Intervals add up to the step: nothing lost or counted twice between shards.
+    let from_intervals: u64 = rec
+        .intervals
+        .iter()
+        .map(|i| i.stats.aggregate().requests())
+        .sum();
+    assert_eq!(from_intervals, 200);
+}
+
+#[tokio::test]
+async fn a_closed_port_is_counted_as_refused() {
+    // Bind then drop, so the port is very likely closed.
+    let addr = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("addr")
+    };
+    let mut step = step(Load::Closed { users: 2 }, Duration::from_secs(10));
+    step.iterations_per_user = Some(5);
+    let plan = plan(vec![request("a", "/")], vec![step]);
+    let (_tx, stop) = watch::channel(None);
+    let mut rec = Recorded::default();
+    stampede_engine::run(&plan, &options(addr, 1), stop, |e| rec.record(e))
+        .await
+        .expect("run");
+    let total = rec.steps[0].stats.aggregate();
+    assert_eq!(total.outcomes.get(Outcome::Refused), 10);
+    assert_eq!(total.failed, 10);
+}
+
+/// A server that reads the request and then closes the socket without a word.
+async fn closing_server() -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut buf = [0u8; 1024];
+                let _ = stream.read(&mut buf).await;
+                // SO_LINGER 0 turns the close into a TCP reset. (Deprecated because a non-zero
+                // linger blocks on drop; zero never does.)
+                #[allow(deprecated)]
+                let _ = stream.set_linger(Some(Duration::ZERO));
+                drop(stream);
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn a_server_that_resets_gives_reset_outcomes_and_reconnects() {
+    let addr = closing_server().await;
+    let mut step = step(Load::Closed { users: 1 }, Duration::from_secs(10));
+    step.iterations_per_user = Some(4);
+    let plan = plan(vec![request("a", "/")], vec![step]);
+    let (_tx, stop) = watch::channel(None);
+    let mut rec = Recorded::default();
+    stampede_engine::run(&plan, &options(addr, 1), stop, |e| rec.record(e))
+        .await
+        .expect("run");
+    let stats = &rec.steps[0].stats;
+    let total = stats.aggregate();
+    assert_eq!(
+        total.outcomes.get(Outcome::Reset),
+        4,
+        "{:?}",
+        total.outcomes
+    );
+    assert_eq!(stats.reconnects, 3);
+}
+
+/// A server that answers with bytes that are not HTTP.
+#[tokio::test]
+async fn garbage_instead_of_http_is_other() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut buf = [0u8; 1024];
+                let _ = stream.read(&mut buf).await;
+                let _ = stream.write_all(b"SSH-2.0-OpenSSH_9.6\r\n\r\n").await;
+            });
+        }
+    });
+    let mut step = step(Load::Closed { users: 1 }, Duration::from_secs(10));
+    step.iterations_per_user = Some(3);
+    let plan = plan(vec![request("a", "/")], vec![step]);
+    let (_tx, stop) = watch::channel(None);
+    let mut rec = Recorded::default();
+    stampede_engine::run(&plan, &options(addr, 1), stop, |e| rec.record(e))
+        .await
+        .expect("run");
+    let total = rec.steps[0].stats.aggregate();
+    assert_eq!(
+        total.outcomes.get(Outcome::Other),
+        3,
+        "{:?}",
+        total.outcomes
+    );
+}
+
+#[tokio::test]
+async fn unexpected_statuses_fail_and_are_tallied() {
+    let server = counting_server(Duration::ZERO, 503).await;
+    let mut step = step(Load::Closed { users: 1 }, Duration::from_secs(10));
+    step.iterations_per_user = Some(7);
+    let plan = plan(vec![request("a", "/")], vec![step]);
+    let (_tx, stop) = watch::channel(None);
+    let mut rec = Recorded::default();
+    stampede_engine::run(&plan, &options(server.addr, 1), stop, |e| rec.record(e))
+        .await
+        .expect("run");
+    let total = rec.steps[0].stats.aggregate();
+    assert_eq!(total.outcomes.get(Outcome::Status5xx), 7);
+    assert_eq!(total.failed, 7);
+    assert_eq!(
+        total.failures.iter().collect::<Vec<_>>(),
+        vec![(stampede_metrics::FailureKey::Status(503), 7)]
+    );
+}
+
+#[tokio::test]
+async fn latency_of_a_20ms_server_is_measured_within_3ms() {
+    let server = counting_server(Duration::from_millis(20), 200).await;
+    let mut step = step(Load::Closed { users: 4 }, Duration::from_secs(30));
+    step.iterations_per_user = Some(10);
+    let plan = plan(vec![request("a", "/")], vec![step]);
+    let (_tx, stop) = watch::channel(None);
+    let mut rec = Recorded::default();
+    stampede_engine::run(&plan, &options(server.addr, 1), stop, |e| rec.record(e))
+        .await
+        .expect("run");
+    let summary = rec.steps[0].stats.aggregate().latency.summary();
+    assert!((20.0..=23.0).contains(&summary.p50), "{summary:?}");
+    assert!((20.0..=23.0).contains(&summary.p99), "{summary:?}");
+}

@@ -1,0 +1,149 @@
+//! Test fixtures: plans built in code and small hyper servers on 127.0.0.1:0 that count what
+//! they serve, so a test can compare the server's count with the engine's.
+
+#![allow(dead_code)]
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use stampede_engine::{Connector, Options};
+use stampede_metrics::{Event, IntervalSnapshot, StepEnd, StepInfo};
+use stampede_scenario::{BaseUrl, Kind, Load, Plan, Request, StatusSet, Step, Template, Think};
+use tokio::net::TcpListener;
+
+pub fn request(name: &str, path: &str) -> Request {
+    Request {
+        name: name.into(),
+        method: "GET".into(),
+        path: Template::literal(path),
+        query: vec![],
+        headers: vec![],
+        body: None,
+        weight: 1,
+        think: Think::None,
+        timeout: Duration::from_secs(5),
+        expect: StatusSet::success(),
+        checks: vec![],
+        captures: vec![],
+        sign: None,
+    }
+}
+
+pub fn step(load: Load, hold: Duration) -> Step {
+    Step {
+        label: "step".into(),
+        load,
+        ramp: Duration::ZERO,
+        warmup: Duration::ZERO,
+        hold,
+        cooldown: Duration::ZERO,
+        think: None,
+        iterations_per_user: None,
+    }
+}
+
+pub fn plan(requests: Vec<Request>, steps: Vec<Step>) -> Plan {
+    Plan {
+        name: "test".into(),
+        kind: Kind::Smoke,
+        description: String::new(),
+        base_url: BaseUrl::Builtin,
+        requests,
+        flows: vec![],
+        setup: vec![],
+        steps,
+        captures: vec![],
+        interval: Duration::from_secs(1),
+        grace: Duration::from_secs(2),
+        connect_timeout: Duration::from_secs(2),
+        thresholds: vec![],
+        ceiling_factor: 0.8,
+    }
+}
+
+pub fn options(addr: SocketAddr, threads: usize) -> Options {
+    Options {
+        connector: Connector::Tcp(addr),
+        authority: addr.to_string(),
+        path_prefix: String::new(),
+        base_url: format!("http://{addr}"),
+        threads,
+    }
+}
+
+/// Everything a run emitted, owned.
+#[derive(Default)]
+pub struct Recorded {
+    pub steps_started: Vec<StepInfo>,
+    pub intervals: Vec<IntervalSnapshot>,
+    pub steps: Vec<StepEnd>,
+    pub run_ended: bool,
+}
+
+impl Recorded {
+    pub fn record(&mut self, event: &Event<'_>) {
+        match event {
+            Event::StepStarted(info) => self.steps_started.push((*info).clone()),
+            Event::Interval(snapshot) => self.intervals.push((*snapshot).clone()),
+            Event::StepEnded(end) => self.steps.push((*end).clone()),
+            Event::RunEnded(_) => self.run_ended = true,
+            Event::RunStarted(_) => {}
+        }
+    }
+}
+
+/// A server that answers 200 "ok" (after `delay`), counting requests.
+pub struct CountingServer {
+    pub addr: SocketAddr,
+    pub served: Arc<AtomicU64>,
+}
+
+impl CountingServer {
+    pub fn served(&self) -> u64 {
+        self.served.load(Ordering::SeqCst)
+    }
+}
+
+pub async fn counting_server(delay: Duration, status: u16) -> CountingServer {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let addr = listener.local_addr().expect("local addr");
+    let served = Arc::new(AtomicU64::new(0));
+    let counter = served.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |_req| {
+                    let counter = counter.clone();
+                    async move {
+                        if !delay.is_zero() {
+                            tokio::time::sleep(delay).await;
+                        }
+                        counter.fetch_add(1, Ordering::SeqCst);
+                        let mut response =
+                            hyper::Response::new(Full::new(Bytes::from_static(b"ok")));
+                        *response.status_mut() =
+                            hyper::StatusCode::from_u16(status).expect("status");
+                        Ok::<_, Infallible>(response)
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    CountingServer { addr, served }
+}
