@@ -310,20 +310,18 @@ impl User {
         if let Some(sign) = &request.sign
             && let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&sign.secret)
         {
-            {
-                mac.update(&body);
-                let value = format!(
-                    "{}{}",
-                    sign.prefix,
-                    hex::encode(mac.finalize().into_bytes())
-                );
-                if let (Ok(name), Ok(mut value)) = (
-                    http::HeaderName::from_bytes(sign.header.as_bytes()),
-                    HeaderValue::from_str(&value),
-                ) {
-                    value.set_sensitive(true);
-                    headers.insert(name, value);
-                }
+            mac.update(&body);
+            let value = format!(
+                "{}{}",
+                sign.prefix,
+                hex::encode(mac.finalize().into_bytes())
+            );
+            if let (Ok(name), Ok(mut value)) = (
+                http::HeaderName::from_bytes(sign.header.as_bytes()),
+                HeaderValue::from_str(&value),
+            ) {
+                value.set_sensitive(true);
+                headers.insert(name, value);
             }
         }
         let mut built = http::Request::new(Full::new(body));
