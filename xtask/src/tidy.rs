@@ -1,0 +1,217 @@
+//! `cargo xtask tidy`: the architecture's edges, checked rather than hoped for.
+//!
+//! Each crate's dependency closure must leave out what the crate must not know (ARCHITECTURE.md),
+//! and every Rust file must open with a `//!` doc saying what it is.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+/// Whether a rule looks at a crate's direct dependencies or at everything they pull in.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    Direct,
+    Closure,
+}
+
+/// (crate, reach, packages it must not depend on, why).
+const FORBIDDEN: &[(&str, Reach, &[&str], &str)] = &[
+    (
+        "stampede-metrics",
+        Reach::Closure,
+        &["tokio", "hyper", "csv", "toml"],
+        "measurements are plain data",
+    ),
+    (
+        "stampede-scenario",
+        Reach::Closure,
+        &["tokio", "hyper", "hdrhistogram"],
+        "a Plan is plain data, no networking",
+    ),
+    (
+        "stampede-reporter",
+        Reach::Closure,
+        &["tokio", "hyper", "stampede-engine"],
+        "the reporter knows nothing of the network",
+    ),
+    // The engine reads the Plan types from the scenario crate, which parses TOML; what matters
+    // is that the engine itself never touches files, TOML or CSV.
+    (
+        "stampede-engine",
+        Reach::Direct,
+        &["csv", "toml", "figment2", "stampede-reporter"],
+        "the engine knows nothing of files or TOML",
+    ),
+    (
+        "stampede-target",
+        Reach::Closure,
+        &["stampede-scenario", "stampede-engine", "csv", "toml"],
+        "the demo target knows nothing of scenarios",
+    ),
+];
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+pub fn run() -> Result<(), String> {
+    let mut problems = dependency_problems()?;
+    problems.extend(doc_problems(&workspace_root()));
+    if problems.is_empty() {
+        println!("tidy: ok");
+        Ok(())
+    } else {
+        Err(format!(
+            "tidy found {} problem(s):\n{}",
+            problems.len(),
+            problems.join("\n")
+        ))
+    }
+}
+
+type Deps = BTreeMap<String, BTreeSet<String>>;
+
+/// For each workspace crate, the names of its direct and of all its normal (non-dev)
+/// dependencies.
+fn closures() -> Result<(Deps, Deps), String> {
+    let output = Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1", "--locked"])
+        .current_dir(workspace_root())
+        .output()
+        .map_err(|e| format!("cannot run cargo metadata: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "cargo metadata failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    let meta: Value = serde_json::from_slice(&output.stdout).map_err(|e| e.to_string())?;
+    let names: BTreeMap<&str, &str> = meta["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| Some((p["id"].as_str()?, p["name"].as_str()?)))
+        .collect();
+    let mut edges: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for node in meta["resolve"]["nodes"].as_array().into_iter().flatten() {
+        let Some(id) = node["id"].as_str() else {
+            continue;
+        };
+        let normal = node["deps"].as_array().into_iter().flatten().filter(|dep| {
+            dep["dep_kinds"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|k| k["kind"].is_null())
+        });
+        edges.insert(id, normal.filter_map(|dep| dep["pkg"].as_str()).collect());
+    }
+    let name_of = |id: &str| names.get(id).copied().unwrap_or(id).to_owned();
+    let mut direct = BTreeMap::new();
+    let mut closures = BTreeMap::new();
+    for member in meta["workspace_members"].as_array().into_iter().flatten() {
+        let Some(root) = member.as_str() else {
+            continue;
+        };
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![root];
+        while let Some(id) = stack.pop() {
+            for &dep in edges.get(id).into_iter().flatten() {
+                if seen.insert(dep) {
+                    stack.push(dep);
+                }
+            }
+        }
+        let firsts = edges
+            .get(root)
+            .into_iter()
+            .flatten()
+            .map(|id| name_of(id))
+            .collect();
+        direct.insert(name_of(root), firsts);
+        closures.insert(name_of(root), seen.iter().map(|id| name_of(id)).collect());
+    }
+    Ok((direct, closures))
+}
+
+fn dependency_problems() -> Result<Vec<String>, String> {
+    let (direct, closures) = closures()?;
+    let mut problems = Vec::new();
+    for (krate, reach, forbidden, why) in FORBIDDEN {
+        let map = if *reach == Reach::Direct {
+            &direct
+        } else {
+            &closures
+        };
+        let Some(deps) = map.get(*krate) else {
+            problems.push(format!("{krate}: not in the workspace"));
+            continue;
+        };
+        for bad in *forbidden {
+            if deps.contains(*bad) {
+                problems.push(format!("{krate} depends on {bad}, but {why}"));
+            }
+        }
+    }
+    Ok(problems)
+}
+
+fn doc_problems(root: &Path) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut stack = vec![root.join("crates"), root.join("xtask")];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                if !text.trim_start().starts_with("//!") {
+                    let shown = path
+                        .strip_prefix(root)
+                        .unwrap_or(&path)
+                        .display()
+                        .to_string();
+                    problems.push(format!("{shown}: does not start with a //! doc comment"));
+                }
+            }
+        }
+    }
+    problems.sort();
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crate_edges_hold() {
+        let problems = dependency_problems().expect("cargo metadata");
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    #[test]
+    fn every_rust_file_opens_with_a_doc_comment() {
+        let problems = doc_problems(&workspace_root());
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    #[test]
+    fn the_check_sees_a_forbidden_edge() {
+        // The check must be able to fail: the engine really does depend on hyper.
+        let (direct, closures) = closures().expect("cargo metadata");
+        assert!(direct["stampede-engine"].contains("hyper"));
+        assert!(!direct["stampede-engine"].contains("toml"));
+        assert!(closures["stampede-engine"].contains("toml"));
+        assert!(closures["stampede"].contains("stampede-engine"));
+    }
+}
