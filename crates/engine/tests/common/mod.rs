@@ -147,3 +147,74 @@ pub async fn counting_server(delay: Duration, status: u16) -> CountingServer {
     });
     CountingServer { addr, served }
 }
+
+/// A server for the in-memory connector: each connection is one side of a duplex pipe, served
+/// by hyper on the current runtime, so a test can run under tokio's paused clock.
+pub fn memory_connector(served: Arc<AtomicU64>) -> Connector {
+    Connector::Memory(Arc::new(move || {
+        let (client, server) = tokio::io::duplex(64 * 1024);
+        let counter = served.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |_req| {
+                let counter = counter.clone();
+                async move {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    Ok::<_, Infallible>(hyper::Response::new(Full::new(Bytes::from_static(b"ok"))))
+                }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(server), service)
+                .await;
+        });
+        client
+    }))
+}
+
+pub fn memory_options(connector: Connector) -> Options {
+    Options {
+        connector,
+        authority: "memory".into(),
+        path_prefix: String::new(),
+        base_url: "memory".into(),
+        threads: 0,
+    }
+}
+
+/// A server that answers at once, except that every request arriving in `[from, to)` after
+/// its start is held until `to`: the whole server stalls for a while, as in a GC pause.
+pub async fn stalling_server(from: Duration, to: Duration) -> CountingServer {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let addr = listener.local_addr().expect("local addr");
+    let served = Arc::new(AtomicU64::new(0));
+    let counter = served.clone();
+    let start = tokio::time::Instant::now();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |_req| {
+                    let counter = counter.clone();
+                    async move {
+                        let now = start.elapsed();
+                        if now >= from && now < to {
+                            tokio::time::sleep_until(start + to).await;
+                        }
+                        counter.fetch_add(1, Ordering::SeqCst);
+                        Ok::<_, Infallible>(hyper::Response::new(Full::new(Bytes::from_static(
+                            b"ok",
+                        ))))
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    CountingServer { addr, served }
+}

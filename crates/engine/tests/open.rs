@@ -1,0 +1,106 @@
+//! Open model: arrivals on schedule whatever the responses, latency from the scheduled time.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use stampede_scenario::Load;
+use tokio::sync::watch;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_hundred_per_second_for_four_seconds_is_two_thousand_evenly_spread() {
+    let server = counting_server(Duration::ZERO, 200).await;
+    let load = Load::Open {
+        rate_per_s: 500.0,
+        max_users: 50,
+        max_backlog: 1000,
+    };
+    let plan = plan(
+        vec![request("a", "/")],
+        vec![step(load, Duration::from_secs(4))],
+    );
+    let (_tx, stop) = watch::channel(None);
+    let mut rec = Recorded::default();
+    stampede_engine::run(&plan, &options(server.addr, 2), stop, |e| rec.record(e))
+        .await
+        .expect("run");
+    let served = server.served();
+    assert!((1980..=2020).contains(&served), "server counted {served}");
+    let stats = &rec.steps[0].stats;
+    assert_eq!(stats.aggregate().requests(), served);
+    assert_eq!(stats.scheduled, 2000);
+    assert_eq!(stats.dropped, 0);
+    // Evenly spread: each one-second interval carries its share, no burst at its start.
+    assert_eq!(rec.intervals.len(), 4);
+    for interval in &rec.intervals {
+        let n = interval.stats.aggregate().requests();
+        assert!(
+            (490..=510).contains(&n),
+            "interval {} had {n}",
+            interval.seq
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_server_shows_in_corrected_latency_not_raw() {
+    // 200/s for 4 s through a pool of 4 users; the server stalls from 1.5 s to 2.5 s.
+    let server = stalling_server(Duration::from_millis(1500), Duration::from_millis(2500)).await;
+    let load = Load::Open {
+        rate_per_s: 200.0,
+        max_users: 4,
+        max_backlog: 10_000,
+    };
+    let plan = plan(
+        vec![request("a", "/")],
+        vec![step(load, Duration::from_secs(4))],
+    );
+    let (_tx, stop) = watch::channel(None);
+    let mut rec = Recorded::default();
+    stampede_engine::run(&plan, &options(server.addr, 1), stop, |e| rec.record(e))
+        .await
+        .expect("run");
+    let stats = &rec.steps[0].stats;
+    let total = stats.aggregate();
+    let corrected_p99 = total.corrected.quantile_us(0.99);
+    let raw_p99 = total.latency.quantile_us(0.99);
+    // Only the 4 requests in flight saw the stall: raw p99 over ~800 requests stays low.
+    assert!(corrected_p99 >= 500_000, "corrected p99 {corrected_p99} us");
+    assert!(raw_p99 < 100_000, "raw p99 {raw_p99} us");
+    // The arrivals that waited for a user are the ones that started late.
+    assert!(
+        stats.late_starts >= 100,
+        "late starts {}",
+        stats.late_starts
+    );
+    assert_eq!(stats.dropped, 0);
+    assert_eq!(total.requests() + stats.dropped, stats.scheduled);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_backlog_bound_arrivals_are_dropped_and_counted() {
+    let server = stalling_server(Duration::ZERO, Duration::from_millis(1500)).await;
+    let load = Load::Open {
+        rate_per_s: 100.0,
+        max_users: 2,
+        max_backlog: 10,
+    };
+    let plan = plan(
+        vec![request("a", "/")],
+        vec![step(load, Duration::from_secs(2))],
+    );
+    let (_tx, stop) = watch::channel(None);
+    let mut rec = Recorded::default();
+    stampede_engine::run(&plan, &options(server.addr, 1), stop, |e| rec.record(e))
+        .await
+        .expect("run");
+    let stats = &rec.steps[0].stats;
+    assert_eq!(stats.scheduled, 200);
+    assert!(stats.dropped >= 100, "dropped {}", stats.dropped);
+    // Nothing is silently lost: every arrival was either served or counted as dropped.
+    assert_eq!(
+        stats.aggregate().requests() + stats.dropped,
+        stats.scheduled
+    );
+}

@@ -1,0 +1,112 @@
+//! Schedules under tokio's paused clock: a 16-minute capacity plan checked in milliseconds.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use common::*;
+use stampede_engine::StopReason;
+use stampede_metrics::{Event, RunOutcome};
+use stampede_scenario::{Load, Think};
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+fn capacity_plan() -> stampede_scenario::Plan {
+    let mut req = request("a", "/");
+    req.think = Think::Fixed(Duration::from_secs(5));
+    let steps = [2, 4, 8]
+        .into_iter()
+        .map(|users| {
+            let mut s = step(Load::Closed { users }, Duration::from_secs(300));
+            s.ramp = Duration::from_secs(10);
+            s.cooldown = Duration::from_secs(30);
+            s
+        })
+        .collect::<Vec<_>>();
+    let mut plan = plan(vec![req], steps);
+    plan.steps.last_mut().expect("steps").cooldown = Duration::ZERO;
+    plan
+}
+
+#[tokio::test(start_paused = true)]
+async fn capacity_steps_and_cooldowns_follow_the_plan_to_the_millisecond() {
+    let plan = capacity_plan();
+    let served = Arc::new(AtomicU64::new(0));
+    let options = memory_options(memory_connector(served.clone()));
+    let (_tx, stop) = watch::channel(None);
+    let start = Instant::now();
+    let mut timeline = Vec::new();
+    let mut intervals = 0;
+    let mut steps = Vec::new();
+    stampede_engine::run(&plan, &options, stop, |event| match event {
+        Event::StepStarted(info) => timeline.push(("start", info.index, start.elapsed())),
+        Event::StepEnded(end) => {
+            timeline.push(("end", end.index, start.elapsed()));
+            steps.push((*end).clone());
+        }
+        Event::Interval(_) => intervals += 1,
+        _ => {}
+    })
+    .await
+    .expect("run");
+
+    let ms = |s: u64| Duration::from_secs(s);
+    let want = [
+        ("start", 0, ms(0)),
+        ("end", 0, ms(300)),
+        ("start", 1, ms(330)),
+        ("end", 1, ms(630)),
+        ("start", 2, ms(660)),
+        ("end", 2, ms(960)),
+    ];
+    assert_eq!(timeline.len(), want.len(), "{timeline:?}");
+    for ((kind, index, at), (want_kind, want_index, want_at)) in timeline.iter().zip(want) {
+        assert_eq!((*kind, *index), (want_kind, want_index));
+        let off = at.abs_diff(want_at);
+        assert!(
+            off <= Duration::from_millis(1),
+            "{kind} {index} at {at:?}, planned {want_at:?}"
+        );
+    }
+    assert_eq!(start.elapsed().as_secs(), 960);
+    assert_eq!(intervals, 900, "one interval per second of hold");
+    // Every user makes a request every 5 s (plus its ramp offset), so step n has ~users*60.
+    let counts: Vec<u64> = steps
+        .iter()
+        .map(|s| s.stats.aggregate().requests())
+        .collect();
+    for (count, users) in counts.iter().zip([2u64, 4, 8]) {
+        assert!(count.abs_diff(users * 60) <= users, "{counts:?}");
+    }
+    assert_eq!(counts.iter().sum::<u64>(), served.load(Ordering::SeqCst));
+    assert_eq!(steps[2].peak_users, 8);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_interrupt_mid_step_keeps_the_completed_steps() {
+    let plan = capacity_plan();
+    let served = Arc::new(AtomicU64::new(0));
+    let options = memory_options(memory_connector(served));
+    let (tx, stop) = watch::channel(None);
+    tokio::spawn(async move {
+        // In the middle of the second step.
+        tokio::time::sleep(Duration::from_secs(450)).await;
+        let _ = tx.send(Some(StopReason::Interrupted));
+    });
+    let mut rec = Recorded::default();
+    let start = Instant::now();
+    let outcome = stampede_engine::run(&plan, &options, stop, |e| rec.record(e))
+        .await
+        .expect("run");
+    assert_eq!(outcome, RunOutcome::Interrupted);
+    assert!(rec.run_ended);
+    assert_eq!(rec.steps.len(), 2);
+    assert!(!rec.steps[0].cut_short);
+    assert!(rec.steps[1].cut_short);
+    assert!(rec.steps[0].stats.aggregate().requests() >= 110);
+    let measured = rec.steps[1].measured.as_secs();
+    assert!((119..=121).contains(&measured), "{measured}");
+    assert!(start.elapsed() < Duration::from_secs(460));
+}
