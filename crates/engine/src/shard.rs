@@ -50,11 +50,16 @@ pub(crate) struct Picker {
 }
 
 impl Picker {
+    /// Weight 0 means "never picked" (a login used only in setup); if every weight is 0 the
+    /// choice is uniform.
     fn new(weights: impl Iterator<Item = u32>) -> Picker {
+        let weights: Vec<u64> = weights.map(u64::from).collect();
+        let all_zero = weights.iter().all(|&w| w == 0);
         let mut total = 0u64;
         let cumulative = weights
+            .into_iter()
             .map(|w| {
-                total += u64::from(w.max(1));
+                total += if all_zero { 1 } else { w };
                 total
             })
             .collect();
@@ -80,6 +85,7 @@ pub(crate) struct Shard {
     pub(crate) stats: RefCell<StatsSet>,
     setup_stats: RefCell<StatsSet>,
     pub(crate) seq: Cell<u64>,
+    data_seq: Cell<u64>,
     /// Users between their first request and their last in the current step.
     active: Cell<u32>,
     peak: Cell<u32>,
@@ -125,6 +131,7 @@ impl Shard {
             stats: RefCell::new(StatsSet::new(n)),
             setup_stats: RefCell::new(StatsSet::new(n)),
             seq: Cell::new(0),
+            data_seq: Cell::new(0),
             active: Cell::new(0),
             peak: Cell::new(0),
             running: Cell::new(0),
@@ -143,6 +150,14 @@ impl Shard {
             Ledger::Step => self.stats.borrow_mut(),
             Ledger::Setup => self.setup_stats.borrow_mut(),
         }
+    }
+
+    /// The next number of a run-wide sequence without a shared counter: shard k of n hands out
+    /// k, k+n, k+2n, ...
+    pub(crate) fn next_data_seq(&self) -> u64 {
+        let local = self.data_seq.get();
+        self.data_seq.set(local + 1);
+        local * self.count as u64 + self.index as u64
     }
 
     pub(crate) fn stopping(&self) -> bool {

@@ -50,6 +50,9 @@ pub(crate) struct User {
     pub(crate) iteration: u64,
     pub(crate) setup_done: bool,
     captures: Vec<String>,
+    /// Which `[data]` row this iteration reads: the draws `DataSet::row` chooses from.
+    row_seq: u64,
+    row_random: u64,
     rng: Rng,
     /// Reused buffers: rendered URI and body, received body.
     text: String,
@@ -65,6 +68,8 @@ impl User {
             iteration: 0,
             setup_done: false,
             captures: vec![String::new(); captures],
+            row_seq: 0,
+            row_random: 0,
             rng: Rng::new(id.wrapping_mul(0x2545_f491_4f6c_dd1d) ^ 0x5851_f42d),
             text: String::new(),
             body: Vec::new(),
@@ -91,6 +96,11 @@ impl User {
         think_override: Option<Think>,
     ) -> Duration {
         let plan = &shard.plan;
+        if plan.data.is_some() {
+            // One row per iteration, so a flow's requests all see the same user record.
+            self.row_seq = shard.next_data_seq();
+            self.row_random = self.rng.next_u64();
+        }
         let mut last = None;
         if plan.flows.is_empty() {
             let id = shard.picker.pick(&mut self.rng);
@@ -266,6 +276,7 @@ impl User {
             iteration: self.iteration,
             rng: &mut self.rng,
             captures: &self.captures,
+            row: (self.row_seq, self.row_random),
         };
 
         let uri = match &prepared.uri {
@@ -408,6 +419,7 @@ struct Ctx<'a> {
     iteration: u64,
     rng: &'a mut Rng,
     captures: &'a [String],
+    row: (u64, u64),
 }
 
 impl Context for Ctx<'_> {
@@ -433,8 +445,14 @@ impl Context for Ctx<'_> {
     fn random_u128(&mut self) -> u128 {
         (u128::from(self.rng.next_u64()) << 64) | u128::from(self.rng.next_u64())
     }
-    fn data(&self, _column: usize) -> &str {
-        ""
+    fn data(&self, column: usize) -> &str {
+        match &self.shard.plan.data {
+            Some(data) => data
+                .row(self.vu, self.row.0, self.row.1)
+                .get(column)
+                .map_or("", String::as_str),
+            None => "",
+        }
     }
     fn capture(&self, slot: usize) -> &str {
         self.captures.get(slot).map_or("", String::as_str)

@@ -177,3 +177,96 @@ async fn latency_of_a_20ms_server_is_measured_within_3ms() {
     assert!((20.0..=23.0).contains(&summary.p50), "{summary:?}");
     assert!((20.0..=23.0).contains(&summary.p99), "{summary:?}");
 }
+
+#[tokio::test]
+async fn a_slow_loris_response_times_out() {
+    // Headers at once, then one body byte every 100 ms of a body that never completes in time.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut buf = [0u8; 1024];
+                let _ = stream.read(&mut buf).await;
+                let _ = stream
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n")
+                    .await;
+                for _ in 0..100 {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    if stream.write_all(b"x").await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let mut req = request("a", "/");
+    req.timeout = Duration::from_millis(300);
+    let mut step = step(Load::Closed { users: 2 }, Duration::from_secs(10));
+    step.iterations_per_user = Some(2);
+    let plan = plan(vec![req], vec![step]);
+    let (_tx, stop) = watch::channel(None);
+    let mut rec = Recorded::default();
+    stampede_engine::run(&plan, &options(addr, 1), stop, |e| rec.record(e))
+        .await
+        .expect("run");
+    let total = rec.steps[0].stats.aggregate();
+    assert_eq!(
+        total.outcomes.get(Outcome::Timeout),
+        4,
+        "{:?}",
+        total.outcomes
+    );
+    // Timed-out requests are measured at their timeout, not dropped from the percentiles.
+    assert!(total.latency.quantile_us(0.5) >= 300_000);
+}
+
+#[tokio::test]
+async fn a_429_storm_is_rate_limited_with_retry_after_seen() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(|_req| async {
+                    let response = hyper::Response::builder()
+                        .status(429)
+                        .header("retry-after", "1")
+                        .body(http_body_util::Full::new(bytes::Bytes::from_static(
+                            b"slow down",
+                        )))
+                        .expect("response");
+                    Ok::<_, std::convert::Infallible>(response)
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    let mut step = step(Load::Closed { users: 3 }, Duration::from_secs(10));
+    step.iterations_per_user = Some(10);
+    let plan = plan(vec![request("a", "/")], vec![step]);
+    let (_tx, stop) = watch::channel(None);
+    let mut rec = Recorded::default();
+    stampede_engine::run(&plan, &options(addr, 1), stop, |e| rec.record(e))
+        .await
+        .expect("run");
+    let stats = &rec.steps[0].stats;
+    let total = stats.aggregate();
+    assert_eq!(total.outcomes.get(Outcome::RateLimited), 30);
+    assert_eq!(total.retry_after_seen, 30);
+    assert_eq!(total.failed, 30);
+    // Keep-alive held: the 429s came over the same three connections.
+    assert_eq!(stats.reconnects, 0);
+}

@@ -65,6 +65,7 @@ pub fn plan(requests: Vec<Request>, steps: Vec<Step>) -> Plan {
         connect_timeout: Duration::from_secs(2),
         thresholds: vec![],
         ceiling_factor: 0.8,
+        ..Plan::default()
     }
 }
 
