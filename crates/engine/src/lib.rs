@@ -9,6 +9,7 @@
 
 mod collect;
 mod conn;
+mod limits;
 mod prepare;
 mod rng;
 mod shard;
@@ -48,8 +49,11 @@ pub enum Error {
 pub enum StopReason {
     /// Ctrl-C or SIGTERM.
     Interrupted,
-    /// A limit (an aborting threshold, a monitor) ended the run.
+    /// A limit that must hold failed (an aborting threshold): the run failed.
     Aborted(String),
+    /// A sweep found what it looked for (`stop-when`, a monitor's stop limit): the steps run
+    /// so far are the result, and the run completed.
+    SweepStopped(String),
 }
 
 /// Where and how to run a plan.
@@ -81,9 +85,13 @@ impl Options {
 pub async fn run(
     plan: &Plan,
     options: &Options,
-    stop: watch::Receiver<Option<StopReason>>,
+    mut external_stop: watch::Receiver<Option<StopReason>>,
     mut on_event: impl FnMut(&Event<'_>),
 ) -> Result<RunOutcome, Error> {
+    // The shards listen to this channel: the caller's stop is forwarded to it, and so are the
+    // limits the collector judges.
+    let (stop_tx, stop) = watch::channel(external_stop.borrow().clone());
+    let mut limits = limits::Limits::new(plan);
     let prepared = Arc::new(prepare::prepare(
         plan,
         &options.authority,
@@ -136,6 +144,13 @@ pub async fn run(
             let next_start = offsets.get(started).map(|&at| start + at);
             let msg = tokio::select! {
                 msg = rx.recv() => msg,
+                Ok(()) = external_stop.changed() => {
+                    let reason = external_stop.borrow_and_update().clone();
+                    if reason.is_some() && stop_tx.borrow().is_none() {
+                        let _ = stop_tx.send(reason);
+                    }
+                    continue;
+                }
                 () = sleep_until_opt(next_start) => {
                     on_event(&Event::StepStarted(&collector.infos[started]));
                     started += 1;
@@ -165,9 +180,25 @@ pub async fn run(
                 ShardMsg::Setup(stats) => collector.setup.add(&stats),
             }
             for item in ready.drain(..) {
-                match item {
-                    Ready::Interval(snapshot) => on_event(&Event::Interval(&snapshot)),
-                    Ready::StepEnded(end) => on_event(&Event::StepEnded(&end)),
+                let limit = match item {
+                    Ready::Interval(snapshot) => {
+                        on_event(&Event::Interval(&snapshot));
+                        limits.interval(&snapshot).map(StopReason::Aborted)
+                    }
+                    Ready::StepEnded(end) => {
+                        on_event(&Event::StepEnded(&end));
+                        let last = end.index + 1 == plan.steps.len();
+                        limits
+                            .step(&end)
+                            .filter(|_| !last)
+                            .map(StopReason::SweepStopped)
+                    }
+                };
+                if let Some(reason) = limit
+                    && stop_tx.borrow().is_none()
+                {
+                    tracing::warn!("stopping: {}", stop_message(&reason));
+                    let _ = stop_tx.send(Some(reason));
                 }
             }
         }
@@ -178,7 +209,7 @@ pub async fn run(
         handle.join().map_err(|_| Error::Panicked { index })?;
     }
     let outcome = match stop.borrow().clone() {
-        None => RunOutcome::Completed,
+        None | Some(StopReason::SweepStopped(_)) => RunOutcome::Completed,
         Some(StopReason::Interrupted) => RunOutcome::Interrupted,
         Some(StopReason::Aborted(reason)) => RunOutcome::Aborted { reason },
     };
@@ -189,6 +220,13 @@ pub async fn run(
         setup: collector.setup,
     }));
     Ok(outcome)
+}
+
+fn stop_message(reason: &StopReason) -> &str {
+    match reason {
+        StopReason::Interrupted => "interrupted",
+        StopReason::Aborted(why) | StopReason::SweepStopped(why) => why,
+    }
 }
 
 /// Emits `StepStarted` for every step up to `step` not yet announced.

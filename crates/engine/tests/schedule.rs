@@ -110,3 +110,63 @@ async fn an_interrupt_mid_step_keeps_the_completed_steps() {
     assert!((119..=121).contains(&measured), "{measured}");
     assert!(start.elapsed() < Duration::from_secs(460));
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_aborting_windowed_threshold_stops_the_run_as_aborted() {
+    use stampede_scenario::{Condition, Metric, Op, Scope, Threshold};
+    let mut plan = capacity_plan();
+    // Two users thinking 5 s send 0.4/s: demand far more, judged over a 20 s window.
+    plan.thresholds.push(Threshold {
+        metric: Metric::Rps,
+        condition: Condition {
+            op: Op::Gt,
+            value: 1000.0,
+        },
+        warn: None,
+        scope: Scope::Run,
+        window: Some(Duration::from_secs(20)),
+        abort: true,
+    });
+    let options = memory_options(memory_connector(Arc::new(AtomicU64::new(0))));
+    let (_tx, stop) = watch::channel(None);
+    let start = Instant::now();
+    let mut rec = Recorded::default();
+    let outcome = stampede_engine::run(&plan, &options, stop, |e| rec.record(e))
+        .await
+        .expect("run");
+    match outcome {
+        RunOutcome::Aborted { reason } => assert!(reason.contains("rps"), "{reason}"),
+        other => panic!("expected an abort, got {other:?}"),
+    }
+    // The first full window ends at 20 s; the run stops right after, not at 960 s.
+    let elapsed = start.elapsed().as_secs();
+    assert!((20..=22).contains(&elapsed), "{elapsed}");
+    assert_eq!(rec.steps.len(), 1);
+    assert!(rec.steps[0].cut_short);
+}
+
+#[tokio::test(start_paused = true)]
+async fn stop_when_ends_the_sweep_after_the_crossing_step() {
+    use stampede_scenario::{Condition, Metric, Op};
+    let mut plan = capacity_plan();
+    // Any traffic at all crosses this, so the sweep stops after its first step.
+    plan.stop_when = vec![(
+        Metric::Rps,
+        Condition {
+            op: Op::Gt,
+            value: 0.0,
+        },
+    )];
+    let options = memory_options(memory_connector(Arc::new(AtomicU64::new(0))));
+    let (_tx, stop) = watch::channel(None);
+    let start = Instant::now();
+    let mut rec = Recorded::default();
+    let outcome = stampede_engine::run(&plan, &options, stop, |e| rec.record(e))
+        .await
+        .expect("run");
+    assert_eq!(outcome, RunOutcome::Completed);
+    assert_eq!(rec.steps.len(), 1);
+    assert!(!rec.steps[0].cut_short);
+    // Stopped in the cooldown after step 1, before step 2 was due at 330 s.
+    assert!(start.elapsed() < Duration::from_secs(330));
+}

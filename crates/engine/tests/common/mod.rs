@@ -219,3 +219,45 @@ pub async fn stalling_server(from: Duration, to: Duration) -> CountingServer {
     });
     CountingServer { addr, served }
 }
+
+/// A blocking server, one OS thread per connection, that answers every request exactly `delay`
+/// after reading it. `std::thread::sleep` uses high-resolution timers, so the delay is precise
+/// to tens of microseconds, unlike a tokio timer's millisecond wheel: a test of the engine's
+/// measurement then measures the engine, not the fixture.
+pub fn precise_delay_server(delay: Duration) -> SocketAddr {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let addr = listener.local_addr().expect("local addr");
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            std::thread::spawn(move || {
+                let _ = stream.set_nodelay(true);
+                let mut writer = stream.try_clone().expect("clone stream");
+                let mut reader = BufReader::new(stream);
+                let mut line = String::new();
+                loop {
+                    // Read one request head (GET, no body) up to the blank line.
+                    let mut got_request = false;
+                    loop {
+                        line.clear();
+                        match reader.read_line(&mut line) {
+                            Ok(0) | Err(_) => return,
+                            Ok(_) if line == "\r\n" => break,
+                            Ok(_) => got_request = true,
+                        }
+                    }
+                    if !got_request {
+                        return;
+                    }
+                    std::thread::sleep(delay);
+                    let reply = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+                    if writer.write_all(reply).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
