@@ -1,9 +1,115 @@
 //! Scenario files: parse, validate, and lower to a `Plan`.
 //!
-//! Knows nothing of sockets, tokio or CSV. A `Plan` is plain data.
+//! Knows nothing of sockets, tokio or CSV output. A `Plan` is plain data.
+//!
+//! The way through: read `kind`, parse the whole file strictly into that kind's struct
+//! ([`toml`] reports line and column), layer `--set` / `STAMPEDE_*` / `--target` over it with
+//! figment (their problems name their source), then one validation pass that collects every
+//! problem while lowering to a [`Plan`].
 
+mod catalog;
+mod describe;
+mod diag;
+mod file;
+mod lower;
+mod overrides;
+mod parse;
 pub mod plan;
+mod schema;
+mod spanned;
 pub mod template;
+mod types;
 
+use std::path::Path;
+
+pub use catalog::{Listing, NotFound, list, resolve};
+pub use diag::{Diagnostic, Diagnostics};
+pub use lower::EnvLookup;
+pub use overrides::Overrides;
 pub use plan::*;
+pub use schema::json_schema;
 pub use template::{Context, Part, Template, Var};
+
+use diag::Sink;
+use lower::Lowerer;
+
+/// Reads, parses, overrides, validates and lowers a scenario file. `${env:NAME}` reads the
+/// process environment.
+pub fn load(path: &Path, overrides: &Overrides) -> Result<Plan, Diagnostics> {
+    load_with_env(path, overrides, &|name| std::env::var(name).ok())
+}
+
+/// [`load`] for a file's text: `origin` names it in messages and gives the default name,
+/// `base_dir` is where `[data]` files are found.
+pub fn load_str(
+    source: &str,
+    origin: &str,
+    base_dir: &Path,
+    overrides: &Overrides,
+) -> Result<Plan, Diagnostics> {
+    load_str_with_env(source, origin, base_dir, overrides, &|name| {
+        std::env::var(name).ok()
+    })
+}
+
+/// [`load`] with `${env:NAME}` looked up by `env`, so tests need not touch the environment.
+pub fn load_with_env(
+    path: &Path,
+    overrides: &Overrides,
+    env: EnvLookup<'_>,
+) -> Result<Plan, Diagnostics> {
+    let origin = path.display().to_string();
+    let source = std::fs::read_to_string(path).map_err(|err| {
+        Diagnostics(vec![Diagnostic {
+            file: origin.clone(),
+            line: 0,
+            column: 0,
+            message: format!("cannot read {origin}: {err}"),
+            excerpt: None,
+            hint: None,
+        }])
+    })?;
+    let base_dir = path.parent().unwrap_or(Path::new("."));
+    load_str_with_env(&source, &origin, base_dir, overrides, env)
+}
+
+/// [`load_str`] with `${env:NAME}` looked up by `env`.
+pub fn load_str_with_env(
+    source: &str,
+    origin: &str,
+    base_dir: &Path,
+    overrides: &Overrides,
+    env: EnvLookup<'_>,
+) -> Result<Plan, Diagnostics> {
+    let mut sink = Sink::new(origin, source);
+    let (layers, malformed) = overrides.layers();
+    for arg in malformed {
+        sink.override_error(
+            format!("invalid --set `{arg}`: expected key=value"),
+            Some("--set users=20".into()),
+        );
+    }
+    let Some(kind) = parse::kind(source, &mut sink) else {
+        return Err(sink.into_diagnostics());
+    };
+    let file = parse::file(kind, source, &mut sink);
+    let layers = overrides::applicable(kind, layers, &mut sink);
+    let Some(file) = file.filter(|_| !sink.has_errors()) else {
+        return Err(sink.into_diagnostics());
+    };
+    sink.set_overrides(layers.iter().map(|l| l.source.clone()).collect());
+    let file = if layers.is_empty() {
+        file
+    } else {
+        match overrides::apply(kind, origin, source, &layers, &mut sink) {
+            Some(file) => file,
+            None => return Err(sink.into_diagnostics()),
+        }
+    };
+    let default_name = Path::new(origin)
+        .file_stem()
+        .map_or_else(|| origin.to_owned(), |s| s.to_string_lossy().into_owned());
+    let mut lowerer = Lowerer::new(sink, source, base_dir, env, overrides.allow_remote);
+    let plan = lowerer.lower(file, &default_name);
+    lowerer.sink.finish().map(|()| plan)
+}

@@ -11,7 +11,17 @@ use crate::template::Template;
 /// Index of a request in [`Plan::requests`].
 pub type RequestId = usize;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
     Smoke,
@@ -51,9 +61,18 @@ pub struct HttpBase {
 }
 
 impl HttpBase {
-    /// The `Host` header value.
+    /// The `Host` header value (an IPv6 host in brackets).
     pub fn authority(&self) -> String {
-        if self.port == 80 { self.host.clone() } else { format!("{}:{}", self.host, self.port) }
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        if self.port == 80 {
+            host
+        } else {
+            format!("{host}:{}", self.port)
+        }
     }
 
     pub fn url(&self) -> String {
@@ -84,6 +103,100 @@ pub struct Plan {
     pub thresholds: Vec<Threshold>,
     /// Users x this factor at the knee is the safe ceiling a capacity run reports.
     pub ceiling_factor: f64,
+    /// Rows that feed `Var::Data`, loaded at validation time.
+    pub data: Option<DataSet>,
+    /// Capacity: stop the sweep after a step where any of these holds (`p95 > 2s`). Unlike
+    /// thresholds, these say when to stop, not what must hold.
+    pub stop_when: Vec<(Metric, Condition)>,
+    /// Width of a bucket of the reported time series: a soak's `interval` (default 1 minute);
+    /// for the other kinds the same as `interval`.
+    pub series_interval: Duration,
+    /// Soak: how far the last bucket may drift from the first.
+    pub drift: Option<Drift>,
+}
+
+impl Default for Plan {
+    /// An empty smoke plan against the builtin target: a base for plans built in code
+    /// (`Plan { steps, requests, ..Plan::default() }`).
+    fn default() -> Plan {
+        Plan {
+            name: String::new(),
+            kind: Kind::Smoke,
+            description: String::new(),
+            base_url: BaseUrl::Builtin,
+            requests: Vec::new(),
+            flows: Vec::new(),
+            setup: Vec::new(),
+            steps: Vec::new(),
+            captures: Vec::new(),
+            interval: Duration::from_secs(1),
+            grace: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(5),
+            thresholds: Vec::new(),
+            ceiling_factor: 0.8,
+            data: None,
+            stop_when: Vec::new(),
+            series_interval: Duration::from_secs(1),
+            drift: None,
+        }
+    }
+}
+
+/// A CSV file's rows, read once at load time; templates refer to columns by index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DataSet {
+    /// The file as written in the scenario (for messages and `describe`).
+    pub file: String,
+    pub columns: Vec<String>,
+    /// Never empty; every row has one value per column.
+    pub rows: Vec<Vec<String>>,
+    pub mode: DataMode,
+}
+
+/// Which row a user's `${data.column}` reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DataMode {
+    /// Each iteration takes the next row of one run-wide sequence, wrapping around.
+    Sequential,
+    /// Each iteration takes a row at random.
+    Random,
+    /// Each user keeps one row for the whole run: user `n` gets row `n` (wrapping around when
+    /// there are more users than rows).
+    UniquePerVu,
+}
+
+impl DataMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DataMode::Sequential => "sequential",
+            DataMode::Random => "random",
+            DataMode::UniquePerVu => "unique-per-vu",
+        }
+    }
+}
+
+impl DataSet {
+    /// The row for an iteration: `seq` is the run-wide sequence number, `random` any random
+    /// number; the mode decides which one counts.
+    pub fn row(&self, vu: u64, seq: u64, random: u64) -> &[String] {
+        let n = self.rows.len() as u64;
+        let index = match self.mode {
+            DataMode::Sequential => seq % n,
+            DataMode::Random => random % n,
+            DataMode::UniquePerVu => vu % n,
+        };
+        &self.rows[index as usize]
+    }
+}
+
+/// Soak limits on drift from the first time-series bucket to the last.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Drift {
+    /// Largest allowed relative growth of p95, as a fraction (0.2: the last bucket's p95 may be
+    /// at most 1.2 times the first's).
+    pub p95_growth: Option<f64>,
+    /// Largest allowed rise of the error rate, as a fraction (0.01: one percentage point).
+    pub error_rate_growth: Option<f64>,
 }
 
 impl Plan {
@@ -136,7 +249,11 @@ pub enum Load {
     /// A fixed number of users, each looping: request, think, request.
     Closed { users: u32 },
     /// Iterations started at a fixed rate whatever the responses, by users from a capped pool.
-    Open { rate_per_s: f64, max_users: u32, max_backlog: u32 },
+    Open {
+        rate_per_s: f64,
+        max_users: u32,
+        max_backlog: u32,
+    },
     /// `requests` iterations fired at once at the start of the step, then nothing.
     Burst { requests: u32 },
 }
@@ -181,12 +298,25 @@ pub struct Request {
     pub sign: Option<Sign>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Header {
     pub name: String,
     pub value: Template,
     /// Never printed or written anywhere (Authorization, API keys, values from `${env:..}`).
     pub secret: bool,
+}
+
+impl std::fmt::Debug for Header {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut s = f.debug_struct("Header");
+        s.field("name", &self.name);
+        if self.secret {
+            s.field("value", &"<redacted>");
+        } else {
+            s.field("value", &self.value);
+        }
+        s.field("secret", &self.secret).finish()
+    }
 }
 
 /// A set of HTTP status codes 100..=599, as a bitmap: membership is one shift and one mask.
@@ -221,7 +351,9 @@ impl StatusSet {
 
 impl std::fmt::Debug for StatusSet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_set().entries((0..640u16).filter(|&c| self.contains(c))).finish()
+        f.debug_set()
+            .entries((0..640u16).filter(|&c| self.contains(c)))
+            .finish()
     }
 }
 
@@ -231,7 +363,10 @@ pub enum Check {
     MaxLatency(Duration),
     BodyContains(String),
     /// The JSON value at a pointer equals this JSON text.
-    Json { pointer: String, equals: String },
+    Json {
+        pointer: String,
+        equals: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

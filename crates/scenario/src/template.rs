@@ -6,9 +6,23 @@
 
 use std::fmt::Write as _;
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Template {
     parts: Vec<Part>,
+    /// Holds a secret (a value from `${env:..}`): never shown by `Debug` or `describe`.
+    secret: bool,
+}
+
+impl std::fmt::Debug for Template {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.secret {
+            f.write_str("Template(<redacted>)")
+        } else {
+            f.debug_struct("Template")
+                .field("parts", &self.parts)
+                .finish()
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,11 +72,32 @@ impl Template {
         if text.is_empty() {
             return Template::default();
         }
-        Template { parts: vec![Part::Lit(text)] }
+        Template {
+            parts: vec![Part::Lit(text)],
+            secret: false,
+        }
     }
 
     pub fn from_parts(parts: Vec<Part>) -> Template {
-        Template { parts }
+        Template {
+            parts,
+            secret: false,
+        }
+    }
+
+    /// Marks the template as holding a secret, so it is never shown.
+    pub fn into_secret(mut self) -> Template {
+        self.secret = true;
+        self
+    }
+
+    pub fn is_secret(&self) -> bool {
+        self.secret
+    }
+
+    /// Whether the template has no variables.
+    pub fn is_static(&self) -> bool {
+        self.as_static().is_some()
     }
 
     pub fn parts(&self) -> &[Part] {
@@ -120,7 +155,15 @@ fn render_var(var: &Var, ctx: &mut impl Context, out: &mut String) {
 fn write_uuid(bits: u128, out: &mut String) -> std::fmt::Result {
     let bits = (bits & !(0xf << 76) | (0x4 << 76)) & !(0x3 << 62) | (0x2 << 62);
     let hex = format!("{bits:032x}");
-    write!(out, "{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+    write!(
+        out,
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
 }
 
 #[cfg(test)]

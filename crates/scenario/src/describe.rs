@@ -1,0 +1,367 @@
+//! `stampede plan`: a plan as text, steps with absolute offsets and the total time.
+//!
+//! Secrets never appear: a secret header, a template holding an `${env:..}` value and an HMAC
+//! key all print as `<redacted>`.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use crate::plan::{BaseUrl, Check, Load, Metric, Op, Plan, Scope, StatusSet, Think, Threshold};
+use crate::template::{Part, Template, Var};
+
+const REDACTED: &str = "<redacted>";
+
+fn d(duration: Duration) -> String {
+    if duration.is_zero() {
+        "0s".to_owned()
+    } else {
+        humantime::format_duration(duration).to_string()
+    }
+}
+
+impl Plan {
+    /// The plan as text for `stampede plan`.
+    pub fn describe(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = self.write_description(&mut out);
+        out
+    }
+
+    fn write_description(&self, out: &mut String) -> std::fmt::Result {
+        writeln!(out, "scenario  {} ({})", self.name, self.kind.as_str())?;
+        if !self.description.is_empty() {
+            writeln!(out, "about     {}", self.description)?;
+        }
+        let target = match &self.base_url {
+            BaseUrl::Builtin => "builtin (the embedded demo target)".to_owned(),
+            BaseUrl::Http(base) => base.url(),
+        };
+        writeln!(out, "target    {target}")?;
+        let series = if self.series_interval != self.interval {
+            format!(", time series every {}", d(self.series_interval))
+        } else {
+            String::new()
+        };
+        writeln!(
+            out,
+            "timing    snapshots every {}{series}, grace {}, connect timeout {}",
+            d(self.interval),
+            d(self.grace),
+            d(self.connect_timeout)
+        )?;
+        if let Some(data) = &self.data {
+            writeln!(
+                out,
+                "data      {} ({} rows, {}; columns {})",
+                data.file,
+                data.rows.len(),
+                data.mode.as_str(),
+                data.columns.join(", ")
+            )?;
+        }
+
+        writeln!(
+            out,
+            "\nrequests{}",
+            if self.flows.is_empty() {
+                " (picked by weight)"
+            } else {
+                ""
+            }
+        )?;
+        let width = self
+            .requests
+            .iter()
+            .map(|r| r.name.len())
+            .max()
+            .unwrap_or(0);
+        for request in &self.requests {
+            let mut line = format!("{} {}", request.method, self.template(&request.path));
+            for (i, (key, value)) in request.query.iter().enumerate() {
+                let sep = if i == 0 && !line.contains('?') {
+                    '?'
+                } else {
+                    '&'
+                };
+                let _ = write!(line, "{sep}{key}={}", self.template(value));
+            }
+            let mut notes = Vec::new();
+            if self.flows.is_empty() {
+                notes.push(format!("weight {}", request.weight));
+            }
+            match request.think {
+                Think::None => {}
+                think => notes.push(format!("think {}", think_text(think))),
+            }
+            notes.push(format!("timeout {}", d(request.timeout)));
+            if request.expect != StatusSet::success() {
+                notes.push(format!("expect {}", statuses(&request.expect)));
+            }
+            writeln!(
+                out,
+                "  {:<width$}  {line}  ({})",
+                request.name,
+                notes.join(", ")
+            )?;
+            let pad = " ".repeat(width + 4);
+            for header in &request.headers {
+                let value = if header.secret {
+                    REDACTED.to_owned()
+                } else {
+                    self.template(&header.value)
+                };
+                writeln!(out, "{pad}{}: {value}", header.name)?;
+            }
+            if let Some(body) = &request.body {
+                writeln!(out, "{pad}body: {}", self.template(body))?;
+            }
+            if let Some(sign) = &request.sign {
+                writeln!(
+                    out,
+                    "{pad}signed: {}: {}<hmac-sha256 of the body, key {REDACTED}>",
+                    sign.header, sign.prefix
+                )?;
+            }
+            for check in &request.checks {
+                writeln!(out, "{pad}check: {}", check_text(check))?;
+            }
+            for capture in &request.captures {
+                let from = match &capture.from {
+                    crate::plan::CaptureFrom::JsonPointer(pointer) => format!("json:{pointer}"),
+                    crate::plan::CaptureFrom::Header(name) => format!("header:{name}"),
+                };
+                let name = self.captures.get(capture.slot).map_or("?", String::as_str);
+                writeln!(out, "{pad}capture: {name} <- {from}")?;
+            }
+        }
+        if !self.setup.is_empty() {
+            writeln!(out, "\nsetup (once per user): {}", self.names(&self.setup))?;
+        }
+        if !self.flows.is_empty() {
+            writeln!(out, "\nflows (picked by weight)")?;
+            for flow in &self.flows {
+                writeln!(
+                    out,
+                    "  {}  weight {}: {}",
+                    flow.name,
+                    flow.weight,
+                    self.names(&flow.steps)
+                )?;
+            }
+        }
+
+        writeln!(out, "\nsteps")?;
+        for (i, (step, at)) in self.steps.iter().zip(self.step_offsets()).enumerate() {
+            let load = match step.load {
+                Load::Closed { users } => format!("{users} users"),
+                Load::Open {
+                    rate_per_s,
+                    max_users,
+                    max_backlog,
+                } => {
+                    format!(
+                        "{rate_per_s} iterations/s (at most {max_users} users, backlog {max_backlog})"
+                    )
+                }
+                Load::Burst { requests } => format!("{requests} iterations at once"),
+            };
+            let mut notes = vec![format!("hold {}", d(step.hold))];
+            if !step.ramp.is_zero() {
+                notes.push(format!("ramp {}", d(step.ramp)));
+            }
+            if !step.warmup.is_zero() {
+                notes.push(format!("warm-up {}", d(step.warmup)));
+            }
+            if let Some(think) = step.think {
+                notes.push(format!("think {}", think_text(think)));
+            }
+            if let Some(n) = step.iterations_per_user {
+                notes.push(format!("{n} iterations per user"));
+            }
+            writeln!(
+                out,
+                "  {:>2}. at {:<10} {:<12} {load}; {}",
+                i + 1,
+                d(at),
+                step.label,
+                notes.join(", ")
+            )?;
+            if !step.cooldown.is_zero() {
+                writeln!(
+                    out,
+                    "      at {:<10} cooldown {}",
+                    d(at + step.hold),
+                    d(step.cooldown)
+                )?;
+            }
+        }
+        writeln!(out, "total     {}", d(self.total_duration()))?;
+
+        if !self.thresholds.is_empty() {
+            writeln!(out, "\nthresholds")?;
+            for threshold in &self.thresholds {
+                writeln!(out, "  {}", self.threshold_text(threshold))?;
+            }
+        }
+        if !self.stop_when.is_empty() {
+            let rules: Vec<String> = self
+                .stop_when
+                .iter()
+                .map(|(m, c)| format!("{} {}", metric_name(*m), condition_text(*m, c.op, c.value)))
+                .collect();
+            writeln!(out, "\nstop when {}", rules.join(" or "))?;
+        }
+        if self.kind == crate::plan::Kind::Capacity {
+            writeln!(out, "ceiling   knee x {}", self.ceiling_factor)?;
+        }
+        if let Some(drift) = &self.drift {
+            let mut rules = Vec::new();
+            if let Some(g) = drift.p95_growth {
+                rules.push(format!("p95 grows more than {}%", g * 100.0));
+            }
+            if let Some(g) = drift.error_rate_growth {
+                rules.push(format!("error rate rises more than {} points", g * 100.0));
+            }
+            writeln!(out, "drift     fail if {}", rules.join(" or "))?;
+        }
+        Ok(())
+    }
+
+    fn names(&self, ids: &[usize]) -> String {
+        ids.iter()
+            .map(|&id| self.requests.get(id).map_or("?", |r| r.name.as_str()))
+            .collect::<Vec<_>>()
+            .join(" -> ")
+    }
+
+    /// A template as written, with secrets redacted.
+    fn template(&self, template: &Template) -> String {
+        if template.is_secret() {
+            return REDACTED.to_owned();
+        }
+        let mut text = String::new();
+        for part in template.parts() {
+            match part {
+                Part::Lit(lit) => text.push_str(&lit.replace("${", "$${")),
+                Part::Var(var) => {
+                    let name = match var {
+                        Var::Uuid => "uuid".to_owned(),
+                        Var::Seq => "seq".to_owned(),
+                        Var::Vu => "vu".to_owned(),
+                        Var::Iteration => "iteration".to_owned(),
+                        Var::NowMs => "now_ms".to_owned(),
+                        Var::Rand { lo, hi } => format!("rand:{lo}..{hi}"),
+                        Var::Data(column) => {
+                            let name = self.data.as_ref().and_then(|d| d.columns.get(*column));
+                            format!("data.{}", name.map_or("?", String::as_str))
+                        }
+                        Var::Capture(slot) => self
+                            .captures
+                            .get(*slot)
+                            .cloned()
+                            .unwrap_or_else(|| "?".into()),
+                    };
+                    let _ = write!(text, "${{{name}}}");
+                }
+            }
+        }
+        text
+    }
+
+    fn threshold_text(&self, threshold: &Threshold) -> String {
+        let metric = threshold.metric;
+        let mut text = format!(
+            "{} {}",
+            metric_name(metric),
+            condition_text(metric, threshold.condition.op, threshold.condition.value)
+        );
+        if let Some(warn) = threshold.warn {
+            let _ = write!(
+                text,
+                " (warn unless {})",
+                condition_text(metric, warn.op, warn.value)
+            );
+        }
+        match threshold.scope {
+            Scope::Run => text.push_str(", whole run"),
+            Scope::PerStep => text.push_str(", each step"),
+            Scope::Request(id) => {
+                let _ = write!(
+                    text,
+                    ", request `{}`",
+                    self.requests.get(id).map_or("?", |r| r.name.as_str())
+                );
+            }
+        }
+        if let Some(window) = threshold.window {
+            let _ = write!(text, ", over {} windows", d(window));
+        }
+        if threshold.abort {
+            text.push_str(", aborts the run");
+        }
+        text
+    }
+}
+
+fn metric_name(metric: Metric) -> &'static str {
+    match metric {
+        Metric::P50 => "p50",
+        Metric::P90 => "p90",
+        Metric::P95 => "p95",
+        Metric::P99 => "p99",
+        Metric::Max => "max",
+        Metric::Mean => "mean",
+        Metric::ErrorRate => "error-rate",
+        Metric::Rps => "rps",
+        Metric::Checks => "checks",
+    }
+}
+
+fn condition_text(metric: Metric, op: Op, value: f64) -> String {
+    let op = match op {
+        Op::Lt => "<",
+        Op::Le => "<=",
+        Op::Gt => ">",
+        Op::Ge => ">=",
+    };
+    let value = match metric {
+        Metric::ErrorRate | Metric::Checks => format!("{}%", (value * 1e6).round() / 1e4),
+        Metric::Rps => format!("{value}"),
+        _ => format!("{value}ms"),
+    };
+    format!("{op} {value}")
+}
+
+fn think_text(think: Think) -> String {
+    match think {
+        Think::None => "none".into(),
+        Think::Fixed(t) => d(t),
+        Think::Range(lo, hi) => format!("{}..{}", d(lo), d(hi)),
+    }
+}
+
+/// `2xx, 301, 404`: whole classes folded.
+pub(crate) fn statuses(set: &StatusSet) -> String {
+    let mut parts = Vec::new();
+    for class in 1..=5u16 {
+        let codes: Vec<u16> = (class * 100..class * 100 + 100)
+            .filter(|&c| set.contains(c))
+            .collect();
+        if codes.len() == 100 {
+            parts.push(format!("{class}xx"));
+        } else {
+            parts.extend(codes.iter().map(u16::to_string));
+        }
+    }
+    parts.join(", ")
+}
+
+fn check_text(check: &Check) -> String {
+    match check {
+        Check::Status(set) => format!("status {}", statuses(set)),
+        Check::MaxLatency(max) => format!("latency <= {}", d(*max)),
+        Check::BodyContains(text) => format!("body contains {text:?}"),
+        Check::Json { pointer, equals } => format!("json {pointer} == {equals}"),
+    }
+}

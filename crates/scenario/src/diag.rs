@@ -1,0 +1,267 @@
+//! Problems found in a scenario, rendered like rustc: every problem, each with its place.
+//!
+//! Validation pushes into a [`Sink`] with byte spans; the sink turns them into line and column
+//! once, and knows which spans are not in the file at all but mark an override (`--set`, an
+//! environment variable, `--target`), so those problems name their source instead of a line.
+
+use std::fmt;
+use std::ops::Range;
+
+/// Spans at or above this mark overrides: override `i` has the empty span `MARK + i`.
+const OVERRIDE_MARK: usize = usize::MAX / 2;
+
+/// The marker span of override number `index`.
+pub(crate) fn override_span(index: usize) -> Range<usize> {
+    OVERRIDE_MARK + index..OVERRIDE_MARK + index
+}
+
+/// One problem in a scenario.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The scenario file; empty for a problem in an override, which has no file.
+    pub file: String,
+    /// 1-based; 0 when unknown.
+    pub line: usize,
+    /// 1-based; 0 when unknown.
+    pub column: usize,
+    pub message: String,
+    /// The offending source line, then a line of carets under the offending part.
+    pub excerpt: Option<String>,
+    pub hint: Option<String>,
+}
+
+/// Every problem found in one scenario.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl std::error::Error for Diagnostics {}
+
+impl Diagnostics {
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, Diagnostic> {
+        self.0.iter()
+    }
+}
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, diagnostic) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{diagnostic}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "error: {}", self.message)?;
+        // The gutter is as wide as the line number, and never narrower than one digit.
+        let number = if self.line > 0 {
+            self.line.to_string()
+        } else {
+            String::new()
+        };
+        let pad = " ".repeat(number.len().max(1));
+        if self.line > 0 {
+            writeln!(f, "{pad} --> {}:{}:{}", self.file, self.line, self.column)?;
+        } else if !self.file.is_empty() {
+            writeln!(f, "{pad} --> {}", self.file)?;
+        }
+        if let (Some(excerpt), true) = (&self.excerpt, self.line > 0) {
+            let mut lines = excerpt.lines();
+            writeln!(f, "{pad}  |")?;
+            if let Some(source) = lines.next() {
+                writeln!(f, " {number} | {source}")?;
+            }
+            for marks in lines {
+                writeln!(f, "{pad}  | {marks}")?;
+            }
+        }
+        if let Some(hint) = &self.hint {
+            writeln!(f, "{pad}  = hint: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Collects problems with byte spans and turns them into [`Diagnostic`]s.
+pub(crate) struct Sink<'a> {
+    origin: &'a str,
+    source: &'a str,
+    /// What each override is, as said in messages: "--set users=abc".
+    overrides: Vec<String>,
+    found: Vec<Diagnostic>,
+    /// Where reported problems start, so one problem found twice is reported once.
+    starts: Vec<usize>,
+}
+
+impl<'a> Sink<'a> {
+    pub(crate) fn new(origin: &'a str, source: &'a str) -> Sink<'a> {
+        Sink {
+            origin,
+            source,
+            overrides: Vec::new(),
+            found: Vec::new(),
+            starts: Vec::new(),
+        }
+    }
+
+    /// Names the overrides whose marker spans (see [`override_span`]) problems may carry.
+    pub(crate) fn set_overrides(&mut self, sources: Vec<String>) {
+        self.overrides = sources;
+    }
+
+    pub(crate) fn error(&mut self, span: Range<usize>, message: impl Into<String>) {
+        self.push(span, message.into(), None);
+    }
+
+    pub(crate) fn hint(
+        &mut self,
+        span: Range<usize>,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
+        self.push(span, message.into(), Some(hint.into()));
+    }
+
+    /// A hint only when there is one.
+    pub(crate) fn maybe_hint(
+        &mut self,
+        span: Range<usize>,
+        message: impl Into<String>,
+        hint: Option<String>,
+    ) {
+        self.push(span, message.into(), hint);
+    }
+
+    /// A problem of the file as a whole (a missing key), without a line.
+    pub(crate) fn file_error(&mut self, message: impl Into<String>, hint: Option<String>) {
+        self.found.push(Diagnostic {
+            file: self.origin.to_owned(),
+            line: 0,
+            column: 0,
+            message: message.into(),
+            excerpt: None,
+            hint,
+        });
+    }
+
+    /// A problem of an override, named by its source.
+    pub(crate) fn override_error(&mut self, message: impl Into<String>, hint: Option<String>) {
+        self.found.push(Diagnostic {
+            file: String::new(),
+            line: 0,
+            column: 0,
+            message: message.into(),
+            excerpt: None,
+            hint,
+        });
+    }
+
+    fn push(&mut self, span: Range<usize>, message: String, hint: Option<String>) {
+        self.starts.push(span.start);
+        if span.start >= OVERRIDE_MARK {
+            let source = self
+                .overrides
+                .get(span.start - OVERRIDE_MARK)
+                .map_or("an override", String::as_str);
+            self.override_error(format!("{message} (from {source})"), hint);
+            return;
+        }
+        let (line, column, excerpt) = locate(self.source, span);
+        self.found.push(Diagnostic {
+            file: self.origin.to_owned(),
+            line,
+            column,
+            message,
+            excerpt: Some(excerpt),
+            hint,
+        });
+    }
+
+    /// Whether a problem starting at `start` was already reported.
+    pub(crate) fn reported_at(&self, start: usize) -> bool {
+        self.starts.contains(&start)
+    }
+
+    pub(crate) fn has_errors(&self) -> bool {
+        !self.found.is_empty()
+    }
+
+    pub(crate) fn finish(self) -> Result<(), Diagnostics> {
+        if self.found.is_empty() {
+            Ok(())
+        } else {
+            Err(self.into_diagnostics())
+        }
+    }
+
+    /// The problems in reading order: those without a line (overrides, missing keys) first,
+    /// then by position in the file.
+    pub(crate) fn into_diagnostics(mut self) -> Diagnostics {
+        self.found.sort_by_key(|d| (d.line, d.column));
+        Diagnostics(self.found)
+    }
+}
+
+/// Line and column (1-based, columns in characters) of a span's start, and the excerpt: the
+/// line, then carets under the span (to the end of the line when it runs past it).
+fn locate(source: &str, span: Range<usize>) -> (usize, usize, String) {
+    let start = span.start.min(source.len());
+    let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = source[start..]
+        .find('\n')
+        .map_or(source.len(), |i| start + i);
+    let text = source[line_start..line_end].trim_end_matches('\r');
+    let line = source[..start].matches('\n').count() + 1;
+    let column = source[line_start..start].chars().count() + 1;
+    let end = span.end.clamp(start, line_start + text.len());
+    let width = source[start..end].chars().count().max(1);
+    let excerpt = format!("{text}\n{}{}", " ".repeat(column - 1), "^".repeat(width));
+    (line, column, excerpt)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_like_rustc() {
+        let source =
+            "kind = \"smoke\"\nusers = 1\nduration = \"1s\"\n\n# typo\ndration = \"30s\"\n";
+        let start = source.find("dration =").unwrap();
+        let mut sink = Sink::new("scenarios/smoke.toml", source);
+        sink.hint(
+            start..start + 7,
+            "unknown key `dration`",
+            "did you mean `duration`?",
+        );
+        let text = sink.into_diagnostics().to_string();
+        assert_eq!(
+            text,
+            "error: unknown key `dration`\n  --> scenarios/smoke.toml:6:1\n   |\n 6 | dration = \"30s\"\n   | ^^^^^^^\n   = hint: did you mean `duration`?\n"
+        );
+    }
+
+    #[test]
+    fn override_problems_have_no_line() {
+        let mut sink = Sink::new("f.toml", "");
+        sink.set_overrides(vec!["--set users=0".to_owned()]);
+        sink.error(override_span(0), "`users` must be positive");
+        let text = sink.into_diagnostics().to_string();
+        assert_eq!(
+            text,
+            "error: `users` must be positive (from --set users=0)\n"
+        );
+    }
+}

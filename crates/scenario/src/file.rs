@@ -1,0 +1,485 @@
+//! The scenario file format, one strict struct per kind: what `toml::from_str` parses into.
+//!
+//! Rules of these types: `deny_unknown_fields` and kebab-case everywhere; every value is
+//! [`Spanned`], at every depth, so both toml and the figment override path keep positions;
+//! almost every key is optional here and required keys are checked in validation, where every
+//! missing key is reported at once rather than the first only. The common keys are repeated in
+//! each kind's struct by a macro, because `#[serde(flatten)]` would lose positions.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+
+use crate::plan::Kind;
+use crate::spanned::{Any, Pairs, Spanned};
+use crate::types::{Count, Dur, Positive, StatusList, StatusSpec};
+
+type S<T> = Spanned<T>;
+
+/// The keys every kind shares, then the kind's own keys.
+macro_rules! kind_file {
+    ($(#[$doc:meta])* $name:ident, $keys:ident { $($(#[$fdoc:meta])* $field:ident : $ty:ty,)* }) => {
+        $(#[$doc])*
+        #[derive(Debug, Deserialize, JsonSchema)]
+        #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+        pub(crate) struct $name {
+            /// The kind of scenario: smoke, capacity, throughput, burst or soak.
+            pub kind: S<Kind>,
+            /// The scenario's name in results and listings (default: the file stem).
+            pub name: Option<S<String>>,
+            /// One line on what the scenario is for.
+            pub description: Option<S<String>>,
+            /// "builtin" (the embedded demo target) or http://host[:port][/prefix].
+            pub base_url: Option<S<String>>,
+            /// Allow a base-url or url outside loopback (127.0.0.0/8, ::1, localhost).
+            pub allow_remote: Option<S<bool>>,
+            /// How often statistics are snapshot (default "1s"); for soak, the time-series
+            /// bucket (default "1m").
+            pub interval: Option<S<Dur>>,
+            /// How long in-flight requests may finish after a step ends (default "5s").
+            pub grace: Option<S<Dur>>,
+            /// Values every request inherits.
+            pub defaults: Option<S<DefaultsFile>>,
+            /// The requests users make.
+            pub request: Option<S<Vec<S<RequestFile>>>>,
+            /// Ordered walks over requests, picked by weight instead of single requests.
+            pub flow: Option<S<Vec<S<FlowFile>>>>,
+            /// Requests each user runs once before its first iteration.
+            pub setup: Option<S<SetupFile>>,
+            /// A CSV file whose rows feed `${data.column}`.
+            pub data: Option<S<DataFile>>,
+            /// Pass/fail rules on the results.
+            pub thresholds: Option<S<ThresholdsFile>>,
+            $($(#[$fdoc])* pub $field: $ty,)*
+        }
+
+        /// The keys only this kind has.
+        #[derive(Debug)]
+        pub(crate) struct $keys {
+            $(pub $field: $ty,)*
+        }
+
+        impl $name {
+            pub(crate) fn split(self) -> (Common, $keys) {
+                (
+                    Common {
+                        kind: self.kind,
+                        name: self.name,
+                        description: self.description,
+                        base_url: self.base_url,
+                        allow_remote: self.allow_remote,
+                        interval: self.interval,
+                        grace: self.grace,
+                        defaults: self.defaults,
+                        request: self.request,
+                        flow: self.flow,
+                        setup: self.setup,
+                        data: self.data,
+                        thresholds: self.thresholds,
+                    },
+                    $keys { $($field: self.$field,)* },
+                )
+            }
+        }
+    };
+}
+
+/// The keys every kind shares.
+#[derive(Debug)]
+pub(crate) struct Common {
+    pub kind: S<Kind>,
+    pub name: Option<S<String>>,
+    pub description: Option<S<String>>,
+    pub base_url: Option<S<String>>,
+    pub allow_remote: Option<S<bool>>,
+    pub interval: Option<S<Dur>>,
+    pub grace: Option<S<Dur>>,
+    pub defaults: Option<S<DefaultsFile>>,
+    pub request: Option<S<Vec<S<RequestFile>>>>,
+    pub flow: Option<S<Vec<S<FlowFile>>>>,
+    pub setup: Option<S<SetupFile>>,
+    pub data: Option<S<DataFile>>,
+    pub thresholds: Option<S<ThresholdsFile>>,
+}
+
+kind_file!(
+    /// A quick sanity run: a few users for a short time (or a few iterations each).
+    SmokeFile, SmokeKeys {
+        /// How many users, each looping over the requests.
+        users: Option<S<Count>>,
+        /// How long the run lasts; with `iterations`, an upper bound.
+        duration: Option<S<Dur>>,
+        /// Time to bring users up from zero, inside `duration`.
+        ramp: Option<S<Dur>>,
+        /// Leading time left out of the results.
+        warmup: Option<S<Dur>>,
+        /// Iterations per user, after which the user stops.
+        iterations: Option<S<Count>>,
+    }
+);
+
+kind_file!(
+    /// A sweep over user counts, one step per count, to find the knee.
+    CapacityFile, CapacityKeys {
+        /// User counts, one step each: [50, 100, 200].
+        users: Option<S<Vec<S<Count>>>>,
+        /// How long each step runs.
+        hold: Option<S<Dur>>,
+        /// Time to bring users up at the start of each step, inside `hold`.
+        ramp: Option<S<Dur>>,
+        /// Idle time between steps (none after the last).
+        cooldown: Option<S<Dur>>,
+        /// Leading time of each step left out of its results.
+        warmup: Option<S<Dur>>,
+        /// Stop the sweep after a step where any of these holds: { p95 = "> 2s" }.
+        stop_when: Option<S<MetricConditions>>,
+        /// The safe ceiling reported is the knee's users times this (default 0.8).
+        ceiling_factor: Option<S<f64>>,
+    }
+);
+
+kind_file!(
+    /// Latency against load: a sweep over arrival rates, or over think times with fixed users.
+    ThroughputFile, ThroughputKeys {
+        /// Arrival rates per second, one step each (open model): [100, 200, 400].
+        rates: Option<S<Vec<S<Positive>>>>,
+        /// Users, for a sweep over `think` times (closed model).
+        users: Option<S<Count>>,
+        /// Think times, one step each, with `users`: ["30s", "20s", "10s"].
+        think: Option<S<Vec<S<String>>>>,
+        /// How long each step runs.
+        hold: Option<S<Dur>>,
+        /// Time to bring users up at the start of each step (closed model only).
+        ramp: Option<S<Dur>>,
+        /// Idle time between steps (none after the last).
+        cooldown: Option<S<Dur>>,
+        /// Leading time of each step left out of its results.
+        warmup: Option<S<Dur>>,
+        /// Open model: most users in flight at once (default 1000).
+        max_users: Option<S<Count>>,
+        /// Open model: most iterations waiting for a free user (default 10000).
+        max_backlog: Option<S<Count>>,
+    }
+);
+
+kind_file!(
+    /// A baseline, a sudden burst, then the baseline again to watch recovery.
+    BurstFile, BurstKeys {
+        /// Baseline users (closed model).
+        users: Option<S<Count>>,
+        /// Baseline arrival rate per second (open model), instead of `users`.
+        rate: Option<S<Positive>>,
+        /// How long the baseline runs before the burst.
+        before: Option<S<Dur>>,
+        /// Users during the burst.
+        burst_users: Option<S<Count>>,
+        /// Arrival rate during the burst.
+        burst_rate: Option<S<Positive>>,
+        /// Iterations fired all at once at the start of the burst.
+        burst_requests: Option<S<Count>>,
+        /// How long the burst step lasts.
+        burst_for: Option<S<Dur>>,
+        /// How long the baseline runs after the burst (the recovery step).
+        after: Option<S<Dur>>,
+        /// Time to bring baseline users up at the start.
+        ramp: Option<S<Dur>>,
+        /// Leading time of the first step left out of its results.
+        warmup: Option<S<Dur>>,
+        /// Open model: most users in flight at once (default 1000).
+        max_users: Option<S<Count>>,
+        /// Open model: most iterations waiting for a free user (default 10000).
+        max_backlog: Option<S<Count>>,
+    }
+);
+
+kind_file!(
+    /// A long steady run, reported as a time series, to catch leaks and drift.
+    SoakFile, SoakKeys {
+        /// Users (closed model).
+        users: Option<S<Count>>,
+        /// Arrival rate per second (open model), instead of `users`.
+        rate: Option<S<Positive>>,
+        /// How long the run lasts: "1h", "4h".
+        duration: Option<S<Dur>>,
+        /// Fail when the run drifts from its first bucket to its last.
+        drift: Option<S<DriftFile>>,
+        /// Time to bring users up at the start.
+        ramp: Option<S<Dur>>,
+        /// Leading time left out of the results.
+        warmup: Option<S<Dur>>,
+        /// Open model: most users in flight at once (default 1000).
+        max_users: Option<S<Count>>,
+        /// Open model: most iterations waiting for a free user (default 10000).
+        max_backlog: Option<S<Count>>,
+    }
+);
+
+/// `[defaults]`: values every request inherits unless it sets its own.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct DefaultsFile {
+    /// Pause after each request: "500ms" or a range "100ms..2s" (default none).
+    pub think: Option<S<String>>,
+    /// How long a request may take (default "30s").
+    pub timeout: Option<S<Dur>>,
+    /// How long opening a connection may take (default "5s").
+    pub connect_timeout: Option<S<Dur>>,
+    /// Headers sent with every request.
+    pub headers: Option<S<Pairs<String>>>,
+    /// Statuses that count as success (default 2xx and 3xx).
+    pub expect: Option<S<Vec<S<StatusSpec>>>>,
+}
+
+/// `[[request]]`: one HTTP request users make.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RequestFile {
+    /// A unique name, used in results, flows, setup and thresholds.
+    pub name: Option<S<String>>,
+    /// The HTTP method (default GET).
+    pub method: Option<S<String>>,
+    /// Path relative to base-url; may hold ${...} variables.
+    pub path: Option<S<String>>,
+    /// An absolute URL on the same server as base-url, instead of `path`.
+    pub url: Option<S<String>>,
+    /// Header name to value; values may hold ${...} variables.
+    pub headers: Option<S<Pairs<String>>>,
+    /// Query parameters added to the path.
+    pub query: Option<S<Pairs<Any>>>,
+    /// The request body as text.
+    pub body: Option<S<String>>,
+    /// The request body as a table sent as JSON (adds Content-Type: application/json).
+    pub json: Option<S<Any>>,
+    /// How often this request is picked relative to the others (default 1; 0: only in flows
+    /// or setup).
+    pub weight: Option<S<u32>>,
+    /// Pause after this request: "500ms" or "100ms..2s".
+    pub think: Option<S<String>>,
+    /// How long this request may take.
+    pub timeout: Option<S<Dur>>,
+    /// Statuses that count as success: [200, "3xx"].
+    pub expect: Option<S<Vec<S<StatusSpec>>>>,
+    /// Checks on the response, counted in the `checks` metric.
+    pub check: Option<S<CheckFile>>,
+    /// Values kept from the response for later requests of the same user: { token =
+    /// "json:/token", etag = "header:ETag" }.
+    pub capture: Option<S<Pairs<String>>>,
+    /// Sign the body: { hmac-sha256 = { secret = "...", header = "X-Hub-Signature-256" } }.
+    pub sign: Option<S<SignFile>>,
+}
+
+/// `check = { ... }` on a request.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct CheckFile {
+    /// The status must be this (or one of these).
+    pub status: Option<S<StatusList>>,
+    /// The response must arrive within this.
+    pub max_latency: Option<S<Dur>>,
+    /// The body must contain this text.
+    pub body_contains: Option<S<String>>,
+    /// JSON pointer to expected value: { "/status" = "queued" }.
+    pub json: Option<S<Pairs<Any>>>,
+}
+
+/// `sign = { ... }` on a request.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct SignFile {
+    /// HMAC-SHA256 of the body, sent as a hex digest.
+    pub hmac_sha256: Option<S<HmacFile>>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct HmacFile {
+    /// The key; use "${env:NAME}" to keep it out of the file.
+    pub secret: Option<S<String>>,
+    /// The header that carries the signature (default "X-Hub-Signature-256").
+    pub header: Option<S<String>>,
+    /// Text before the hex digest (default "sha256=").
+    pub prefix: Option<S<String>>,
+}
+
+/// `[[flow]]`: requests a user makes in order, as one iteration.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct FlowFile {
+    pub name: Option<S<String>>,
+    /// How often this flow is picked relative to the others (default 1).
+    pub weight: Option<S<u32>>,
+    /// Request names, in order.
+    pub steps: Option<S<Vec<S<String>>>>,
+}
+
+/// `[setup]`: requests each user runs once, before its first iteration.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct SetupFile {
+    /// Request names, in order: ["login"].
+    pub requests: Option<S<Vec<S<String>>>>,
+}
+
+/// `[data]`: a CSV file whose rows feed `${data.column}`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct DataFile {
+    /// Path to a CSV file with a header row, relative to the scenario file.
+    pub file: Option<S<String>>,
+    /// Which row a user gets: sequential (default), random, unique-per-vu.
+    pub mode: Option<S<DataModeFile>>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum DataModeFile {
+    Sequential,
+    Random,
+    UniquePerVu,
+}
+
+/// Conditions per metric: `stop-when` and each request's thresholds.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct MetricConditions {
+    pub p50: Option<S<ThresholdValue>>,
+    pub p90: Option<S<ThresholdValue>>,
+    pub p95: Option<S<ThresholdValue>>,
+    pub p99: Option<S<ThresholdValue>>,
+    pub max: Option<S<ThresholdValue>>,
+    pub mean: Option<S<ThresholdValue>>,
+    /// Failed requests as a percentage: "< 1%".
+    pub error_rate: Option<S<ThresholdValue>>,
+    /// Completed requests per second: "> 100".
+    pub rps: Option<S<ThresholdValue>>,
+    /// Passed checks as a percentage: "> 99%".
+    pub checks: Option<S<ThresholdValue>>,
+}
+
+impl MetricConditions {
+    /// The set conditions with their key names, in a fixed order.
+    pub(crate) fn entries(&self) -> Vec<(&'static str, &S<ThresholdValue>)> {
+        [
+            ("p50", &self.p50),
+            ("p90", &self.p90),
+            ("p95", &self.p95),
+            ("p99", &self.p99),
+            ("max", &self.max),
+            ("mean", &self.mean),
+            ("error-rate", &self.error_rate),
+            ("rps", &self.rps),
+            ("checks", &self.checks),
+        ]
+        .into_iter()
+        .filter_map(|(key, value)| value.as_ref().map(|v| (key, v)))
+        .collect()
+    }
+}
+
+/// `[thresholds]`: conditions for the whole run, per step, or per request.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct ThresholdsFile {
+    /// Latency percentiles and extremes: "< 500ms".
+    pub p50: Option<S<ThresholdValue>>,
+    pub p90: Option<S<ThresholdValue>>,
+    pub p95: Option<S<ThresholdValue>>,
+    pub p99: Option<S<ThresholdValue>>,
+    pub max: Option<S<ThresholdValue>>,
+    pub mean: Option<S<ThresholdValue>>,
+    /// Failed requests as a percentage: "< 1%".
+    pub error_rate: Option<S<ThresholdValue>>,
+    /// Completed requests per second: "> 100".
+    pub rps: Option<S<ThresholdValue>>,
+    /// Passed checks as a percentage: "> 99%".
+    pub checks: Option<S<ThresholdValue>>,
+    /// Judge every threshold on each step rather than on the whole run.
+    pub per_step: Option<S<bool>>,
+    /// Thresholds for one request: [thresholds.request."post event"] p95 = "< 100ms".
+    pub request: Option<S<Pairs<MetricConditions>>>,
+}
+
+impl ThresholdsFile {
+    pub(crate) fn run_conditions(&self) -> MetricConditions {
+        // Cheap: the values are small and this runs once per load.
+        fn c(v: &Option<S<ThresholdValue>>) -> Option<S<ThresholdValue>> {
+            v.clone()
+        }
+        MetricConditions {
+            p50: c(&self.p50),
+            p90: c(&self.p90),
+            p95: c(&self.p95),
+            p99: c(&self.p99),
+            max: c(&self.max),
+            mean: c(&self.mean),
+            error_rate: c(&self.error_rate),
+            rps: c(&self.rps),
+            checks: c(&self.checks),
+        }
+    }
+}
+
+/// A threshold: the condition alone, or a table with a warning level, a window and abort.
+#[derive(Clone, Debug)]
+pub(crate) enum ThresholdValue {
+    Simple(String),
+    Full(ThresholdTable),
+}
+
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct ThresholdTable {
+    /// The condition that must hold: "< 2s".
+    pub limit: Option<S<String>>,
+    /// A stricter condition whose breach is only a warning: "< 1s".
+    pub warn: Option<S<String>>,
+    /// Judge over this sliding window while the run goes on.
+    pub window: Option<S<Dur>>,
+    /// With `window`: stop the run when the limit is breached.
+    pub abort: Option<S<bool>>,
+}
+
+impl<'de> Deserialize<'de> for ThresholdValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ThresholdValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a condition like \"< 500ms\" or a table { limit = \"< 500ms\", ... }")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<ThresholdValue, E> {
+                Ok(ThresholdValue::Simple(v.to_owned()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ThresholdValue, A::Error> {
+                ThresholdTable::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(ThresholdValue::Full)
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+impl JsonSchema for ThresholdValue {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Threshold".into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let table = generator.subschema_for::<ThresholdTable>();
+        schemars::json_schema!({
+            "anyOf": [
+                { "type": "string", "description": "A condition: \"< 500ms\", \"< 1%\", \"> 100\"." },
+                table
+            ]
+        })
+    }
+}
+
+/// `drift = { ... }` in a soak scenario.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct DriftFile {
+    /// Largest allowed relative growth of p95 from the first bucket to the last: "20%".
+    pub p95_growth: Option<S<String>>,
+    /// Largest allowed rise of the error rate, in percentage points: "1%".
+    pub error_rate_growth: Option<S<String>>,
+}

@@ -1,0 +1,318 @@
+//! `[thresholds]`, `stop-when` and `drift`: condition strings parsed into numbers.
+//!
+//! Latencies become milliseconds and percentages fractions, so the reporter compares plain
+//! numbers and never parses text.
+
+use std::ops::Range;
+
+use crate::file::{DriftFile, MetricConditions, ThresholdValue, ThresholdsFile};
+use crate::plan::{Condition, Drift, Metric, Op, Scope, Threshold};
+use crate::spanned::Spanned;
+use crate::types::parse_duration;
+
+use super::Lowerer;
+
+fn metric(key: &str) -> Metric {
+    match key {
+        "p50" => Metric::P50,
+        "p90" => Metric::P90,
+        "p95" => Metric::P95,
+        "p99" => Metric::P99,
+        "max" => Metric::Max,
+        "mean" => Metric::Mean,
+        "error-rate" => Metric::ErrorRate,
+        "rps" => Metric::Rps,
+        _ => Metric::Checks,
+    }
+}
+
+/// Parses `"< 500ms"` for `metric`: latencies need a unit, rates a `%`, rps a plain number.
+pub(crate) fn parse_condition(text: &str, metric: Metric) -> Result<Condition, String> {
+    let trimmed = text.trim();
+    let (op, rest) = if let Some(rest) = trimmed.strip_prefix("<=") {
+        (Op::Le, rest)
+    } else if let Some(rest) = trimmed.strip_prefix(">=") {
+        (Op::Ge, rest)
+    } else if let Some(rest) = trimmed.strip_prefix('<') {
+        (Op::Lt, rest)
+    } else if let Some(rest) = trimmed.strip_prefix('>') {
+        (Op::Gt, rest)
+    } else {
+        return Err(format!(
+            "invalid condition \"{text}\": it must start with <, <=, > or >="
+        ));
+    };
+    let rest = rest.trim();
+    let value = match metric {
+        Metric::P50 | Metric::P90 | Metric::P95 | Metric::P99 | Metric::Max | Metric::Mean => {
+            if rest.parse::<f64>().is_ok() {
+                return Err(format!(
+                    "invalid condition \"{text}\": a latency needs a unit, like \"< {rest}ms\""
+                ));
+            }
+            parse_duration(rest)
+                .map_err(|why| format!("invalid condition \"{text}\": {why}"))?
+                .as_secs_f64()
+                * 1000.0
+        }
+        Metric::ErrorRate | Metric::Checks => {
+            percentage(rest).map_err(|why| format!("invalid condition \"{text}\": {why}"))?
+        }
+        Metric::Rps => rest
+            .trim_end_matches("/s")
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite() && *v >= 0.0)
+            .ok_or_else(|| {
+                format!(
+                    "invalid condition \"{text}\": expected requests per second, like \"> 100\""
+                )
+            })?,
+    };
+    Ok(Condition { op, value })
+}
+
+/// `"1.5%"` -> 0.015.
+pub(crate) fn percentage(text: &str) -> Result<f64, String> {
+    let number = text
+        .trim()
+        .strip_suffix('%')
+        .ok_or_else(|| format!("expected a percentage like \"1%\", not \"{text}\""))?;
+    number
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && (0.0..=100.0).contains(v))
+        .map(|v| v / 100.0)
+        .ok_or_else(|| format!("expected a percentage from 0% to 100%, not \"{text}\""))
+}
+
+fn example(metric: Metric) -> String {
+    match metric {
+        Metric::ErrorRate => "error-rate = \"< 1%\"".into(),
+        Metric::Checks => "checks = \"> 99%\"".into(),
+        Metric::Rps => "rps = \"> 100\"".into(),
+        latency => format!("{} = \"< 500ms\"", key_of(latency)),
+    }
+}
+
+fn key_of(metric: Metric) -> &'static str {
+    match metric {
+        Metric::P50 => "p50",
+        Metric::P90 => "p90",
+        Metric::P95 => "p95",
+        Metric::P99 => "p99",
+        Metric::Max => "max",
+        Metric::Mean => "mean",
+        Metric::ErrorRate => "error-rate",
+        Metric::Rps => "rps",
+        Metric::Checks => "checks",
+    }
+}
+
+impl Lowerer<'_> {
+    fn condition(&mut self, text: &Spanned<String>, metric: Metric) -> Option<Condition> {
+        match parse_condition(&text.value, metric) {
+            Ok(condition) => Some(condition),
+            Err(message) => {
+                self.sink.hint(text.span.clone(), message, example(metric));
+                None
+            }
+        }
+    }
+
+    pub(super) fn thresholds(&mut self, file: &ThresholdsFile) -> Vec<Threshold> {
+        let per_step = file.per_step.as_ref().is_some_and(|p| p.value);
+        let scope = if per_step { Scope::PerStep } else { Scope::Run };
+        let mut out = Vec::new();
+        self.condition_set(&file.run_conditions(), scope, &mut out);
+        if let Some(requests) = &file.request {
+            for (name, conditions) in &requests.0 {
+                match self.request_index(name) {
+                    Some(id) => self.condition_set(conditions, Scope::Request(id), &mut out),
+                    None => {
+                        let span = self.key_span(name, &conditions.span);
+                        self.unknown_request(
+                            &Spanned::new(span, name.clone()),
+                            "[thresholds.request]",
+                        );
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Points at the quoted key of `[thresholds.request."name"]` when it can be found near the
+    /// table, else at the table.
+    fn key_span(&self, name: &str, table: &Range<usize>) -> Range<usize> {
+        let window_start = self.source[..table.start.min(self.source.len())]
+            .rfind('[')
+            .map_or(table.start, |i| i);
+        for quoted in [format!("\"{name}\""), format!("'{name}'"), name.to_owned()] {
+            if let Some(at) = self
+                .source
+                .get(window_start..)
+                .and_then(|s| s.find(&quoted))
+            {
+                let start = window_start + at;
+                if start <= table.end {
+                    return start..start + quoted.len();
+                }
+            }
+        }
+        table.clone()
+    }
+
+    fn condition_set(
+        &mut self,
+        conditions: &MetricConditions,
+        scope: Scope,
+        out: &mut Vec<Threshold>,
+    ) {
+        for (key, value) in conditions.entries() {
+            let metric = metric(key);
+            let threshold = match &value.value {
+                ThresholdValue::Simple(text) => self
+                    .condition(&Spanned::new(value.span.clone(), text.clone()), metric)
+                    .map(|condition| Threshold {
+                        metric,
+                        condition,
+                        warn: None,
+                        scope,
+                        window: None,
+                        abort: false,
+                    }),
+                ThresholdValue::Full(table) => {
+                    let condition = match &table.limit {
+                        Some(limit) => self.condition(limit, metric),
+                        None => {
+                            self.sink.hint(
+                                value.span.clone(),
+                                format!("threshold `{key}` has no `limit`"),
+                                "{ limit = \"< 2s\", warn = \"< 1s\" }",
+                            );
+                            None
+                        }
+                    };
+                    let warn = table.warn.as_ref().and_then(|w| self.condition(w, metric));
+                    let window = table.window.as_ref().map(|w| self.positive(w, "window"));
+                    let abort = table.abort.as_ref().is_some_and(|a| a.value);
+                    if let (true, None, Some(a)) = (abort, window, &table.abort) {
+                        self.sink.hint(
+                            a.span.clone(),
+                            "`abort` needs a `window` to judge while the run goes on",
+                            "{ limit = \"< 2s\", window = \"30s\", abort = true }",
+                        );
+                    }
+                    condition.map(|condition| Threshold {
+                        metric,
+                        condition,
+                        warn,
+                        scope,
+                        window,
+                        abort,
+                    })
+                }
+            };
+            out.extend(threshold);
+        }
+    }
+
+    /// Capacity's `stop-when`: plain conditions, saying when to stop.
+    pub(super) fn stop_when(&mut self, conditions: &MetricConditions) -> Vec<(Metric, Condition)> {
+        let mut out = Vec::new();
+        for (key, value) in conditions.entries() {
+            let metric = metric(key);
+            match &value.value {
+                ThresholdValue::Simple(text) => {
+                    if let Some(condition) =
+                        self.condition(&Spanned::new(value.span.clone(), text.clone()), metric)
+                    {
+                        out.push((metric, condition));
+                    }
+                }
+                ThresholdValue::Full(_) => self.sink.hint(
+                    value.span.clone(),
+                    format!("`stop-when.{key}` takes a condition"),
+                    format!("{key} = \"> 2s\""),
+                ),
+            }
+        }
+        out
+    }
+
+    pub(super) fn drift(&mut self, file: &DriftFile) -> Drift {
+        let mut drift = Drift::default();
+        for (value, slot) in [
+            (&file.p95_growth, &mut drift.p95_growth),
+            (&file.error_rate_growth, &mut drift.error_rate_growth),
+        ] {
+            if let Some(text) = value {
+                let parsed = text
+                    .trim()
+                    .strip_suffix('%')
+                    .and_then(|n| n.trim().parse::<f64>().ok())
+                    .filter(|v| v.is_finite() && *v >= 0.0);
+                match parsed {
+                    Some(percent) => *slot = Some(percent / 100.0),
+                    None => self.sink.hint(
+                        text.span.clone(),
+                        format!("invalid drift \"{}\": expected a percentage", text.value),
+                        "p95-growth = \"20%\"",
+                    ),
+                }
+            }
+        }
+        drift
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conditions_in_plain_units() {
+        assert_eq!(
+            parse_condition("< 500ms", Metric::P95),
+            Ok(Condition {
+                op: Op::Lt,
+                value: 500.0
+            })
+        );
+        assert_eq!(
+            parse_condition(">2s", Metric::P95),
+            Ok(Condition {
+                op: Op::Gt,
+                value: 2000.0
+            })
+        );
+        assert_eq!(
+            parse_condition("<= 1%", Metric::ErrorRate),
+            Ok(Condition {
+                op: Op::Le,
+                value: 0.01
+            })
+        );
+        assert_eq!(
+            parse_condition(">= 99.5%", Metric::Checks).map(|c| (c.value * 1000.0).round()),
+            Ok(995.0)
+        );
+        assert_eq!(
+            parse_condition("> 100", Metric::Rps),
+            Ok(Condition {
+                op: Op::Gt,
+                value: 100.0
+            })
+        );
+        assert!(parse_condition("500ms", Metric::P95).is_err());
+        assert!(
+            parse_condition("< 500", Metric::P95)
+                .unwrap_err()
+                .contains("needs a unit")
+        );
+        assert!(parse_condition("< 1", Metric::ErrorRate).is_err());
+    }
+}

@@ -1,0 +1,556 @@
+//! Broken scenario files in, exact error text out: every message, position and hint.
+
+mod common;
+
+use common::errors;
+
+const R: &str = "[[request]]\nname = \"health\"\npath = \"/health\"\n";
+
+/// (what is wrong, the file, the whole rendered error text)
+fn cases() -> Vec<(&'static str, String, &'static str)> {
+    let smoke = |body: &str| format!("kind = \"smoke\"\nusers = 2\nduration = \"10s\"\n{body}");
+    let smoke_r =
+        |body: &str| format!("kind = \"smoke\"\nusers = 2\nduration = \"10s\"\n{body}\n{R}");
+    let capacity = |body: &str| format!("kind = \"capacity\"\n{body}\n{R}");
+    vec![
+        (
+            "toml syntax",
+            "kind = \"smoke\"\nusers = \n".into(),
+            r#"error: string values must be quoted, expected literal string
+  --> t.toml:2:9
+   |
+ 2 | users = 
+   |         ^
+"#,
+        ),
+        (
+            "missing kind",
+            format!("users = 1\n{R}"),
+            r#"error: missing key `kind`
+  --> t.toml
+   = hint: start the file with `kind = "smoke"` (or capacity, throughput, burst, soak)
+"#,
+        ),
+        (
+            "unknown kind",
+            format!("kind = \"smok\"\n{R}"),
+            r#"error: unknown kind `smok`
+  --> t.toml:1:8
+   |
+ 1 | kind = "smok"
+   |        ^^^^^^
+   = hint: did you mean `smoke`?
+"#,
+        ),
+        (
+            "wrong type",
+            format!("kind = \"smoke\"\nusers = \"ten\"\nduration = \"1s\"\n{R}"),
+            r#"error: invalid type: string "ten", expected a positive integer
+  --> t.toml:2:9
+   |
+ 2 | users = "ten"
+   |         ^^^^^
+"#,
+        ),
+        (
+            "zero users",
+            format!("kind = \"smoke\"\nusers = 0\nduration = \"1s\"\n{R}"),
+            r#"error: invalid value: integer `0`, expected a positive integer
+  --> t.toml:2:9
+   |
+ 2 | users = 0
+   |         ^
+"#,
+        ),
+        (
+            "zero in a capacity list",
+            capacity("users = [10, 0]\nhold = \"1m\""),
+            r#"error: invalid value: integer `0`, expected a positive integer
+  --> t.toml:2:14
+   |
+ 2 | users = [10, 0]
+   |              ^
+"#,
+        ),
+        (
+            "typo with suggestion",
+            smoke_r("dration = \"30s\""),
+            r#"error: unknown key `dration`
+  --> t.toml:4:1
+   |
+ 4 | dration = "30s"
+   | ^^^^^^^
+   = hint: did you mean `duration`?
+"#,
+        ),
+        (
+            "another kind's key",
+            capacity("users = [10]\nhold = \"1m\"\nrates = [100]"),
+            r#"error: `rates` is a throughput key; this file is kind = "capacity"
+  --> t.toml:4:1
+   |
+ 4 | rates = [100]
+   | ^^^^^
+   = hint: keys of a capacity scenario: ceiling-factor, cooldown, hold, ramp, stop-when, users, warmup
+"#,
+        ),
+        (
+            "capacity users in a smoke file",
+            format!("kind = \"smoke\"\nusers = [50, 100]\nduration = \"1s\"\n{R}"),
+            r#"error: `users = [..]` is a capacity key; this file is kind = "smoke"
+  --> t.toml:2:9
+   |
+ 2 | users = [50, 100]
+   |         ^^^^^^^^^
+   = hint: give one number, users = 10, or make it kind = "capacity"
+"#,
+        ),
+        (
+            "capacity users as one number",
+            capacity("users = 10\nhold = \"1m\""),
+            r#"error: `users` in a capacity scenario is a list of user counts, one step each
+  --> t.toml:2:9
+   |
+ 2 | users = 10
+   |         ^^
+   = hint: users = [10]
+"#,
+        ),
+        (
+            "duration without unit",
+            smoke_r("ramp = \"30\""),
+            r#"error: invalid duration "30": a number needs a unit, expected something like "30s" or "5m"
+  --> t.toml:4:8
+   |
+ 4 | ramp = "30"
+   |        ^^^^
+"#,
+        ),
+        (
+            "duration with unknown unit",
+            capacity("users = [1]\nhold = \"3 fortnights\""),
+            r#"error: invalid duration "3 fortnights": unknown unit `fortnights` (use ms, s, m, h), expected something like "30s" or "5m"
+  --> t.toml:3:8
+   |
+ 3 | hold = "3 fortnights"
+   |        ^^^^^^^^^^^^^^
+"#,
+        ),
+        (
+            "ramp longer than hold",
+            capacity("users = [1]\nhold = \"30s\"\nramp = \"1m\""),
+            r#"error: `ramp` (1m) is longer than `hold` (30s)
+  --> t.toml:4:8
+   |
+ 4 | ramp = "1m"
+   |        ^^^^
+   = hint: the ramp happens inside `hold`; make `hold` longer or `ramp` shorter
+"#,
+        ),
+        (
+            "warmup longer than duration",
+            smoke_r("warmup = \"20s\""),
+            r#"error: `warmup` (20s) is longer than `duration` (10s)
+  --> t.toml:4:10
+   |
+ 4 | warmup = "20s"
+   |          ^^^^^
+   = hint: the warmup happens inside `duration`; make `duration` longer or `warmup` shorter
+"#,
+        ),
+        (
+            "no requests",
+            smoke(""),
+            r#"error: no requests: a scenario needs at least one [[request]]
+  --> t.toml
+   = hint: add one:
+
+  [[request]]
+  name = "health"
+  path = "/health"
+"#,
+        ),
+        (
+            "duplicate request names",
+            smoke_r(&format!("\n{R}")),
+            r#"error: duplicate request name `health`
+   --> t.toml:10:8
+    |
+ 10 | name = "health"
+    |        ^^^^^^^^
+    = hint: first used on line 6; names must be unique
+"#,
+        ),
+        (
+            "unknown request in a flow",
+            smoke_r("\n[[flow]]\nname = \"f\"\nsteps = [\"helth\"]"),
+            r#"error: unknown request `helth` in flow `f`
+  --> t.toml:7:10
+   |
+ 7 | steps = ["helth"]
+   |          ^^^^^^^
+   = hint: did you mean `health`?
+"#,
+        ),
+        (
+            "unknown request in setup",
+            smoke_r("\n[setup]\nrequests = [\"login\"]"),
+            r#"error: unknown request `login` in [setup]
+  --> t.toml:6:13
+   |
+ 6 | requests = ["login"]
+   |             ^^^^^^^
+   = hint: requests: health
+"#,
+        ),
+        (
+            "threshold on a missing request",
+            smoke_r("\n[thresholds.request.\"post event\"]\np95 = \"< 100ms\""),
+            r#"error: unknown request `post event` in [thresholds.request]
+  --> t.toml:5:21
+   |
+ 5 | [thresholds.request."post event"]
+   |                     ^^^^^^^^^^^^
+   = hint: requests: health
+"#,
+        ),
+        (
+            "missing env variable",
+            smoke(
+                "[[request]]\nname = \"a\"\npath = \"/a\"\nheaders = { X-Token = \"${env:NOPE}\" }\n",
+            ),
+            r#"error: environment variable `NOPE` is not set
+  --> t.toml:7:24
+   |
+ 7 | headers = { X-Token = "${env:NOPE}" }
+   |                        ^^^^^^^^^^^
+   = hint: set it, or give a default: `${env:NOPE:-value}`
+"#,
+        ),
+        (
+            "missing csv file",
+            smoke_r("\n[data]\nfile = \"nope.csv\""),
+            r#"error: data file `nope.csv` not found
+  --> t.toml:6:8
+   |
+ 6 | file = "nope.csv"
+   |        ^^^^^^^^^^
+   = hint: the path is relative to the scenario file
+"#,
+        ),
+        (
+            "missing csv column",
+            smoke(
+                "[data]\nfile = \"users.csv\"\n\n[[request]]\nname = \"a\"\npath = \"/u/${data.usr}\"\n",
+            ),
+            r#"error: no column `usr` in users.csv
+  --> t.toml:9:12
+   |
+ 9 | path = "/u/${data.usr}"
+   |            ^^^^^^^^^^^
+   = hint: did you mean `user`?
+"#,
+        ),
+        (
+            "data variable without [data]",
+            smoke("[[request]]\nname = \"a\"\npath = \"/u/${data.user}\"\n"),
+            r#"error: `${data.user}` needs a [data] table
+  --> t.toml:6:12
+   |
+ 6 | path = "/u/${data.user}"
+   |            ^^^^^^^^^^^^
+   = hint: add [data] with file = "users.csv"
+"#,
+        ),
+        (
+            "unknown variable near a capture",
+            smoke(
+                "[[request]]\nname = \"login\"\npath = \"/login\"\ncapture = { token = \"json:/token\" }\n\n[[request]]\nname = \"b\"\npath = \"/b\"\nheaders = { Authorization = \"Bearer ${tokn}\" }\n",
+            ),
+            r#"error: unknown variable `${tokn}`
+   --> t.toml:12:37
+    |
+ 12 | headers = { Authorization = "Bearer ${tokn}" }
+    |                                     ^^^^^^^
+    = hint: did you mean `token`?
+"#,
+        ),
+        (
+            "unterminated variable",
+            smoke("[[request]]\nname = \"a\"\npath = \"/a/${vu\"\n"),
+            r#"error: unterminated `${` in template
+  --> t.toml:6:12
+   |
+ 6 | path = "/a/${vu"
+   |            ^^^^
+   = hint: close it with `}`, or write `$${` for a literal `${`
+"#,
+        ),
+        (
+            "bad rand range",
+            smoke("[[request]]\nname = \"a\"\npath = \"/a/${rand:9..1}\"\n"),
+            r#"error: invalid `${rand:9..1}`
+  --> t.toml:6:12
+   |
+ 6 | path = "/a/${rand:9..1}"
+   |            ^^^^^^^^^^^^
+   = hint: write `${rand:LO..HI}` with whole numbers LO <= HI, like `${rand:1..100}`
+"#,
+        ),
+        (
+            "malformed think range",
+            smoke_r("\n[defaults]\nthink = \"100ms..\""),
+            r#"error: invalid think range "100ms..": empty duration: expected something like "30s"
+  --> t.toml:6:9
+   |
+ 6 | think = "100ms.."
+   |         ^^^^^^^^^
+   = hint: think = "500ms", or a range think = "100ms..2s"
+"#,
+        ),
+        (
+            "think range upside down",
+            smoke("[[request]]\nname = \"a\"\npath = \"/a\"\nthink = \"2s..100ms\"\n"),
+            r#"error: invalid think range "2s..100ms": the low end is above the high end
+  --> t.toml:7:9
+   |
+ 7 | think = "2s..100ms"
+   |         ^^^^^^^^^^^
+   = hint: think = "500ms", or a range think = "100ms..2s"
+"#,
+        ),
+        (
+            "condition without operator",
+            smoke_r("\n[thresholds]\np95 = \"500ms\""),
+            r#"error: invalid condition "500ms": it must start with <, <=, > or >=
+  --> t.toml:6:7
+   |
+ 6 | p95 = "500ms"
+   |       ^^^^^^^
+   = hint: p95 = "< 500ms"
+"#,
+        ),
+        (
+            "latency without unit",
+            smoke_r("\n[thresholds]\np99 = \"< 500\""),
+            r#"error: invalid condition "< 500": a latency needs a unit, like "< 500ms"
+  --> t.toml:6:7
+   |
+ 6 | p99 = "< 500"
+   |       ^^^^^^^
+   = hint: p99 = "< 500ms"
+"#,
+        ),
+        (
+            "rate without percent",
+            smoke_r("\n[thresholds]\nerror-rate = \"< 1\""),
+            r#"error: invalid condition "< 1": expected a percentage like "1%", not "1"
+  --> t.toml:6:14
+   |
+ 6 | error-rate = "< 1"
+   |              ^^^^^
+   = hint: error-rate = "< 1%"
+"#,
+        ),
+        (
+            "non-loopback base-url",
+            format!(
+                "kind = \"smoke\"\nbase-url = \"http://example.com:8080\"\nusers = 1\nduration = \"1s\"\n{R}"
+            ),
+            r#"error: base-url host `example.com` is not a loopback address
+  --> t.toml:2:12
+   |
+ 2 | base-url = "http://example.com:8080"
+   |            ^^^^^^^^^^^^^^^^^^^^^^^^^
+   = hint: stampede only aims at 127.0.0.0/8, ::1 or localhost unless told otherwise; if you own that server, set `allow-remote = true` in the file or pass --allow-remote
+"#,
+        ),
+        (
+            "https base-url",
+            format!(
+                "kind = \"smoke\"\nbase-url = \"https://127.0.0.1\"\nusers = 1\nduration = \"1s\"\n{R}"
+            ),
+            r#"error: `https://127.0.0.1`: https is not supported yet; use http://
+  --> t.toml:2:12
+   |
+ 2 | base-url = "https://127.0.0.1"
+   |            ^^^^^^^^^^^^^^^^^^^
+   = hint: base-url = "builtin" or "http://127.0.0.1:8080"
+"#,
+        ),
+        (
+            "absolute url on the builtin target",
+            smoke("[[request]]\nname = \"a\"\nurl = \"http://127.0.0.1:9/a\"\n"),
+            r#"error: `url` cannot point at the builtin target, whose port is chosen at run time
+  --> t.toml:6:7
+   |
+ 6 | url = "http://127.0.0.1:9/a"
+   |       ^^^^^^^^^^^^^^^^^^^^^^
+   = hint: use `path` instead
+"#,
+        ),
+        (
+            "unknown key in a request",
+            smoke("[[request]]\nname = \"a\"\nmethd = \"POST\"\npath = \"/a\"\n"),
+            r#"error: unknown key `methd`
+  --> t.toml:6:1
+   |
+ 6 | methd = "POST"
+   | ^^^^^
+   = hint: did you mean `method`?
+"#,
+        ),
+        (
+            "request without path",
+            smoke("[[request]]\nname = \"a\"\n"),
+            r#"error: request `a` has no `path`
+  --> t.toml:4:1
+   |
+ 4 | [[request]]
+   | ^^^^^^^^^^^
+   = hint: path = "/health" (relative to base-url), or an absolute `url`
+"#,
+        ),
+        (
+            "bad status codes",
+            smoke("[[request]]\nname = \"a\"\npath = \"/a\"\nexpect = [200, 999, \"6xx\"]\n"),
+            r#"error: `999` is not an HTTP status code (100 to 599)
+  --> t.toml:7:16
+   |
+ 7 | expect = [200, 999, "6xx"]
+   |                ^^^
+
+error: `6xx` is not a status code or class
+  --> t.toml:7:21
+   |
+ 7 | expect = [200, 999, "6xx"]
+   |                     ^^^^^
+   = hint: write 200, or a class like "2xx"
+"#,
+        ),
+        (
+            "bad capture",
+            smoke(
+                "[[request]]\nname = \"a\"\npath = \"/a\"\ncapture = { token = \"body:/token\" }\n",
+            ),
+            r#"error: invalid capture `body:/token`
+  --> t.toml:7:21
+   |
+ 7 | capture = { token = "body:/token" }
+   |                     ^^^^^^^^^^^^^
+   = hint: "json:/token" (a JSON pointer into the body) or "header:ETag"
+"#,
+        ),
+        (
+            "unknown data mode",
+            smoke_r("\n[data]\nfile = \"users.csv\"\nmode = \"shuffled\""),
+            r#"error: unknown value `shuffled`, expected one of `sequential`, `random`, `unique-per-vu`
+  --> t.toml:7:8
+   |
+ 7 | mode = "shuffled"
+   |        ^^^^^^^^^^
+"#,
+        ),
+        (
+            "rates and users together",
+            format!("kind = \"throughput\"\nrates = [10]\nusers = 5\nhold = \"1m\"\n{R}"),
+            r#"error: a throughput scenario takes `rates` or `users`, not both
+  --> t.toml:3:9
+   |
+ 3 | users = 5
+   |         ^
+   = hint: rates = [..] is an open model; users = N with think = [..] a closed one
+"#,
+        ),
+        (
+            "burst without a burst",
+            format!(
+                "kind = \"burst\"\nusers = 5\nbefore = \"10s\"\nburst-for = \"5s\"\nafter = \"10s\"\n{R}"
+            ),
+            r#"error: missing key `burst-users`: a burst scenario needs `burst-users`, `burst-rate` or `burst-requests`
+  --> t.toml
+   = hint: burst-users = 250, or burst-requests = 50 fired at once
+"#,
+        ),
+        (
+            "abort without window",
+            smoke_r("\n[thresholds]\np95 = { limit = \"< 1s\", abort = true }"),
+            r#"error: `abort` needs a `window` to judge while the run goes on
+  --> t.toml:6:33
+   |
+ 6 | p95 = { limit = "< 1s", abort = true }
+   |                                 ^^^^
+   = hint: { limit = "< 2s", window = "30s", abort = true }
+"#,
+        ),
+        (
+            "every problem at once",
+            String::from(
+                "kind = \"capacity\"\nusers = [10]\nhold = \"10s\"\nramp = \"20s\"\nwarmup = \"15s\"\n\n[[request]]\nname = \"a\"\npath = \"a\"\n\n[[request]]\nname = \"a\"\npath = \"/${nope}\"\n",
+            ),
+            r#"error: `ramp` (20s) is longer than `hold` (10s)
+  --> t.toml:4:8
+   |
+ 4 | ramp = "20s"
+   |        ^^^^^
+   = hint: the ramp happens inside `hold`; make `hold` longer or `ramp` shorter
+
+error: `warmup` (15s) is longer than `hold` (10s)
+  --> t.toml:5:10
+   |
+ 5 | warmup = "15s"
+   |          ^^^^^
+   = hint: the warmup happens inside `hold`; make `hold` longer or `warmup` shorter
+
+error: path `a` does not start with `/`
+  --> t.toml:9:8
+   |
+ 9 | path = "a"
+   |        ^^^
+   = hint: path = "/a"
+
+error: duplicate request name `a`
+   --> t.toml:12:8
+    |
+ 12 | name = "a"
+    |        ^^^
+    = hint: first used on line 8; names must be unique
+
+error: unknown variable `${nope}`
+   --> t.toml:13:10
+    |
+ 13 | path = "/${nope}"
+    |          ^^^^^^^
+    = hint: variables: uuid, seq, vu, iteration, now_ms, rand:LO..HI, env:NAME, data.COLUMN, or a name captured by a request
+"#,
+        ),
+        (
+            "smoke without duration",
+            format!("kind = \"smoke\"\nusers = 1\n{R}"),
+            r#"error: missing key `duration`: a smoke scenario needs it (or `iterations`)
+  --> t.toml
+   = hint: duration = "30s", or iterations = 100 per user
+"#,
+        ),
+    ]
+}
+
+#[test]
+fn broken_files_give_exact_errors() {
+    let mut failures = Vec::new();
+    for (what, source, expected) in cases() {
+        let actual = errors(&source);
+        if actual != expected {
+            if std::env::var_os("DUMP_ACTUAL").is_some() {
+                println!("@@{}", serde_json::json!([what, actual]));
+            }
+            failures.push(format!("--- {what}\n{actual}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
