@@ -1,0 +1,365 @@
+//! The history of a scenario: `results/<scenario>/history.jsonl`, one line per run with its
+//! verdict and key figures, so a trend needs no run directory at all.
+//!
+//! Appends take an exclusive lock on a sidecar file (`.history.lock`) and then replace the
+//! history atomically (trimmed to the last runs), so concurrent runs of one scenario (two CI
+//! jobs) neither lose a line nor leave a torn file, and a reader never needs the lock. Lines a
+//! reader cannot parse (from a newer stampede) are kept by writers and skipped by readers.
+
+use std::fmt::Write as _;
+use std::fs::OpenOptions;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+use crate::atomic::write_atomic;
+use crate::figures::Figures;
+use crate::num::{grouped, percent, round, short};
+use crate::summary::{Outcome, Summary};
+use crate::text::table;
+
+pub const HISTORY_FILE: &str = "history.jsonl";
+const LOCK_FILE: &str = ".history.lock";
+/// Runs kept unless told otherwise.
+pub const DEFAULT_KEEP: usize = 100;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub run_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    pub started_at: String,
+    pub outcome: Outcome,
+    pub steps: Vec<HistoryStep>,
+    pub total: HistoryFigures,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HistoryStep {
+    pub index: usize,
+    pub label: String,
+    #[serde(flatten)]
+    pub figures: HistoryFigures,
+}
+
+/// The key figures of a step or a run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct HistoryFigures {
+    pub users: u32,
+    pub requests: u64,
+    pub rps: f64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub error_rate: f64,
+}
+
+impl HistoryFigures {
+    fn of(users: u32, f: &Figures) -> HistoryFigures {
+        HistoryFigures {
+            users,
+            requests: f.requests,
+            rps: f.rps,
+            p50_ms: f.latency_ms.p50,
+            p95_ms: f.latency_ms.p95,
+            p99_ms: f.latency_ms.p99,
+            error_rate: f.error_rate,
+        }
+    }
+}
+
+impl HistoryEntry {
+    pub fn of(summary: &Summary) -> HistoryEntry {
+        HistoryEntry {
+            run_id: summary.run_id.clone(),
+            tag: summary.tag.clone(),
+            started_at: summary.started_at.clone(),
+            outcome: summary.outcome,
+            steps: summary
+                .steps
+                .iter()
+                .map(|s| HistoryStep {
+                    index: s.index,
+                    label: s.label.clone(),
+                    figures: HistoryFigures::of(s.users, &s.figures),
+                })
+                .collect(),
+            total: HistoryFigures::of(summary.total.users, &summary.total.figures),
+        }
+    }
+}
+
+/// Appends `entry` to `scenario_dir/history.jsonl` under an exclusive lock, keeping the last
+/// `keep` runs.
+pub fn append(scenario_dir: &Path, entry: &HistoryEntry, keep: usize) -> Result<(), Error> {
+    std::fs::create_dir_all(scenario_dir).map_err(|source| Error::CreateDir {
+        path: scenario_dir.to_path_buf(),
+        source,
+    })?;
+    let lock_path = scenario_dir.join(LOCK_FILE);
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|source| Error::Lock {
+            path: lock_path.clone(),
+            source,
+        })?;
+    lock.lock().map_err(|source| Error::Lock {
+        path: lock_path,
+        source,
+    })?;
+    // The lock is released when `lock` is dropped, on every path out of here.
+    let path = scenario_dir.join(HISTORY_FILE);
+    let existing = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(source) => return Err(Error::Read { path, source }),
+    };
+    let mut lines: Vec<&str> = existing.lines().filter(|l| !l.trim().is_empty()).collect();
+    let line = serde_json::to_string(entry).expect("a history entry always serialises");
+    lines.push(&line);
+    let skip = lines.len().saturating_sub(keep.max(1));
+    let mut text = lines[skip..].join("\n");
+    text.push('\n');
+    write_atomic(&path, text.as_bytes())?;
+    drop(lock);
+    Ok(())
+}
+
+/// The runs recorded for a scenario, oldest first; none when there is no history yet.
+pub fn history(scenario_dir: &Path) -> Result<Vec<HistoryEntry>, Error> {
+    let path = scenario_dir.join(HISTORY_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => return Err(Error::Read { path, source }),
+    };
+    Ok(text
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect())
+}
+
+/// The directory of the run recorded before `run_id` whose results are still on disk: the
+/// baseline of "compare with last".
+pub fn previous_run(scenario_dir: &Path, run_id: &str) -> Result<Option<PathBuf>, Error> {
+    let entries = history(scenario_dir)?;
+    let before = entries
+        .iter()
+        .position(|e| e.run_id == run_id)
+        .unwrap_or(entries.len());
+    Ok(entries[..before]
+        .iter()
+        .rev()
+        .map(|e| scenario_dir.join(&e.run_id))
+        .find(|dir| dir.join(crate::summary::SUMMARY_FILE).is_file()))
+}
+
+/// The last `limit` runs as a table (oldest first, so the trend reads left to right), with each
+/// run's change in p95 and RPS over the one before, and sparklines of both.
+pub fn history_table(entries: &[HistoryEntry], limit: usize) -> String {
+    let shown = &entries[entries.len().saturating_sub(limit)..];
+    if shown.is_empty() {
+        return "no runs recorded yet\n".to_owned();
+    }
+    let header = [
+        "run",
+        "tag",
+        "outcome",
+        "requests",
+        "rps",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "errors",
+        "p95 vs prev",
+        "rps vs prev",
+    ];
+    let mut previous: Option<&HistoryFigures> = None;
+    let rows: Vec<Vec<String>> = shown
+        .iter()
+        .map(|e| {
+            let t = &e.total;
+            let change = |now: f64, before: Option<f64>| match before {
+                Some(b) if b > 0.0 => {
+                    let pct = round((now - b) / b * 100.0, 1);
+                    format!("{}{}%", if pct > 0.0 { "+" } else { "" }, pct)
+                }
+                _ => "-".to_owned(),
+            };
+            let row = vec![
+                e.run_id.clone(),
+                e.tag.clone().unwrap_or_default(),
+                e.outcome.as_str().to_owned(),
+                grouped(t.requests),
+                short(t.rps),
+                short(t.p50_ms),
+                short(t.p95_ms),
+                short(t.p99_ms),
+                percent(t.error_rate),
+                change(t.p95_ms, previous.map(|p| p.p95_ms)),
+                change(t.rps, previous.map(|p| p.rps)),
+            ];
+            previous = Some(t);
+            row
+        })
+        .collect();
+    let mut out = table(&header, &rows, 3);
+    let p95: Vec<f64> = shown.iter().map(|e| e.total.p95_ms).collect();
+    let rps: Vec<f64> = shown.iter().map(|e| e.total.rps).collect();
+    let _ = writeln!(out, "p95 trend  {}", sparkline(&p95));
+    let _ = writeln!(out, "rps trend  {}", sparkline(&rps));
+    out
+}
+
+fn sparkline(values: &[f64]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    values
+        .iter()
+        .map(|&v| {
+            if hi > lo {
+                BARS[(((v - lo) / (hi - lo)) * 7.0).round() as usize]
+            } else {
+                BARS[3]
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(n: usize, p95: f64, rps: f64) -> HistoryEntry {
+        HistoryEntry {
+            run_id: format!("2026112{}T101500Z", n % 10),
+            tag: (n == 2).then(|| "fix".to_owned()),
+            started_at: "2026-11-23T10:15:00Z".to_owned(),
+            outcome: Outcome::Passed,
+            steps: vec![],
+            total: HistoryFigures {
+                users: 10,
+                requests: 1000 * n as u64,
+                rps,
+                p50_ms: p95 / 2.0,
+                p95_ms: p95,
+                p99_ms: p95 * 2.0,
+                error_rate: 0.001,
+            },
+        }
+    }
+
+    #[test]
+    fn appends_trim_to_the_last_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        for n in 0..7 {
+            append(dir.path(), &entry(n, 10.0, 100.0), 5).unwrap();
+        }
+        let runs = history(dir.path()).unwrap();
+        let ids: Vec<&str> = runs.iter().map(|e| e.run_id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "20261122T101500Z",
+                "20261123T101500Z",
+                "20261124T101500Z",
+                "20261125T101500Z",
+                "20261126T101500Z"
+            ]
+        );
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
+    }
+
+    #[test]
+    fn concurrent_appends_lose_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let dir = dir.path().to_path_buf();
+                std::thread::spawn(move || {
+                    for i in 0..10 {
+                        let mut e = entry(0, 10.0, 100.0);
+                        e.run_id = format!("t{t}-{i}");
+                        append(&dir, &e, 1000).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        let runs = history(dir.path()).unwrap();
+        assert_eq!(runs.len(), 80);
+        for t in 0..8 {
+            // Each thread's runs appear in the order it appended them.
+            let mine: Vec<&str> = runs
+                .iter()
+                .map(|e| e.run_id.as_str())
+                .filter(|id| id.starts_with(&format!("t{t}-")))
+                .collect();
+            let want: Vec<String> = (0..10).map(|i| format!("t{t}-{i}")).collect();
+            assert_eq!(mine, want);
+        }
+    }
+
+    #[test]
+    fn unreadable_lines_are_skipped_by_readers_and_kept_by_writers() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(HISTORY_FILE), "{\"from\":\"the future\"}\n").unwrap();
+        append(dir.path(), &entry(1, 10.0, 100.0), 10).unwrap();
+        assert_eq!(history(dir.path()).unwrap().len(), 1);
+        let text = std::fs::read_to_string(dir.path().join(HISTORY_FILE)).unwrap();
+        assert_eq!(text.lines().count(), 2);
+    }
+
+    #[test]
+    fn no_history_is_empty_not_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(history(&dir.path().join("nothing")).unwrap().is_empty());
+        assert_eq!(history_table(&[], 10), "no runs recorded yet\n");
+    }
+
+    #[test]
+    fn golden_table_with_trends() {
+        let entries = [
+            entry(1, 10.0, 100.0),
+            entry(2, 12.0, 95.0),
+            entry(3, 30.0, 80.0),
+        ];
+        let want = "\
+run               tag  outcome  requests  rps  p50 ms  p95 ms  p99 ms  errors  p95 vs prev  rps vs prev
+20261121T101500Z       passed      1,000  100       5      10      20    0.1%            -            -
+20261122T101500Z  fix  passed      2,000   95       6      12      24    0.1%         +20%          -5%
+20261123T101500Z       passed      3,000   80      15      30      60    0.1%        +150%       -15.8%
+p95 trend  ▁▂█
+rps trend  █▆▁
+";
+        assert_eq!(history_table(&entries, 10), want);
+    }
+
+    #[test]
+    fn the_previous_run_is_the_last_one_still_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        for n in 1..=3 {
+            append(dir.path(), &entry(n, 10.0, 100.0), 10).unwrap();
+        }
+        std::fs::create_dir(dir.path().join("20261121T101500Z")).unwrap();
+        std::fs::write(
+            dir.path().join("20261121T101500Z").join("summary.json"),
+            "{}",
+        )
+        .unwrap();
+        let previous = previous_run(dir.path(), "20261123T101500Z").unwrap();
+        assert_eq!(previous, Some(dir.path().join("20261121T101500Z")));
+        assert_eq!(previous_run(dir.path(), "20261121T101500Z").unwrap(), None);
+    }
+}

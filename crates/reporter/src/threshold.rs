@@ -1,0 +1,370 @@
+//! Thresholds: each rule of the plan judged against the run, each step, or one request.
+//!
+//! Judging reads only [`Figures`], never histograms, so the same verdict can be recomputed from
+//! summary.json alone.
+
+use serde::{Deserialize, Serialize};
+use stampede_scenario::{Condition, Metric, Op, Scope, Threshold};
+
+use crate::analysis::{Drift, DriftLimits};
+use crate::figures::Figures;
+use crate::num::{percent, short, trim};
+use crate::summary::{StepSummary, TotalSummary};
+
+/// One threshold judged against one scope.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ThresholdResult {
+    /// `p50 p90 p95 p99 max mean error_rate rps checks`.
+    pub metric: String,
+    /// `run`, `step` or `request`.
+    pub scope: String,
+    /// For `step`: which one (index from 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<usize>,
+    /// For `request`: its name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<String>,
+    /// What must hold, with its unit: `< 500 ms`, `< 1%`, `> 100/s`.
+    pub condition: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warn_condition: Option<String>,
+    /// The value judged, in the metric's unit (ms, a fraction, or per second); `null` when the
+    /// scope had no requests at all.
+    pub observed: Option<f64>,
+    pub passed: bool,
+    /// The stricter `warn` condition did not hold.
+    pub warned: bool,
+}
+
+impl ThresholdResult {
+    /// "p95 < 500 ms (step 2)" for people.
+    pub fn describe(&self) -> String {
+        format!("{} {} ({})", self.metric, self.condition, self.scope_text())
+    }
+
+    pub fn scope_text(&self) -> String {
+        match (self.scope.as_str(), self.step, &self.request) {
+            ("step", Some(step), _) => format!("step {}", step + 1),
+            ("request", _, Some(name)) => name.clone(),
+            _ => "run".to_owned(),
+        }
+    }
+
+    /// The observed value with its unit, or "no data".
+    pub fn observed_text(&self) -> String {
+        match self.observed {
+            Some(value) => format_value(metric_kind(&self.metric), value),
+            None => "no data".to_owned(),
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Unit {
+    Ms,
+    Fraction,
+    PerSecond,
+}
+
+pub(crate) fn metric_name(metric: Metric) -> &'static str {
+    match metric {
+        Metric::P50 => "p50",
+        Metric::P90 => "p90",
+        Metric::P95 => "p95",
+        Metric::P99 => "p99",
+        Metric::Max => "max",
+        Metric::Mean => "mean",
+        Metric::ErrorRate => "error_rate",
+        Metric::Rps => "rps",
+        Metric::Checks => "checks",
+    }
+}
+
+fn unit(metric: Metric) -> Unit {
+    match metric {
+        Metric::ErrorRate | Metric::Checks => Unit::Fraction,
+        Metric::Rps => Unit::PerSecond,
+        _ => Unit::Ms,
+    }
+}
+
+fn metric_kind(name: &str) -> Unit {
+    match name {
+        "error_rate" | "checks" | "p95_growth" | "error_rate_growth" => Unit::Fraction,
+        "rps" => Unit::PerSecond,
+        _ => Unit::Ms,
+    }
+}
+
+fn format_value(unit: Unit, value: f64) -> String {
+    match unit {
+        Unit::Ms => format!("{} ms", trim(value, 3)),
+        Unit::Fraction => percent(value),
+        Unit::PerSecond => format!("{}/s", short(value)),
+    }
+}
+
+pub(crate) fn condition_text(metric: Metric, condition: &Condition) -> String {
+    let op = match condition.op {
+        Op::Lt => "<",
+        Op::Le => "<=",
+        Op::Gt => ">",
+        Op::Ge => ">=",
+    };
+    let value = match unit(metric) {
+        Unit::Ms => format!("{} ms", trim(condition.value, 3)),
+        Unit::Fraction => percent(condition.value),
+        Unit::PerSecond => format!("{}/s", trim(condition.value, 3)),
+    };
+    format!("{op} {value}")
+}
+
+/// The value of `metric` in `figures`; `None` when there were no requests to judge.
+pub(crate) fn observe(metric: Metric, figures: &Figures) -> Option<f64> {
+    if figures.requests == 0 {
+        return None;
+    }
+    let latency = figures.judged_latency();
+    Some(match metric {
+        Metric::P50 => latency.p50,
+        Metric::P90 => latency.p90,
+        Metric::P95 => latency.p95,
+        Metric::P99 => latency.p99,
+        Metric::Max => latency.max,
+        Metric::Mean => latency.mean,
+        Metric::ErrorRate => figures.error_rate,
+        Metric::Rps => figures.rps,
+        Metric::Checks => 1.0 - figures.checks_failed as f64 / figures.requests as f64,
+    })
+}
+
+/// The plan's drift limits judged as rules on the run: `p95_growth <= 20%`. A soak too short to
+/// fit a trend has no observed value and fails, as a scope without requests does.
+pub(crate) fn drift_rules(drift: &Drift, limits: DriftLimits) -> Vec<ThresholdResult> {
+    let judged = drift.verdict != "too short";
+    let rule = |metric: &str, limit: f64, observed: f64| ThresholdResult {
+        metric: metric.to_owned(),
+        scope: "run".to_owned(),
+        step: None,
+        request: None,
+        condition: format!("<= {}", percent(limit)),
+        warn_condition: None,
+        observed: judged.then_some(observed),
+        passed: judged && observed <= limit,
+        warned: false,
+    };
+    let mut rules = Vec::new();
+    if let Some(limit) = limits.0 {
+        rules.push(rule("p95_growth", limit, drift.p95_growth));
+    }
+    if let Some(limit) = limits.1 {
+        rules.push(rule("error_rate_growth", limit, drift.error_rate_growth));
+    }
+    rules
+}
+
+/// Judges every threshold. A scope without requests fails: a run that sent nothing has not shown
+/// that it meets anything. Per-step thresholds are judged on the steps that ran.
+pub fn evaluate(
+    thresholds: &[Threshold],
+    steps: &[StepSummary],
+    total: &TotalSummary,
+    request_names: &[String],
+) -> Vec<ThresholdResult> {
+    let mut results = Vec::new();
+    for threshold in thresholds {
+        let judge = |scope: &str, step, request: Option<String>, figures: Option<&Figures>| {
+            let observed = figures.and_then(|f| observe(threshold.metric, f));
+            let passed = observed.is_some_and(|v| threshold.condition.holds(v));
+            let warned = match (&threshold.warn, observed) {
+                (Some(warn), Some(v)) => !warn.holds(v),
+                _ => false,
+            };
+            ThresholdResult {
+                metric: metric_name(threshold.metric).to_owned(),
+                scope: scope.to_owned(),
+                step,
+                request,
+                condition: condition_text(threshold.metric, &threshold.condition),
+                warn_condition: threshold
+                    .warn
+                    .as_ref()
+                    .map(|w| condition_text(threshold.metric, w)),
+                observed,
+                passed,
+                warned,
+            }
+        };
+        match threshold.scope {
+            Scope::Run => results.push(judge("run", None, None, Some(&total.figures))),
+            Scope::PerStep => {
+                for step in steps {
+                    results.push(judge("step", Some(step.index), None, Some(&step.figures)));
+                }
+            }
+            Scope::Request(id) => {
+                let name = request_names
+                    .get(id)
+                    .cloned()
+                    .unwrap_or_else(|| format!("request {id}"));
+                let figures = total.requests_by_name.get(&name);
+                results.push(judge("request", None, Some(name.clone()), figures));
+            }
+        }
+    }
+    results
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::figures::LatencyMs;
+    use crate::named::Named;
+
+    fn figures(requests: u64, failed: u64, p95: f64, rps: f64) -> Figures {
+        Figures {
+            requests,
+            failed,
+            error_rate: failed as f64 / requests.max(1) as f64,
+            rps,
+            latency_ms: LatencyMs {
+                p95,
+                ..LatencyMs::default()
+            },
+            ..Figures::default()
+        }
+    }
+
+    fn rule(metric: Metric, op: Op, value: f64, scope: Scope) -> Threshold {
+        Threshold {
+            metric,
+            condition: Condition { op, value },
+            warn: None,
+            scope,
+            window: None,
+            abort: false,
+        }
+    }
+
+    fn steps() -> Vec<StepSummary> {
+        [(0, 120.0), (1, 640.0)]
+            .into_iter()
+            .map(|(index, p95)| StepSummary {
+                index,
+                label: format!("{} users", 50 * (index + 1)),
+                figures: figures(1000, 2, p95, 100.0),
+                ..StepSummary::default()
+            })
+            .collect()
+    }
+
+    fn total() -> TotalSummary {
+        TotalSummary {
+            figures: figures(2000, 30, 600.0, 100.0),
+            requests_by_name: Named(vec![
+                ("login".to_owned(), figures(10, 0, 80.0, 1.0)),
+                ("send".to_owned(), figures(1990, 30, 610.0, 99.0)),
+            ]),
+            ..TotalSummary::default()
+        }
+    }
+
+    fn names() -> Vec<String> {
+        vec!["login".to_owned(), "send".to_owned()]
+    }
+
+    #[test]
+    fn run_thresholds_pass_and_fail() {
+        let rules = [
+            rule(Metric::P95, Op::Lt, 500.0, Scope::Run),
+            rule(Metric::ErrorRate, Op::Lt, 0.02, Scope::Run),
+            rule(Metric::Rps, Op::Ge, 100.0, Scope::Run),
+        ];
+        let got = evaluate(&rules, &steps(), &total(), &names());
+        let verdicts: Vec<_> = got.iter().map(|r| (r.describe(), r.passed)).collect();
+        assert_eq!(
+            verdicts,
+            [
+                ("p95 < 500 ms (run)".to_owned(), false),
+                ("error_rate < 2% (run)".to_owned(), true),
+                ("rps >= 100/s (run)".to_owned(), true),
+            ]
+        );
+        assert_eq!(got[0].observed, Some(600.0));
+        assert_eq!(got[1].observed_text(), "1.5%");
+    }
+
+    #[test]
+    fn warn_is_a_stricter_condition_that_only_warns() {
+        let mut warn = rule(Metric::ErrorRate, Op::Lt, 0.02, Scope::Run);
+        warn.warn = Some(Condition {
+            op: Op::Lt,
+            value: 0.01,
+        });
+        let got = evaluate(&[warn], &steps(), &total(), &names());
+        assert!(got[0].passed && got[0].warned, "{got:?}");
+        assert_eq!(got[0].warn_condition.as_deref(), Some("< 1%"));
+    }
+
+    #[test]
+    fn per_step_judges_each_step() {
+        let got = evaluate(
+            &[rule(Metric::P95, Op::Le, 500.0, Scope::PerStep)],
+            &steps(),
+            &total(),
+            &names(),
+        );
+        let verdicts: Vec<_> = got.iter().map(|r| (r.scope_text(), r.passed)).collect();
+        assert_eq!(
+            verdicts,
+            [("step 1".to_owned(), true), ("step 2".to_owned(), false)]
+        );
+    }
+
+    #[test]
+    fn per_request_judges_that_request_over_the_run() {
+        let rules = [
+            rule(Metric::P95, Op::Lt, 100.0, Scope::Request(0)),
+            rule(Metric::P95, Op::Lt, 100.0, Scope::Request(1)),
+        ];
+        let got = evaluate(&rules, &steps(), &total(), &names());
+        assert_eq!(got[0].describe(), "p95 < 100 ms (login)");
+        assert!(got[0].passed);
+        assert!(!got[1].passed);
+        assert_eq!(got[1].observed, Some(610.0));
+    }
+
+    #[test]
+    fn checks_and_corrected_latency() {
+        let mut total = total();
+        total.figures.checks_failed = 20;
+        total.figures.latency_corrected_ms = Some(LatencyMs {
+            p95: 900.0,
+            ..LatencyMs::default()
+        });
+        let rules = [
+            rule(Metric::Checks, Op::Gt, 0.99, Scope::Run),
+            rule(Metric::P95, Op::Lt, 800.0, Scope::Run),
+        ];
+        let got = evaluate(&rules, &[], &total, &names());
+        assert_eq!(got[0].observed, Some(0.99));
+        assert!(!got[0].passed);
+        assert_eq!(
+            got[1].observed,
+            Some(900.0),
+            "the corrected latency is judged"
+        );
+    }
+
+    #[test]
+    fn no_requests_fails_with_no_data() {
+        let got = evaluate(
+            &[rule(Metric::ErrorRate, Op::Lt, 0.01, Scope::Run)],
+            &[],
+            &TotalSummary::default(),
+            &names(),
+        );
+        assert_eq!((got[0].observed, got[0].passed), (None, false));
+        assert_eq!(got[0].observed_text(), "no data");
+    }
+}

@@ -1,0 +1,167 @@
+//! Consecutive engine intervals merged into one row of a time series.
+//!
+//! A window never spans two steps, nor warm-up and measurement, so every row belongs to exactly
+//! one phase and a reader can filter on it. Memory is one `StatsSet`, whatever the run's length.
+
+use std::time::Duration;
+
+use stampede_metrics::{IntervalSnapshot, StatsSet};
+
+pub(crate) struct Window {
+    /// Engine intervals per window.
+    group: usize,
+    count: usize,
+    pub(crate) step: usize,
+    pub(crate) warmup: bool,
+    pub(crate) start: Duration,
+    pub(crate) end: Duration,
+    /// Users active at the end of the window.
+    pub(crate) users: u32,
+    pub(crate) stats: StatsSet,
+}
+
+impl Window {
+    pub(crate) fn new(group: usize) -> Window {
+        Window {
+            group: group.max(1),
+            count: 0,
+            step: 0,
+            warmup: false,
+            start: Duration::ZERO,
+            end: Duration::ZERO,
+            users: 0,
+            stats: StatsSet::default(),
+        }
+    }
+
+    pub(crate) fn length(&self) -> Duration {
+        self.end.saturating_sub(self.start)
+    }
+
+    /// Adds one interval (whose statistics are `stats`, the snapshot's own or a reduction of
+    /// them), calling `emit` for each window it completes.
+    pub(crate) fn push(
+        &mut self,
+        snapshot: &IntervalSnapshot,
+        stats: &StatsSet,
+        mut emit: impl FnMut(&Window),
+    ) {
+        if self.count > 0 && (self.step != snapshot.step || self.warmup != snapshot.warmup) {
+            self.flush(&mut emit);
+        }
+        if self.count == 0 {
+            self.step = snapshot.step;
+            self.warmup = snapshot.warmup;
+            self.start = snapshot.start;
+        }
+        self.end = snapshot.start + snapshot.length;
+        self.users = snapshot.active_users;
+        self.stats.add(stats);
+        self.count += 1;
+        if self.count >= self.group {
+            self.flush(&mut emit);
+        }
+    }
+
+    /// Emits what is left (the end of the run may leave a partial window).
+    pub(crate) fn flush(&mut self, emit: &mut impl FnMut(&Window)) {
+        if self.count > 0 {
+            emit(self);
+            self.stats.clear();
+            self.count = 0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use stampede_metrics::Outcome;
+
+    proptest! {
+        // Every case allocates histograms for up to 40 intervals; fewer cases keep this quick.
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Whatever the grouping and the phases, windows lose no request, hold at most `group`
+        /// intervals, and never mix two phases.
+        #[test]
+        fn windows_keep_every_request_and_one_phase(
+            group in 1usize..6,
+            intervals in prop::collection::vec((0usize..3, any::<bool>(), 0u64..20), 0..40),
+        ) {
+            let mut window = Window::new(group);
+            let mut seen = 0;
+            let mut check = |w: &Window| {
+                let length = w.length().as_secs() as usize;
+                assert!(length >= 1 && length <= group, "{length} intervals in a window of {group}");
+                seen += w.stats.aggregate().requests();
+            };
+            for (seq, &(step, warmup, n)) in intervals.iter().enumerate() {
+                let mut stats = StatsSet::new(1);
+                for _ in 0..n {
+                    stats.requests[0].outcomes.bump(Outcome::Status2xx);
+                }
+                let snap = IntervalSnapshot {
+                    step,
+                    seq: seq as u64,
+                    start: Duration::from_secs(seq as u64),
+                    length: Duration::from_secs(1),
+                    warmup,
+                    active_users: 1,
+                    stats,
+                };
+                // A window's intervals are contiguous, so its length counts them; the phase check
+                // is that a change of phase always closed the window before.
+                window.push(&snap, &snap.stats, &mut check);
+                prop_assert_eq!((window.step, window.warmup), (step, warmup));
+            }
+            window.flush(&mut check);
+            prop_assert_eq!(seen, intervals.iter().map(|i| i.2).sum::<u64>());
+        }
+    }
+
+    fn snapshot(step: usize, seq: u64, warmup: bool) -> IntervalSnapshot {
+        let mut stats = StatsSet::new(1);
+        stats.requests[0].outcomes.bump(Outcome::Status2xx);
+        IntervalSnapshot {
+            step,
+            seq,
+            start: Duration::from_secs(seq),
+            length: Duration::from_secs(1),
+            warmup,
+            active_users: 10 + seq as u32,
+            stats,
+        }
+    }
+
+    #[test]
+    fn groups_within_a_phase_and_cuts_at_phase_changes() {
+        let mut window = Window::new(2);
+        let mut rows = Vec::new();
+        let phases = [(0, true), (0, false), (0, false), (0, false), (1, false)];
+        for (seq, (step, warmup)) in phases.into_iter().enumerate() {
+            let snap = snapshot(step, seq as u64, warmup);
+            window.push(&snap, &snap.stats, |w| {
+                rows.push((
+                    w.step,
+                    w.warmup,
+                    w.start.as_secs(),
+                    w.length().as_secs(),
+                    w.users,
+                ));
+                assert_eq!(w.stats.aggregate().requests(), w.length().as_secs());
+            });
+        }
+        window.flush(&mut |w| rows.push((w.step, w.warmup, w.start.as_secs(), 1, w.users)));
+        assert_eq!(
+            rows,
+            [
+                (0, true, 0, 1, 10),
+                (0, false, 1, 2, 12),
+                (0, false, 3, 1, 13),
+                (1, false, 4, 1, 14)
+            ]
+        );
+    }
+}
