@@ -21,6 +21,10 @@ pub struct Config {
     pub rate_limit_per_s: u32,
     /// Events kept in memory; the oldest is evicted first; 0 is taken as 1.
     pub store_capacity: usize,
+    /// Simulated server workers for the `work` fault: at most this many requests are "being
+    /// worked on" at once, the rest queue. With `work = S`, the target's capacity is
+    /// `workers / S` requests per second, so a sweep past it shows a real knee; 0 is taken as 1.
+    pub workers: usize,
 }
 
 impl Default for Config {
@@ -38,6 +42,7 @@ impl Default for Config {
             webhook_secret,
             rate_limit_per_s: 1000,
             store_capacity: 10_000,
+            workers: 8,
         }
     }
 }
@@ -57,6 +62,9 @@ pub struct Faults {
     pub stall_for: Duration,
     /// Fraction of requests whose connection is closed without writing any response.
     pub close_ratio: f64,
+    /// Service time each request spends holding one of the `workers`: a capacity limit that
+    /// queues requests (latency climbs, throughput plateaus) instead of just slowing them.
+    pub work: Duration,
 }
 
 impl Default for Faults {
@@ -67,6 +75,7 @@ impl Default for Faults {
             stall_ratio: 0.0,
             stall_for: Duration::from_secs(30),
             close_ratio: 0.0,
+            work: Duration::ZERO,
         }
     }
 }

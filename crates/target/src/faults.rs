@@ -13,8 +13,13 @@ const MAX_KNOB_DURATION: Duration = Duration::from_secs(3600);
 /// What to do with one request.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Action {
-    /// Answer, after `delay`, with a `500` when `fail`, else normally.
-    Serve { delay: Option<Duration>, fail: bool },
+    /// Answer, after `delay` and `work` (service time holding a worker), with a `500` when
+    /// `fail`, else normally.
+    Serve {
+        delay: Option<Duration>,
+        work: Option<Duration>,
+        fail: bool,
+    },
     /// Hold the request unanswered this long, then close the connection.
     Stall(Duration),
     /// Close the connection without writing anything.
@@ -56,11 +61,12 @@ pub(crate) fn decide(
     };
     Ok(Action::Serve {
         delay: delay.filter(|delay| !delay.is_zero()),
+        work: Some(faults.work).filter(|work| !work.is_zero()),
         fail: rng.chance(faults.error_ratio),
     })
 }
 
-/// Overrides `faults` with `latency`, `error`, `stall`, `stall_for` and `close` from the
+/// Overrides `faults` with `latency`, `error`, `stall`, `stall_for`, `close` and `work` from the
 /// query; other parameters belong to the endpoints and are ignored here.
 fn apply_knobs(faults: &mut Faults, query: &str) -> Result<(), KnobError> {
     for (key, value) in query::pairs(query) {
@@ -70,6 +76,7 @@ fn apply_knobs(faults: &mut Faults, query: &str) -> Result<(), KnobError> {
             "stall" => faults.stall_ratio = ratio("stall", value)?,
             "close" => faults.close_ratio = ratio("close", value)?,
             "stall_for" => faults.stall_for = duration("stall_for", value)?,
+            "work" => faults.work = duration("work", value)?,
             _ => {}
         }
     }
@@ -162,6 +169,7 @@ mod tests {
             action,
             Action::Serve {
                 delay: None,
+                work: None,
                 fail: false
             }
         );
@@ -171,9 +179,16 @@ mod tests {
     fn query_knobs_override_the_config() {
         let fixed = Action::Serve {
             delay: Some(Duration::from_millis(20)),
+            work: None,
             fail: true,
         };
         assert_eq!(decide_for("latency=20ms&error=1").unwrap(), fixed);
+        let worked = Action::Serve {
+            delay: None,
+            work: Some(Duration::from_millis(3)),
+            fail: false,
+        };
+        assert_eq!(decide_for("work=3ms").unwrap(), worked);
         assert_eq!(decide_for("close=1").unwrap(), Action::Close);
         assert_eq!(
             decide_for("stall").unwrap(),
@@ -196,6 +211,7 @@ mod tests {
             action,
             Action::Serve {
                 delay: None,
+                work: None,
                 fail: false
             }
         );

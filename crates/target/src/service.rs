@@ -82,6 +82,7 @@ impl Service<Request<Incoming>> for Conn {
         let action = if route == Route::Metrics {
             Ok(Action::Serve {
                 delay: None,
+                work: None,
                 fail: false,
             })
         } else {
@@ -90,8 +91,8 @@ impl Service<Request<Incoming>> for Conn {
             self.rng.set(rng);
             action
         };
-        let (delay, fail) = match action {
-            Ok(Action::Serve { delay, fail }) => (delay, fail),
+        let (delay, work, fail) = match action {
+            Ok(Action::Serve { delay, work, fail }) => (delay, work, fail),
             Ok(Action::Close) => return self.now(route, started, Err(Dropped)),
             Ok(Action::Stall(hold)) => {
                 return self.later(route, started, async move {
@@ -118,30 +119,45 @@ impl Service<Request<Incoming>> for Conn {
             }
             Handler::NeedsBody(_) => false,
         };
-        match (delay, handler) {
-            (None, Handler::Done(response)) if !discard_body => {
+        match (delay, work, handler) {
+            (None, None, Handler::Done(response)) if !discard_body => {
                 self.now(route, started, Ok(response))
             }
-            (delay, handler) => {
+            (delay, work, handler) => {
                 let state = Arc::clone(&self.state);
-                let answer = answer_later(state, delay, handler, discard_body, req.into_body());
+                let waits = Waits { delay, work };
+                let answer = answer_later(state, waits, handler, discard_body, req.into_body());
                 self.later(route, started, answer)
             }
         }
     }
 }
 
+/// Time a request spends before it is answered: plain latency, then service time.
+struct Waits {
+    delay: Option<Duration>,
+    work: Option<Duration>,
+}
+
 /// The rest of a request that cannot be answered at once: wait out the injected latency,
 /// then read (or throw away) the body and answer.
 async fn answer_later(
     state: Arc<State>,
-    delay: Option<Duration>,
+    waits: Waits,
     handler: Handler,
     discard_body: bool,
     body: Incoming,
 ) -> Answer {
-    if let Some(delay) = delay {
+    if let Some(delay) = waits.delay {
         tokio::time::sleep(delay).await;
+    }
+    if let Some(work) = waits.work {
+        // Queue for a worker, as a request would in a real server's thread pool; the
+        // semaphore is fair, so the queue is first come, first served.
+        let Ok(_worker) = state.workers.acquire().await else {
+            return Err(Dropped);
+        };
+        tokio::time::sleep(work).await;
     }
     match handler {
         Handler::NeedsBody(job) => handlers::finish(&state, job, body).await,

@@ -23,6 +23,8 @@ pub(crate) struct State {
     pub(crate) limiter: RateLimiter,
     pub(crate) store: Mutex<Store>,
     pub(crate) metrics: Metrics,
+    /// The simulated worker pool of the `work` fault.
+    pub(crate) workers: tokio::sync::Semaphore,
     seed: u64,
     connections: AtomicU64,
 }
@@ -39,6 +41,7 @@ impl State {
             webhook_mac: auth::keyed_mac(config.webhook_secret.as_bytes()),
             limiter: RateLimiter::new(config.rate_limit_per_s),
             store: Mutex::new(Store::new(config.store_capacity)),
+            workers: tokio::sync::Semaphore::new(config.workers.max(1)),
             metrics: Metrics::new(),
             seed: u64::from_le_bytes(seed),
             connections: AtomicU64::new(0),

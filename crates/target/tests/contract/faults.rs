@@ -135,3 +135,33 @@ async fn configured_faults_apply_to_everything_but_metrics() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn work_queues_for_a_fixed_pool_of_workers() {
+    // Two workers, 100 ms of work each: four concurrent requests cannot all finish in one
+    // round; the last two wait for a worker, so the batch takes two rounds.
+    let target = Target::start(Config {
+        workers: 2,
+        ..Config::default()
+    })
+    .expect("target");
+    let started = Instant::now();
+    let mut handles = Vec::new();
+    for _ in 0..4 {
+        let addr = target.addr();
+        handles.push(tokio::spawn(async move {
+            let mut client = Client::connect(addr).await;
+            let reply = client.get("/health?work=100ms", &[]).await;
+            (reply.status, started.elapsed())
+        }));
+    }
+    let mut finished = Vec::new();
+    for handle in handles {
+        let (status, at) = handle.await.expect("join");
+        assert_eq!(status, StatusCode::OK);
+        finished.push(at);
+    }
+    finished.sort();
+    assert!(finished[1] < Duration::from_millis(190), "{finished:?}");
+    assert!(finished[3] >= Duration::from_millis(200), "{finished:?}");
+}
