@@ -8,10 +8,12 @@
 
 mod event;
 mod histogram;
+mod monitor;
 mod outcome;
 mod stats;
 
 pub use event::{Event, IntervalSnapshot, RunEnd, RunOutcome, RunStart, StepEnd, StepInfo};
 pub use histogram::{LATENCY_MAX_US, Latency, LatencySummary, SIGNIFICANT_DIGITS};
+pub use monitor::MonitorSample;
 pub use outcome::{Outcome, OutcomeCounts};
 pub use stats::{FailureKey, FailureTally, RequestStats, StatsSet};

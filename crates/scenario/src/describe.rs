@@ -6,7 +6,10 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::plan::{BaseUrl, Check, Load, Metric, Op, Plan, Scope, StatusSet, Think, Threshold};
+use crate::plan::{
+    BaseUrl, Check, Load, Metric, Monitor, MonitorLimit, MonitorProcess, Op, Plan, Scope,
+    StatusSet, Think, Threshold, format_bytes,
+};
 use crate::template::{Part, Template, Var};
 
 const REDACTED: &str = "<redacted>";
@@ -17,6 +20,32 @@ fn d(duration: Duration) -> String {
     } else {
         humantime::format_duration(duration).to_string()
     }
+}
+
+/// "pid 1234, cpu warn 70% stop 80%, rss stop 1.8 GB".
+fn describe_monitor(monitor: &Monitor) -> String {
+    let mut parts = Vec::new();
+    match &monitor.process {
+        Some(MonitorProcess::Pid(pid)) => parts.push(format!("pid {pid}")),
+        Some(MonitorProcess::PidFile(path)) => parts.push(format!("pid from {}", path.display())),
+        None => {}
+    }
+    if let Some(metrics) = &monitor.metrics {
+        parts.push(format!("scrape {}", metrics.url()));
+    }
+    if parts.is_empty() {
+        parts.push("the target".to_owned());
+    }
+    let limit = |name: &str, limit: &MonitorLimit, show: &dyn Fn(f64) -> String| {
+        let levels: Vec<String> = [("warn", limit.warn), ("stop", limit.stop)]
+            .into_iter()
+            .filter_map(|(level, value)| value.map(|v| format!("{level} {}", show(v))))
+            .collect();
+        (!levels.is_empty()).then(|| format!("{name} {}", levels.join(" ")))
+    };
+    parts.extend(limit("cpu", &monitor.cpu_percent, &|v| format!("{v}%")));
+    parts.extend(limit("rss", &monitor.rss_bytes, &format_bytes));
+    parts.join(", ")
 }
 
 impl Plan {
@@ -50,6 +79,9 @@ impl Plan {
             d(self.grace),
             d(self.connect_timeout)
         )?;
+        if let Some(monitor) = &self.monitor {
+            writeln!(out, "monitor   {}", describe_monitor(monitor))?;
+        }
         if let Some(data) = &self.data {
             writeln!(
                 out,

@@ -50,6 +50,9 @@ macro_rules! kind_file {
             pub data: Option<S<DataFile>>,
             /// Pass/fail rules on the results.
             pub thresholds: Option<S<ThresholdsFile>>,
+            /// A local target process or metrics endpoint watched each interval, with CPU and
+            /// memory limits that warn or stop the run.
+            pub monitor: Option<S<MonitorFile>>,
             $($(#[$fdoc])* pub $field: $ty,)*
         }
 
@@ -76,6 +79,7 @@ macro_rules! kind_file {
                         setup: self.setup,
                         data: self.data,
                         thresholds: self.thresholds,
+                        monitor: self.monitor,
                     },
                     $keys { $($field: self.$field,)* },
                 )
@@ -100,6 +104,7 @@ pub(crate) struct Common {
     pub setup: Option<S<SetupFile>>,
     pub data: Option<S<DataFile>>,
     pub thresholds: Option<S<ThresholdsFile>>,
+    pub monitor: Option<S<MonitorFile>>,
 }
 
 kind_file!(
@@ -482,4 +487,44 @@ pub(crate) struct DriftFile {
     pub p95_growth: Option<S<String>>,
     /// Largest allowed rise of the error rate, in percentage points: "1%".
     pub error_rate_growth: Option<S<String>>,
+}
+
+/// `[monitor]`: the target's own CPU and memory, watched each interval while the run goes on.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct MonitorFile {
+    /// PID of the target process on this machine: CPU and RSS are read from /proc.
+    pub pid: Option<S<Count>>,
+    /// A file holding the target's PID, read when the run starts (relative to the scenario
+    /// file), instead of `pid`.
+    pub pid_file: Option<S<String>>,
+    /// A Prometheus endpoint scraped each interval: "http://127.0.0.1:9100/metrics".
+    pub metrics_url: Option<S<String>>,
+    /// Which series of metrics-url to read (default { rss = "process_resident_memory_bytes",
+    /// cpu-seconds = "process_cpu_seconds_total" }).
+    pub series: Option<S<MonitorSeriesFile>>,
+    /// CPU limits, 100% being one core: { warn = "70%", stop = "80%" }.
+    pub cpu: Option<S<MonitorLimitFile>>,
+    /// Resident memory limits: { warn = "1.6GB", stop = "1.8GB" }.
+    pub rss: Option<S<MonitorLimitFile>>,
+}
+
+/// `series = { ... }` in `[monitor]`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct MonitorSeriesFile {
+    /// A gauge of resident memory in bytes (default "process_resident_memory_bytes").
+    pub rss: Option<S<String>>,
+    /// A counter of CPU seconds used (default "process_cpu_seconds_total").
+    pub cpu_seconds: Option<S<String>>,
+}
+
+/// `cpu = { ... }` and `rss = { ... }` in `[monitor]`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct MonitorLimitFile {
+    /// Log a warning the first time the target passes this.
+    pub warn: Option<S<String>>,
+    /// Stop the run (a sweep keeps the steps done so far) when the target passes this.
+    pub stop: Option<S<String>>,
 }

@@ -4,6 +4,7 @@
 //! and followed by an optional cooldown. Smoke, capacity, throughput, burst and soak are different
 //! step lists, not different engines.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::template::Template;
@@ -113,6 +114,8 @@ pub struct Plan {
     pub series_interval: Duration,
     /// Soak: how far the last bucket may drift from the first.
     pub drift: Option<Drift>,
+    /// `[monitor]`: the target's CPU and memory, watched each interval, with limits.
+    pub monitor: Option<Monitor>,
 }
 
 impl Default for Plan {
@@ -138,6 +141,7 @@ impl Default for Plan {
             stop_when: Vec::new(),
             series_interval: Duration::from_secs(1),
             drift: None,
+            monitor: None,
         }
     }
 }
@@ -197,6 +201,101 @@ pub struct Drift {
     pub p95_growth: Option<f64>,
     /// Largest allowed rise of the error rate, as a fraction (0.01: one percentage point).
     pub error_rate_growth: Option<f64>,
+}
+
+/// The Prometheus gauge of resident memory read from a `metrics-url` unless `series` says
+/// otherwise (the name the standard process collectors use).
+pub const DEFAULT_RSS_SERIES: &str = "process_resident_memory_bytes";
+/// The Prometheus counter of CPU seconds read from a `metrics-url` unless `series` says otherwise.
+pub const DEFAULT_CPU_SECONDS_SERIES: &str = "process_cpu_seconds_total";
+
+/// `[monitor]`: where the target's CPU and memory are read, and the limits on them. Sampling is
+/// the CLI's job; this only says what to sample.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Monitor {
+    /// A process on this machine whose CPU and RSS are read from /proc.
+    pub process: Option<MonitorProcess>,
+    /// A Prometheus endpoint scraped each interval.
+    pub metrics: Option<MetricsUrl>,
+    /// The gauge of resident bytes read from `metrics`.
+    pub rss_series: String,
+    /// The counter of CPU seconds read from `metrics`; its rate is the CPU use.
+    pub cpu_seconds_series: String,
+    /// In percent of one core: 150.0 is one and a half cores busy.
+    pub cpu_percent: MonitorLimit,
+    /// In bytes.
+    pub rss_bytes: MonitorLimit,
+}
+
+impl Default for Monitor {
+    /// Watches nothing in particular, with no limits and the standard series names: what the
+    /// embedded target gets when the scenario has no `[monitor]`.
+    fn default() -> Monitor {
+        Monitor {
+            process: None,
+            metrics: None,
+            rss_series: DEFAULT_RSS_SERIES.to_owned(),
+            cpu_seconds_series: DEFAULT_CPU_SECONDS_SERIES.to_owned(),
+            cpu_percent: MonitorLimit::default(),
+            rss_bytes: MonitorLimit::default(),
+        }
+    }
+}
+
+/// The process a monitor reads from /proc.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MonitorProcess {
+    Pid(u32),
+    /// Read when the run starts, since a server writes it when it starts; the path is already
+    /// resolved against the scenario file's directory.
+    PidFile(PathBuf),
+}
+
+/// An `http://host:port/path` endpoint, split at load time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MetricsUrl {
+    /// Host and port (its `path_prefix` is empty).
+    pub server: HttpBase,
+    /// Path and query, starting with `/`.
+    pub path: String,
+}
+
+impl MetricsUrl {
+    pub fn url(&self) -> String {
+        format!("{}{}", self.server.url(), self.path)
+    }
+}
+
+/// A level that warns and a level that stops; either may be absent.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct MonitorLimit {
+    pub warn: Option<f64>,
+    pub stop: Option<f64>,
+}
+
+/// Bytes for people, in decimal units as `rss` limits are written: "1.8 GB", "512 MB".
+pub fn format_bytes(bytes: f64) -> String {
+    const UNITS: [(&str, f64); 4] = [("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)];
+    for (unit, size) in UNITS {
+        if bytes >= size {
+            let value = bytes / size;
+            // Three significant digits at most: "1.82 GB", "18.2 GB", "182 GB".
+            let text = if value >= 100.0 {
+                format!("{value:.0}")
+            } else if value >= 10.0 {
+                format!("{value:.1}")
+            } else {
+                format!("{value:.2}")
+            };
+            let text = if text.contains('.') {
+                text.trim_end_matches('0').trim_end_matches('.').to_owned()
+            } else {
+                text
+            };
+            return format!("{text} {unit}");
+        }
+    }
+    format!("{bytes:.0} B")
 }
 
 impl Plan {

@@ -15,7 +15,7 @@ use crate::parse::KINDS;
 use crate::plan::Kind;
 
 /// Keys every kind has.
-pub(crate) const COMMON_KEYS: [&str; 13] = [
+pub(crate) const COMMON_KEYS: [&str; 14] = [
     "kind",
     "name",
     "description",
@@ -29,6 +29,7 @@ pub(crate) const COMMON_KEYS: [&str; 13] = [
     "setup",
     "data",
     "thresholds",
+    "monitor",
 ];
 
 fn generator() -> SchemaGenerator {

@@ -86,6 +86,7 @@ const COMMON: &[&str] = &[
     "setup",
     "data",
     "thresholds",
+    "monitor",
 ];
 const SMOKE: &[&str] = &["users", "duration", "ramp", "warmup", "iterations"];
 const CAPACITY: &[&str] = &[
@@ -177,6 +178,19 @@ fn the_schema_is_draft_07_with_every_key() {
             .as_array()
             .map(Vec::len),
         Some(2)
+    );
+    // `[monitor]` is one closed table with its keys, whatever the kind.
+    let monitor = &schema["definitions"]["MonitorFile"];
+    assert_eq!(monitor["additionalProperties"], false);
+    let monitor_keys: BTreeSet<&str> = monitor["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        monitor_keys,
+        BTreeSet::from(["pid", "pid-file", "metrics-url", "series", "cpu", "rss"])
     );
     // Every reference points at a definition that exists.
     for reference in text

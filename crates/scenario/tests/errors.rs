@@ -525,6 +525,96 @@ error: unknown variable `${nope}`
 "#,
         ),
         (
+            "monitor: pid and pid-file",
+            smoke_r("[monitor]\npid = 42\npid-file = \"app.pid\""),
+            r#"error: `pid` and `pid-file` both name the process to watch
+  --> t.toml:6:12
+   |
+ 6 | pid-file = "app.pid"
+   |            ^^^^^^^^^
+   = hint: keep one of them
+"#,
+        ),
+        (
+            "monitor: remote metrics-url",
+            smoke_r("[monitor]\nmetrics-url = \"http://10.0.0.5:9100/metrics\""),
+            r#"error: metrics-url host `10.0.0.5` is not a loopback address
+  --> t.toml:5:15
+   |
+ 5 | metrics-url = "http://10.0.0.5:9100/metrics"
+   |               ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+   = hint: stampede only aims at 127.0.0.0/8, ::1 or localhost unless told otherwise; if you own that server, set `allow-remote = true` in the file or pass --allow-remote
+"#,
+        ),
+        (
+            "monitor: watches nothing",
+            format!(
+                "kind = \"smoke\"\nbase-url = \"http://127.0.0.1:8080\"\nusers = 2\nduration = \"10s\"\n[monitor]\ncpu = {{ stop = \"80%\" }}\n{R}"
+            ),
+            r#"error: [monitor] watches nothing: give `pid`, `pid-file` or `metrics-url`
+  --> t.toml:5:1
+   |
+ 5 | [monitor]
+   | ^^^^^^^^^
+   = hint: pid-file = "/run/app.pid" or metrics-url = "http://127.0.0.1:9100/metrics" (the builtin target is watched without them)
+"#,
+        ),
+        (
+            "monitor: bad limits",
+            smoke_r(
+                "[monitor]\npid = 42\ncpu = { warn = \"90%\", stop = \"80\" }\nrss = { warn = \"2GB\", stop = \"1.8GB\" }",
+            ),
+            r#"error: invalid CPU limit "80": expected a percentage above 0, like "80%"
+  --> t.toml:6:30
+   |
+ 6 | cpu = { warn = "90%", stop = "80" }
+   |                              ^^^^
+   = hint: cpu = { warn = "70%", stop = "80%" } (100% is one core)
+
+error: `rss` warns at 2 GB but stops at 1.8 GB: the warning would never come first
+  --> t.toml:7:16
+   |
+ 7 | rss = { warn = "2GB", stop = "1.8GB" }
+   |                ^^^^^
+   = hint: make `warn` lower than `stop`
+"#,
+        ),
+        (
+            "monitor: empty limit, series without metrics-url",
+            smoke_r("[monitor]\npid = 42\nrss = {}\nseries = { rss = \"my rss\" }"),
+            r#"error: `rss` has neither `warn` nor `stop`
+  --> t.toml:6:7
+   |
+ 6 | rss = {}
+   |       ^^
+   = hint: rss = { warn = "1.6GB", stop = "1.8GB" }
+
+error: `series` names what to read from `metrics-url`, which is not set
+  --> t.toml:7:10
+   |
+ 7 | series = { rss = "my rss" }
+   |          ^^^^^^^^^^^^^^^^^^
+   = hint: metrics-url = "http://127.0.0.1:9100/metrics"
+
+error: `my rss` is not a series name
+  --> t.toml:7:18
+   |
+ 7 | series = { rss = "my rss" }
+   |                  ^^^^^^^^
+"#,
+        ),
+        (
+            "monitor: unknown key",
+            smoke_r("[monitor]\npid = 42\nmemory = { stop = \"1GB\" }"),
+            r#"error: unknown key `memory`
+  --> t.toml:6:1
+   |
+ 6 | memory = { stop = "1GB" }
+   | ^^^^^^
+   = hint: expected one of: pid, pid-file, metrics-url, series, cpu, rss
+"#,
+        ),
+        (
             "smoke without duration",
             format!("kind = \"smoke\"\nusers = 1\n{R}"),
             r#"error: missing key `duration`: a smoke scenario needs it (or `iterations`)

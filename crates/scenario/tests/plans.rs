@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use common::{errors, fake_env, load, load_file, load_with, scenarios_dir};
 use stampede_scenario::{
-    BaseUrl, CaptureFrom, Check, Context, DataMode, Kind, Load, Metric, Op, Overrides, Scope,
-    StatusSet, Think,
+    BaseUrl, CaptureFrom, Check, Context, DataMode, Kind, Load, Metric, MonitorLimit,
+    MonitorProcess, Op, Overrides, Scope, StatusSet, Think,
 };
 
 const SMOKE: &str = r#"kind = "smoke"
@@ -620,7 +620,8 @@ fn shipped_scenarios_shrink_for_tests() {
             "capacity.toml",
             &["hold=2s", "ramp=0s", "warmup=0s", "cooldown=1s"]
         ),
-        Duration::from_secs(8)
+        // Five steps of 2s and four cooldowns of 1s between them.
+        Duration::from_secs(14)
     );
     assert_eq!(
         short("throughput.toml", &["hold=1s", "warmup=0s", "cooldown=0s"]),
@@ -701,4 +702,65 @@ fn overrides_replace_lists_and_keys_inside_existing_tables() {
         err,
         "error: unknown key `p59` (from --set stop-when.p59=> 1s)\n   = hint: did you mean `p50`?\n"
     );
+}
+
+#[test]
+fn monitor_lowers_to_sources_and_limits() {
+    let plan = load(&format!(
+        "{SMOKE}\n[monitor]\npid-file = \"run/app.pid\"\nmetrics-url = \"http://localhost:9100/metrics?x=1\"\n\
+         series = {{ cpu-seconds = \"app_cpu_seconds_total\" }}\n\
+         cpu = {{ warn = \"70%\", stop = \"180%\" }}\nrss = {{ warn = \"1.6GB\", stop = \"2GiB\" }}\n"
+    ))
+    .unwrap();
+    let monitor = plan.monitor.expect("a monitor");
+    assert_eq!(
+        monitor.process,
+        Some(MonitorProcess::PidFile(
+            common::fixtures().join("run/app.pid")
+        ))
+    );
+    let metrics = monitor.metrics.expect("metrics-url");
+    assert_eq!(metrics.url(), "http://localhost:9100/metrics?x=1");
+    assert_eq!(metrics.server.authority(), "localhost:9100");
+    assert_eq!(monitor.rss_series, "process_resident_memory_bytes");
+    assert_eq!(monitor.cpu_seconds_series, "app_cpu_seconds_total");
+    assert_eq!(
+        monitor.cpu_percent,
+        MonitorLimit {
+            warn: Some(70.0),
+            stop: Some(180.0)
+        }
+    );
+    assert_eq!(
+        monitor.rss_bytes,
+        MonitorLimit {
+            warn: Some(1.6e9),
+            stop: Some(2.0 * 1024.0 * 1024.0 * 1024.0)
+        }
+    );
+    let described = load(&format!(
+        "{SMOKE}\n[monitor]\npid = 7\nrss = {{ stop = \"1.8GB\" }}\n"
+    ))
+    .unwrap()
+    .describe();
+    assert!(
+        described.contains("monitor   pid 7, rss stop 1.8 GB"),
+        "{described}"
+    );
+}
+
+#[test]
+fn monitor_keys_can_be_set_from_the_command_line() {
+    // The builtin target needs no source: limits alone watch it.
+    let plan = load_with(SMOKE, &set(&["monitor.pid=4242", "monitor.rss.stop=100MB"])).unwrap();
+    let monitor = plan.monitor.expect("a monitor");
+    assert_eq!(monitor.process, Some(MonitorProcess::Pid(4242)));
+    assert_eq!(monitor.rss_bytes.stop, Some(1e8));
+    assert!(load(&format!("{SMOKE}\n[monitor]\ncpu = {{ stop = \"80%\" }}\n")).is_ok());
+    // A remote metrics-url is allowed when the scenario allows remote hosts.
+    let remote = load(&format!(
+        "allow-remote = true\n{SMOKE}\n[monitor]\nmetrics-url = \"http://10.1.2.3:9100/metrics\"\n"
+    ))
+    .unwrap();
+    assert!(remote.monitor.and_then(|m| m.metrics).is_some());
 }

@@ -6,6 +6,7 @@
 
 mod data;
 mod kinds;
+mod monitor;
 mod requests;
 mod templating;
 mod thresholds;
@@ -93,6 +94,10 @@ impl<'a> Lowerer<'a> {
         if let Some(thresholds) = &common.thresholds {
             plan.thresholds = self.thresholds(thresholds);
         }
+        if let Some(monitor) = &common.monitor {
+            let allow_remote = self.allow_remote(&common);
+            plan.monitor = Some(self.monitor(monitor, allow_remote));
+        }
         self.specific(specific, &common, &mut plan);
         plan.data = self.data.take();
         plan
@@ -112,8 +117,7 @@ impl<'a> Lowerer<'a> {
             .as_ref()
             .map(|d| d.value.clone())
             .unwrap_or_default();
-        let allow_remote =
-            self.allow_remote_flag || common.allow_remote.as_ref().is_some_and(|a| a.value);
+        let allow_remote = self.allow_remote(common);
         plan.base_url = match &common.base_url {
             Some(text) => self.base_url(text, allow_remote),
             None => BaseUrl::Builtin,
@@ -126,6 +130,11 @@ impl<'a> Lowerer<'a> {
         if let Some(grace) = &common.grace {
             plan.grace = grace.0;
         }
+    }
+
+    /// Whether hosts outside loopback are allowed, by the file or the command line.
+    fn allow_remote(&self, common: &Common) -> bool {
+        self.allow_remote_flag || common.allow_remote.as_ref().is_some_and(|a| a.value)
     }
 
     /// A duration that must not be zero.

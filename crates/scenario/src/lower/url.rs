@@ -10,7 +10,7 @@ use crate::spanned::Spanned;
 
 use super::Lowerer;
 
-const LOOPBACK_HINT: &str = "stampede only aims at 127.0.0.0/8, ::1 or localhost unless told otherwise; \
+pub(super) const LOOPBACK_HINT: &str = "stampede only aims at 127.0.0.0/8, ::1 or localhost unless told otherwise; \
      if you own that server, set `allow-remote = true` in the file or pass --allow-remote";
 
 /// Splits `http://host[:port][/prefix]`, or says what is wrong with it.
@@ -30,7 +30,7 @@ pub(crate) fn parse_base_url(text: &str) -> Result<BaseUrl, String> {
 }
 
 /// The host and port of an absolute URL, and the rest (path and query, "" when none).
-fn split_url(text: &str) -> Result<(HttpBase, String), String> {
+pub(super) fn split_url(text: &str) -> Result<(HttpBase, String), String> {
     if text.starts_with("https://") {
         return Err(format!("`{text}`: https is not supported yet; use http://"));
     }
