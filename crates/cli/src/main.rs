@@ -3,6 +3,7 @@
 //! The only place that sees every crate. Results and summaries go to stdout; logs and progress
 //! to stderr, so `stampede run soak > summary.txt 2>> soak.log` keeps each where it belongs.
 
+mod compare;
 mod exit;
 mod history;
 mod init;
@@ -47,6 +48,8 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Run(run::RunCmd),
+    Compare(compare::CompareCmd),
+    Report(compare::ReportCmd),
     Validate(scenarios::ValidateCmd),
     List(scenarios::ListCmd),
     Plan(scenarios::PlanCmd),
@@ -97,6 +100,8 @@ fn main() -> ExitCode {
         Command::List(cmd) => cmd.run(),
         Command::Plan(cmd) => cmd.run(),
         Command::History(cmd) => cmd.run(),
+        Command::Compare(cmd) => cmd.run(),
+        Command::Report(cmd) => cmd.run(),
         Command::Init(cmd) => cmd.run(),
         Command::Schema(cmd) => cmd.run(),
         Command::Target(cmd) => cmd.run(),

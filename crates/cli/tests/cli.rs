@@ -765,3 +765,144 @@ fn a_failing_scrape_is_logged_once_and_never_fatal() {
     let summary = summary_of(&run_dir(out.path(), "smoke"));
     assert_eq!(summary["steps"][0]["cut_short"], false);
 }
+
+/// Each shipped kind against the embedded target, shrunk to a couple of seconds: the plans
+/// the engine gets from every kind run to completion and write their results.
+#[test]
+fn every_shipped_kind_runs_against_the_builtin_target() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let shrink: &[(&str, &[&str])] = &[
+        (
+            "capacity",
+            &[
+                "hold=1s",
+                "ramp=0s",
+                "warmup=0s",
+                "cooldown=200ms",
+                "users=[2, 4]",
+            ],
+        ),
+        (
+            "throughput",
+            &["hold=1s", "warmup=0s", "cooldown=200ms", "rates=[20, 40]"],
+        ),
+        ("burst", &["before=500ms", "burst-for=1s", "after=500ms"]),
+        ("soak", &["duration=2s", "ramp=0s", "interval=1s"]),
+    ];
+    for (kind, sets) in shrink {
+        let mut args = vec![
+            "run",
+            kind,
+            "--out",
+            out_arg(out.path()),
+            "--threads",
+            "1",
+            "-q",
+        ];
+        for set in *sets {
+            args.extend(["--set", set]);
+        }
+        let output = stampede(&args);
+        let stderr = text(&output.stderr);
+        assert!(
+            matches!(output.status.code(), Some(0 | 99)),
+            "{kind}: {stderr}"
+        );
+        let summary = summary_of(&run_dir(out.path(), kind));
+        assert_eq!(summary["kind"], *kind);
+        let steps = summary["steps"].as_array().expect("steps");
+        assert!(!steps.is_empty(), "{kind}: {summary}");
+        for step in steps {
+            assert!(
+                step["requests"].as_u64().expect("requests") > 0,
+                "{kind}: {step}"
+            );
+        }
+    }
+}
+
+#[test]
+fn compare_reads_two_stored_runs_and_report_rerenders_one() {
+    let out = tempfile::tempdir().expect("tempdir");
+    for tag in ["base", "next"] {
+        let output = stampede(&[
+            "run",
+            "smoke",
+            "--set",
+            "duration=1s",
+            "--set",
+            "users=2",
+            "--tag",
+            tag,
+            "--out",
+            out_arg(out.path()),
+            "--threads",
+            "1",
+            "-q",
+        ]);
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    }
+    let output = stampede(&["compare", "smoke", "--out", out_arg(out.path())]);
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(stdout.contains("p95"), "{stdout}");
+
+    // A run compared with itself cannot have regressed, whatever the bound.
+    let latest = run_dir_latest(out.path(), "smoke");
+    let id = latest
+        .file_name()
+        .and_then(|n| n.to_str())
+        .expect("run id")
+        .to_owned();
+    let output = stampede(&[
+        "compare",
+        "smoke",
+        "--run",
+        &id,
+        "--baseline",
+        &id,
+        "--fail-on-regression",
+        "0",
+        "--out",
+        out_arg(out.path()),
+        "--output-format",
+        "json",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    serde_json::from_slice::<serde_json::Value>(&output.stdout).expect("compare json");
+
+    let output = stampede(&[
+        "compare",
+        "smoke",
+        "--baseline",
+        "tag:base",
+        "--out",
+        out_arg(out.path()),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let output = stampede(&[
+        "compare",
+        "smoke",
+        "--baseline",
+        "tag:nope",
+        "--out",
+        out_arg(out.path()),
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+
+    std::fs::remove_file(latest.join("report.html")).expect("remove report");
+    let output = stampede(&["report", latest.to_str().expect("utf-8")]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(latest.join("report.html").is_file());
+}
+
+/// The newest run directory under `out/<scenario>/` (run ids sort by time).
+fn run_dir_latest(out: &Path, scenario: &str) -> PathBuf {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(out.join(scenario))
+        .expect("scenario results dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    dirs.pop().expect("a run")
+}
