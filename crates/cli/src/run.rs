@@ -10,6 +10,7 @@ use std::time::SystemTime;
 
 use anyhow::{Context as _, bail};
 use stampede_engine::{Connector, Options, StopReason};
+use stampede_metrics::Event;
 use stampede_reporter::{Reporter, RunMeta};
 use stampede_scenario::BaseUrl;
 use tokio::sync::{oneshot, watch};
@@ -166,6 +167,7 @@ impl RunCmd {
             .context("cannot start the runtime")?;
         let display = !ui.quiet && std::io::stderr().is_terminal();
         let colour = ui.color.enabled(std::io::stderr().is_terminal());
+        let sampled = latest.clone();
         let mut progress = Progress::new(&plan, display, colour, latest);
         let (outcome, samples) = runtime.block_on(async {
             let (stop_tx, stop) = watch::channel(None);
@@ -177,6 +179,10 @@ impl RunCmd {
             let start = tokio::time::Instant::now();
             let engine = async {
                 let outcome = stampede_engine::run(&plan, &options, stop, |event| {
+                    // Each interval's row carries the target as last sampled.
+                    if let (Event::Interval(_), Some(sample)) = (event, sampled.get()) {
+                        reporter.record_monitor(&sample);
+                    }
                     progress.show(event);
                     reporter.record(event);
                 })
@@ -197,7 +203,6 @@ impl RunCmd {
         drop(builtin);
         let outcome = outcome.context("the run could not be carried out")?;
         tracing::debug!(?outcome, "engine finished");
-        // Kept for the reporter's time series and report, which do not take them yet.
         tracing::debug!(samples = samples.len(), "target samples kept");
 
         let summary = reporter.finish().context("cannot write the results")?;

@@ -33,6 +33,7 @@ mod history;
 mod hlog;
 mod html;
 mod markdown;
+mod monitor;
 mod named;
 mod num;
 mod render;
@@ -57,6 +58,7 @@ pub use history::{
     history_table, previous_run,
 };
 pub use hlog::{HLOG_FILE, HlogInterval, StepHistograms, read_intervals};
+pub use monitor::MonitorSummary;
 pub use named::Named;
 pub use render::{HTML_FILE, MARKDOWN_FILE, rerender};
 pub use reporter::{FAILURES_FILE, Reporter, RunMeta, STEPS_FILE};

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use hdrhistogram::serialization::V2DeflateSerializer;
-use stampede_metrics::IntervalSnapshot;
+use stampede_metrics::{IntervalSnapshot, MonitorSample};
 
 use crate::Error;
 use crate::atomic::PendingFile;
@@ -27,6 +27,16 @@ pub(crate) struct Streams {
     started_unix: f64,
     names: Vec<String>,
     tags: Vec<String>,
+    /// The monitor's latest sample of the target, shown on the time series' rows.
+    pub(crate) monitor: Option<MonitorSample>,
+}
+
+/// What every row written needs besides its window.
+struct RowContext<'a> {
+    started_unix: f64,
+    names: &'a [String],
+    tags: &'a [String],
+    monitor: Option<&'a MonitorSample>,
 }
 
 impl Streams {
@@ -47,6 +57,7 @@ impl Streams {
             started_unix: unix_seconds(SystemTime::now()),
             names: names.to_vec(),
             tags: tags.to_vec(),
+            monitor: None,
         })
     }
 
@@ -79,10 +90,17 @@ impl Streams {
             started_unix,
             names,
             tags,
+            monitor,
         } = self;
+        let context = RowContext {
+            started_unix: *started_unix,
+            names,
+            tags,
+            monitor: monitor.as_ref(),
+        };
         window.push(snapshot, &snapshot.stats, |w| {
             if result.is_ok() {
-                result = write(w, timeseries, hlog, serializer, *started_unix, names, tags);
+                result = write(w, timeseries, hlog, serializer, &context);
             }
         });
         result
@@ -99,10 +117,17 @@ impl Streams {
             started_unix,
             names,
             tags,
+            monitor,
         } = &mut self;
+        let context = RowContext {
+            started_unix: *started_unix,
+            names,
+            tags,
+            monitor: monitor.as_ref(),
+        };
         window.flush(&mut |w| {
             if result.is_ok() {
-                result = write(w, timeseries, hlog, serializer, *started_unix, names, tags);
+                result = write(w, timeseries, hlog, serializer, &context);
             }
         });
         result?;
@@ -116,11 +141,15 @@ fn write(
     timeseries: &mut PendingFile,
     hlog: &mut PendingFile,
     serializer: &mut V2DeflateSerializer,
-    started_unix: f64,
-    names: &[String],
-    tags: &[String],
+    context: &RowContext<'_>,
 ) -> Result<(), Error> {
-    timeseries::write_rows(timeseries.writer(), window, started_unix, names)
+    let RowContext {
+        started_unix,
+        names,
+        tags,
+        monitor,
+    } = *context;
+    timeseries::write_rows(timeseries.writer(), window, started_unix, names, monitor)
         .map_err(|err| timeseries.error(csv_io(err)))?;
     hlog::write_window(hlog.writer(), serializer, window, tags).map_err(|err| hlog.error(err))
 }

@@ -7,6 +7,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::monitor::MonitorSummary;
+
 use crate::Error;
 use crate::analysis::Analysis;
 use crate::figures::Figures;
@@ -70,6 +72,9 @@ pub struct Summary {
     pub failures: Vec<FailureRow>,
     /// The run over time, coarsened to a bounded number of points for charts.
     pub series: Series,
+    /// The target's CPU and memory as the monitor saw them, when the run had a monitor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitor: Option<MonitorSummary>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

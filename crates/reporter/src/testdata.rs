@@ -178,5 +178,6 @@ pub(crate) fn summary() -> Summary {
             point_s: 1.0,
             points,
         },
+        monitor: None,
     }
 }

@@ -5,13 +5,14 @@
 //! Columns: `Timestamp` (Unix seconds at the interval's start), `Offset` (seconds from the start
 //! of the run), `Step` (from 1), `Warmup` (`true`/`false`), `Active Users` (at the interval's
 //! end), `Name`, `Requests/s`, `Failures/s`, `p50`, `p95`, `p99` (ms, from the actual send), then
-//! the count of each outcome. A request with no requests in an interval has no row there; the
+//! the count of each outcome, then `Target CPU %` and `Target RSS MB` (the monitor's latest
+//! sample, on `Aggregated` rows only; empty without a monitor). A request with no requests in an interval has no row there; the
 //! `Aggregated` row is always written, so an idle interval still shows. Numbers follow
 //! [`crate::num`]. With a series interval, rows merge that many engine intervals.
 
 use std::io::Write;
 
-use stampede_metrics::{Outcome, RequestStats};
+use stampede_metrics::{MonitorSample, Outcome, RequestStats};
 
 use crate::num::{ms, ratio, trim};
 use crate::window::Window;
@@ -31,6 +32,7 @@ pub(crate) fn header() -> Vec<&'static str> {
         "p99",
     ];
     header.extend(Outcome::ALL.iter().map(|o| o.key()));
+    header.extend(["Target CPU %", "Target RSS MB"]);
     header
 }
 
@@ -47,6 +49,7 @@ pub(crate) fn write_rows(
     window: &Window,
     started_unix: f64,
     names: &[String],
+    monitor: Option<&MonitorSample>,
 ) -> csv::Result<()> {
     let mut writer = csv::Writer::from_writer(out);
     let offset = window.start.as_secs_f64();
@@ -58,7 +61,14 @@ pub(crate) fn write_rows(
         window.warmup.to_string(),
         window.users.to_string(),
     ];
-    let mut row = |name: &str, stats: &RequestStats| -> csv::Result<()> {
+    let target = |sample: Option<&MonitorSample>| -> [String; 2] {
+        let cpu = sample.and_then(|s| s.cpu_percent).map(|c| trim(c, 1));
+        let rss = sample
+            .and_then(|s| s.rss_bytes)
+            .map(|b| trim(b as f64 / 1e6, 1));
+        [cpu.unwrap_or_default(), rss.unwrap_or_default()]
+    };
+    let mut row = |name: &str, stats: &RequestStats, sample| -> csv::Result<()> {
         let quantile = |q| ms(stats.latency.quantile_us(q) as f64 / 1000.0);
         let mut fields: Vec<String> = lead.to_vec();
         fields.extend([
@@ -70,14 +80,15 @@ pub(crate) fn write_rows(
             quantile(0.99),
         ]);
         fields.extend(stats.outcomes.iter().map(|(_, n)| n.to_string()));
+        fields.extend(target(sample));
         writer.write_record(&fields)
     };
     for (name, stats) in names.iter().zip(&window.stats.requests) {
         if stats.requests() > 0 {
-            row(name, stats)?;
+            row(name, stats, None)?;
         }
     }
-    row("Aggregated", &window.stats.aggregate())?;
+    row("Aggregated", &window.stats.aggregate(), monitor)?;
     writer.flush()?;
     Ok(())
 }
@@ -129,18 +140,27 @@ mod tests {
         let mut out = Vec::new();
         write_header(&mut out).unwrap();
         let mut window = Window::new(1);
-        for snap in &snaps {
+        let mut monitor = None;
+        for (n, snap) in snaps.iter().enumerate() {
+            // The monitor's first sample arrives with the last interval.
+            if n == 2 {
+                monitor = Some(MonitorSample {
+                    offset: Duration::from_secs(2),
+                    cpu_percent: Some(12.34),
+                    rss_bytes: Some(52_400_000),
+                });
+            }
             window.push(snap, &snap.stats, |w| {
-                write_rows(&mut out, w, 1_700_000_000.5, &names).unwrap()
+                write_rows(&mut out, w, 1_700_000_000.5, &names, monitor.as_ref()).unwrap()
             });
         }
         let want = "\
-Timestamp,Offset,Step,Warmup,Active Users,Name,Requests/s,Failures/s,p50,p95,p99,2xx,3xx,4xx,429,5xx,timeout,refused,reset,other
-1700000000.5,0,1,true,4,login,1,0,2,2,2,1,0,0,0,0,0,0,0,0
-1700000000.5,0,1,true,4,Aggregated,1,0,2,2,2,1,0,0,0,0,0,0,0,0
-1700000001.5,1,1,false,4,GET /items,5,1,3.001,30.015,30.015,4,0,0,0,0,1,0,0,0
-1700000001.5,1,1,false,4,Aggregated,5,1,3.001,30.015,30.015,4,0,0,0,0,1,0,0,0
-1700000002.5,2,1,false,4,Aggregated,0,0,0,0,0,0,0,0,0,0,0,0,0,0
+Timestamp,Offset,Step,Warmup,Active Users,Name,Requests/s,Failures/s,p50,p95,p99,2xx,3xx,4xx,429,5xx,timeout,refused,reset,other,Target CPU %,Target RSS MB
+1700000000.5,0,1,true,4,login,1,0,2,2,2,1,0,0,0,0,0,0,0,0,,
+1700000000.5,0,1,true,4,Aggregated,1,0,2,2,2,1,0,0,0,0,0,0,0,0,,
+1700000001.5,1,1,false,4,GET /items,5,1,3.001,30.015,30.015,4,0,0,0,0,1,0,0,0,,
+1700000001.5,1,1,false,4,Aggregated,5,1,3.001,30.015,30.015,4,0,0,0,0,1,0,0,0,,
+1700000002.5,2,1,false,4,Aggregated,0,0,0,0,0,0,0,0,0,0,0,0,0,0,12.3,52.4
 ";
         assert_eq!(String::from_utf8(out).unwrap(), want);
     }

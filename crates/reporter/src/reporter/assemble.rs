@@ -83,6 +83,7 @@ impl Reporter {
                 &self.plan.checks,
             ),
             series,
+            monitor: self.monitor.summary(),
         }
     }
 }

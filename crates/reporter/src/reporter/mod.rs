@@ -12,7 +12,9 @@ mod assemble;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use stampede_metrics::{Event, IntervalSnapshot, RunEnd, RunOutcome, StatsSet, StepEnd, StepInfo};
+use stampede_metrics::{
+    Event, IntervalSnapshot, MonitorSample, RunEnd, RunOutcome, StatsSet, StepEnd, StepInfo,
+};
 use stampede_scenario::Plan;
 
 use crate::analysis::AnalysisOptions;
@@ -21,6 +23,7 @@ use crate::facts::PlanFacts;
 use crate::failures::{self, FailureLog};
 use crate::figures::Figures;
 use crate::history::{self, DEFAULT_KEEP, HistoryEntry};
+use crate::monitor::MonitorTrack;
 use crate::named::Named;
 use crate::num::{ratio, round};
 use crate::series::{SeriesBuilder, group_for};
@@ -71,6 +74,7 @@ pub struct Reporter {
     streams: Option<Streams>,
     series: SeriesBuilder,
     failures: FailureLog,
+    monitor: MonitorTrack,
     error: Option<Error>,
 }
 
@@ -105,6 +109,7 @@ impl Reporter {
                 plan.interval,
             ),
             failures: FailureLog::default(),
+            monitor: MonitorTrack::default(),
             error: None,
             plan: facts,
         })
@@ -120,6 +125,16 @@ impl Reporter {
     pub fn analysis_options(mut self, options: AnalysisOptions) -> Reporter {
         self.analysis = options;
         self
+    }
+
+    /// Takes the monitor's latest sample of the target. It is shown on the time series rows
+    /// written from now on and summed up in summary.json; feed it before the interval it
+    /// belongs to.
+    pub fn record_monitor(&mut self, sample: &MonitorSample) {
+        self.monitor.push(sample);
+        if let Some(streams) = &mut self.streams {
+            streams.monitor = Some(*sample);
+        }
     }
 
     /// Takes one event. Never panics; a write error is kept and returned by [`Reporter::finish`].
