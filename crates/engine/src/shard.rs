@@ -326,12 +326,24 @@ fn spawn_load(
             let total = users.max(1);
             for local in 0..shard.share(users) as usize {
                 let global = (local * shard.count + shard.index) as u32;
-                // Users arrive evenly over the ramp: user g of n at ramp * g / n.
+                // Users arrive evenly over the ramp: user g of n at ramp * g / n; with a
+                // ramp-down they leave evenly over its span, the last to arrive first, so the
+                // count falls linearly to zero at the end of the hold.
                 let delay = step.ramp.mul_f64(f64::from(global) / f64::from(total));
+                let leave = (!step.ramp_down.is_zero()).then(|| {
+                    let early = step
+                        .ramp_down
+                        .mul_f64(f64::from(global + 1) / f64::from(total));
+                    step_start + step.hold - early
+                });
+                let timing = Timing {
+                    at: step_start + delay,
+                    leave,
+                };
                 tasks.push(spawn_closed(
                     shard,
                     local,
-                    step_start + delay,
+                    timing,
                     step.think,
                     step.iterations_per_user,
                 ));
@@ -340,7 +352,11 @@ fn spawn_load(
         }
         Load::Burst { requests } => {
             for local in 0..shard.share(requests) as usize {
-                tasks.push(spawn_closed(shard, local, step_start, step.think, Some(1)));
+                let timing = Timing {
+                    at: step_start,
+                    leave: None,
+                };
+                tasks.push(spawn_closed(shard, local, timing, step.think, Some(1)));
             }
             true
         }
@@ -380,20 +396,28 @@ fn spawn_task(
     })
 }
 
+/// When a closed-model user starts, and when it leaves before the end of the step.
+struct Timing {
+    at: Instant,
+    leave: Option<Instant>,
+}
+
 fn spawn_closed(
     shard: &Rc<Shard>,
     local: usize,
-    at: Instant,
+    timing: Timing,
     think: Option<stampede_scenario::Think>,
     iterations: Option<u64>,
 ) -> tokio::task::JoinHandle<()> {
     let me = shard.clone();
+    let Timing { at, leave } = timing;
     spawn_task(shard, async move {
         let shard = me;
         tokio::select! {
             () = sleep_until(at) => {}
             () = shard.stop_now.notified() => return,
         }
+        let gone = || leave.is_some_and(|t| Instant::now() >= t);
         if shard.stopping() {
             return;
         }
@@ -401,7 +425,7 @@ fn spawn_closed(
         user.setup(&shard).await;
         shard.user_started();
         let mut done = 0u64;
-        while !shard.stopping() && iterations.is_none_or(|n| done < n) {
+        while !shard.stopping() && !gone() && iterations.is_none_or(|n| done < n) {
             let think = user.iterate(&shard, None, think).await;
             done += 1;
             if think.is_zero() || shard.stopping() {
@@ -411,8 +435,10 @@ fn spawn_closed(
             if shard.stopping() {
                 break;
             }
+            // A user due to leave during its think time leaves then, not after it.
+            let until = leave.map_or(Instant::now() + think, |t| t.min(Instant::now() + think));
             tokio::select! {
-                () = tokio::time::sleep(think) => {}
+                () = sleep_until(until) => {}
                 () = wake => break,
             }
         }

@@ -170,3 +170,36 @@ async fn stop_when_ends_the_sweep_after_the_crossing_step() {
     // Stopped in the cooldown after step 1, before step 2 was due at 330 s.
     assert!(start.elapsed() < Duration::from_secs(330));
 }
+
+#[tokio::test(start_paused = true)]
+async fn users_ramp_down_linearly_to_zero_at_the_end_of_the_hold() {
+    let mut req = request("a", "/");
+    req.think = Think::Fixed(Duration::from_secs(1));
+    let mut s = step(Load::Closed { users: 10 }, Duration::from_secs(100));
+    s.ramp = Duration::from_secs(10);
+    s.ramp_down = Duration::from_secs(50);
+    let plan = plan(vec![req], vec![s]);
+    let options = memory_options(memory_connector(Arc::new(AtomicU64::new(0))));
+    let (_tx, stop) = watch::channel(None);
+    let mut rec = Recorded::default();
+    stampede_engine::run(&plan, &options, stop, |e| rec.record(e))
+        .await
+        .expect("run");
+    let active = |end_s: u64| {
+        rec.intervals
+            .iter()
+            .find(|i| (i.start + i.length).as_secs() == end_s)
+            .map(|i| i.active_users)
+            .expect("interval")
+    };
+    // Up over the first 10 s, all 10 until the ramp-down starts at 50 s, then one user
+    // leaves every 5 s: user g of 10 leaves at 100 - 5 (g + 1) s.
+    // User 5 arrives at exactly 5 s, the instant the interval closes: either side is right.
+    assert!((5..=6).contains(&active(5)), "{}", active(5));
+    assert_eq!(active(7), 8);
+    assert_eq!(active(40), 10);
+    assert_eq!(active(53), 9);
+    assert_eq!(active(77), 4);
+    assert_eq!(active(97), 0);
+    assert_eq!(rec.steps[0].peak_users, 10);
+}

@@ -116,6 +116,8 @@ kind_file!(
         duration: Option<S<Dur>>,
         /// Time to bring users up from zero, inside `duration`.
         ramp: Option<S<Dur>>,
+        /// Time at the end over which users leave, linearly down to zero.
+        ramp_down: Option<S<Dur>>,
         /// Leading time left out of the results.
         warmup: Option<S<Dur>>,
         /// Iterations per user, after which the user stops.
@@ -132,6 +134,8 @@ kind_file!(
         hold: Option<S<Dur>>,
         /// Time to bring users up at the start of each step, inside `hold`.
         ramp: Option<S<Dur>>,
+        /// Time at the end over which users leave, linearly down to zero.
+        ramp_down: Option<S<Dur>>,
         /// Idle time between steps (none after the last).
         cooldown: Option<S<Dur>>,
         /// Leading time of each step left out of its results.
@@ -210,6 +214,8 @@ kind_file!(
         drift: Option<S<DriftFile>>,
         /// Time to bring users up at the start.
         ramp: Option<S<Dur>>,
+        /// Time at the end over which users leave, linearly down to zero.
+        ramp_down: Option<S<Dur>>,
         /// Leading time left out of the results.
         warmup: Option<S<Dur>>,
         /// Open model: most users in flight at once (default 1000).

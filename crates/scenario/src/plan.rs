@@ -325,6 +325,8 @@ pub struct Step {
     pub load: Load,
     /// Time to bring users up from zero to the step's count, inside `hold`.
     pub ramp: Duration,
+    /// Time at the end of `hold` over which users leave, linearly down to zero (closed model).
+    pub ramp_down: Duration,
     /// Leading part of the hold whose measurements are left out of the step's figures.
     pub warmup: Duration,
     /// How long the step runs, ramp and warm-up included.

@@ -88,11 +88,19 @@ const COMMON: &[&str] = &[
     "thresholds",
     "monitor",
 ];
-const SMOKE: &[&str] = &["users", "duration", "ramp", "warmup", "iterations"];
+const SMOKE: &[&str] = &[
+    "users",
+    "duration",
+    "ramp",
+    "ramp-down",
+    "warmup",
+    "iterations",
+];
 const CAPACITY: &[&str] = &[
     "users",
     "hold",
     "ramp",
+    "ramp-down",
     "cooldown",
     "warmup",
     "stop-when",
@@ -127,6 +135,7 @@ const SOAK: &[&str] = &[
     "users",
     "rate",
     "duration",
+    "ramp-down",
     "drift",
     "ramp",
     "warmup",

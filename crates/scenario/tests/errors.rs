@@ -91,7 +91,7 @@ fn cases() -> Vec<(&'static str, String, &'static str)> {
    |
  4 | rates = [100]
    | ^^^^^
-   = hint: keys of a capacity scenario: ceiling-factor, cooldown, hold, ramp, stop-when, users, warmup
+   = hint: keys of a capacity scenario: ceiling-factor, cooldown, hold, ramp, ramp-down, stop-when, users, warmup
 "#,
         ),
         (

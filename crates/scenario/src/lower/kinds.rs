@@ -66,6 +66,7 @@ fn step(label: String, load: Load, hold: Duration) -> Step {
         label,
         load,
         ramp: Duration::ZERO,
+        ramp_down: Duration::ZERO,
         warmup: Duration::ZERO,
         hold,
         cooldown: Duration::ZERO,
@@ -180,6 +181,7 @@ impl Lowerer<'_> {
         };
         let mut step = step(format!("{users} users"), Load::Closed { users }, hold);
         step.ramp = self.within(&keys.ramp, "ramp", hold, "duration");
+        step.ramp_down = self.within(&keys.ramp_down, "ramp-down", hold, "duration");
         step.warmup = self.within(&keys.warmup, "warmup", hold, "duration");
         step.iterations_per_user = keys.iterations.as_ref().map(|i| u64::from(i.0));
         vec![step]
@@ -189,6 +191,7 @@ impl Lowerer<'_> {
         self.required(&keys.users, "users", "capacity", "users = [50, 100, 200]");
         let hold = self.hold(&keys.hold, "hold", "capacity");
         let ramp = self.within(&keys.ramp, "ramp", hold, "hold");
+        let ramp_down = self.within(&keys.ramp_down, "ramp-down", hold, "hold");
         let warmup = self.within(&keys.warmup, "warmup", hold, "hold");
         let counts: Vec<u32> = keys
             .users
@@ -208,6 +211,7 @@ impl Lowerer<'_> {
             .map(|&users| {
                 let mut s = step(format!("{users} users"), Load::Closed { users }, hold);
                 s.ramp = ramp;
+                s.ramp_down = ramp_down;
                 s.warmup = warmup;
                 s.cooldown = cooldown;
                 s
@@ -406,6 +410,7 @@ impl Lowerer<'_> {
         };
         let mut s = step(label, load, hold);
         s.ramp = self.within(&keys.ramp, "ramp", hold, "duration");
+        s.ramp_down = self.within(&keys.ramp_down, "ramp-down", hold, "duration");
         s.warmup = self.within(&keys.warmup, "warmup", hold, "duration");
         vec![s]
     }
