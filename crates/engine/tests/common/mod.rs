@@ -262,3 +262,43 @@ pub fn precise_delay_server(delay: Duration) -> SocketAddr {
     });
     addr
 }
+
+/// A server that answers at once and notes when each request arrived, to check how evenly a
+/// schedule spreads them.
+pub struct ArrivalServer {
+    pub addr: SocketAddr,
+    pub arrivals: Arc<std::sync::Mutex<Vec<tokio::time::Instant>>>,
+}
+
+pub async fn arrival_server() -> ArrivalServer {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let addr = listener.local_addr().expect("local addr");
+    let arrivals = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = arrivals.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let log = log.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |_req| {
+                    log.lock()
+                        .expect("arrivals")
+                        .push(tokio::time::Instant::now());
+                    async {
+                        Ok::<_, Infallible>(hyper::Response::new(Full::new(Bytes::from_static(
+                            b"ok",
+                        ))))
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    ArrivalServer { addr, arrivals }
+}
