@@ -273,7 +273,9 @@ pub(crate) async fn run(
             }
             if n == last || cut_short || finished_early {
                 // Let in-flight requests finish (bounded by the grace period), so that what the
-                // server saw and what we report agree, then close the step's last interval.
+                // server saw and what we report agree, then close the step's last interval,
+                // with the users that were active when it ended, not the none left after.
+                let active_at_end = shard.active.get();
                 shard.end_step();
                 if !shard.wait_users(Some(Instant::now() + plan.grace)).await {
                     for task in tasks.drain(..) {
@@ -283,10 +285,10 @@ pub(crate) async fn run(
                     shard.active.set(0);
                 }
                 tasks.clear();
-                send_interval(&shard, &tx, index, n);
+                send_interval(&shard, &tx, index, n, active_at_end);
                 break;
             }
-            send_interval(&shard, &tx, index, n);
+            send_interval(&shard, &tx, index, n, shard.active.get());
         }
         let _ = tx.send(ShardMsg::StepDone {
             step: index,
@@ -302,13 +304,19 @@ pub(crate) async fn run(
     let _ = tx.send(ShardMsg::Setup(setup));
 }
 
-fn send_interval(shard: &Shard, tx: &mpsc::UnboundedSender<ShardMsg>, step: usize, slot: usize) {
+fn send_interval(
+    shard: &Shard,
+    tx: &mpsc::UnboundedSender<ShardMsg>,
+    step: usize,
+    slot: usize,
+    active_users: u32,
+) {
     let fresh = StatsSet::new(shard.plan.requests.len());
     let stats = std::mem::replace(&mut *shard.stats.borrow_mut(), fresh);
     let _ = tx.send(ShardMsg::Interval {
         step,
         slot,
-        active_users: shard.active.get(),
+        active_users,
         stats,
     });
 }
