@@ -2,6 +2,7 @@
 //!
 //! Uses std and serde_json only, nothing from `crates/`, so it builds even when they do not.
 
+mod bench;
 mod tidy;
 
 use std::process::{Command, ExitCode};
@@ -11,7 +12,8 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("tidy") => tidy::run(),
         Some("schema") => schema(),
-        _ => Err("usage: cargo xtask tidy | schema".to_owned()),
+        Some("bench") => bench::run(&args[1..]),
+        _ => Err("usage: cargo xtask tidy | schema | bench [--help]".to_owned()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

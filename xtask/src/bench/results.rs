@@ -1,0 +1,263 @@
+//! What a bench measured, one row per run, and its summary over repetitions as `bench.json`.
+
+use serde_json::{Value, json};
+
+use super::goals;
+use super::stats::Spread;
+use super::tools::Tool;
+
+/// One closed-model run: a tool at N connections.
+#[derive(Debug, Clone)]
+pub struct ClosedRow {
+    pub tool: Tool,
+    pub connections: u32,
+    pub rep: u32,
+    /// Requests nginx counted per second of the steady-state window.
+    pub rps: f64,
+    pub cpu_us_per_req: f64,
+    /// The generator's peak RSS (VmHWM) in MiB.
+    pub rss_mb: f64,
+    /// The tool's own latency percentiles.
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
+
+/// One open-model run: a tool asked for a fixed rate.
+#[derive(Debug, Clone)]
+pub struct OpenRow {
+    pub tool: Tool,
+    pub target_rate: u32,
+    /// What nginx counted per second of the steady-state window.
+    pub achieved_rps: f64,
+    /// What the tool says it achieved, when it says.
+    pub own_rate: Option<f64>,
+    pub cpu_us_per_req: f64,
+    pub rss_mb: f64,
+    /// From the scheduled send time, as an open model should measure it.
+    pub p99_ms: f64,
+}
+
+/// Many thinking users: what each costs in memory, and whether all were connected.
+#[derive(Debug, Clone)]
+pub struct ScaleResult {
+    pub users: u32,
+    /// nginx's active connections mid-run, less the one asking.
+    pub connected: u64,
+    pub peak_rss_kib: u64,
+    pub rps: f64,
+}
+
+impl ScaleResult {
+    pub fn kib_per_user(&self) -> f64 {
+        self.peak_rss_kib as f64 / self.connected.max(1) as f64
+    }
+}
+
+/// A long run at a fixed rate with RSS sampled along the way.
+#[derive(Debug, Clone)]
+pub struct SoakResult {
+    pub rate: u32,
+    /// (seconds since start, RSS in MiB).
+    pub points: Vec<(f64, f64)>,
+    pub slope_mib_per_hour: Option<f64>,
+}
+
+/// Everything one `cargo xtask bench` measured.
+#[derive(Debug, Clone, Default)]
+pub struct Results {
+    pub machine: String,
+    pub date: String,
+    /// The one-minute load average when the bench started.
+    pub load_average: f64,
+    pub duration_s: f64,
+    pub reps: u32,
+    pub closed: Vec<ClosedRow>,
+    pub open: Vec<OpenRow>,
+    pub scale: Option<ScaleResult>,
+    pub soak: Option<SoakResult>,
+}
+
+/// The closed-model rows of one tool at one connection count, summarised.
+pub struct ClosedSummary {
+    pub tool: Tool,
+    pub connections: u32,
+    pub rps: Option<Spread>,
+    pub cpu_us_per_req: Option<Spread>,
+    pub rss_mb: Option<Spread>,
+    pub p50_ms: Option<Spread>,
+    pub p99_ms: Option<Spread>,
+}
+
+impl Results {
+    /// Connection counts in the order first run.
+    pub fn connection_counts(&self) -> Vec<u32> {
+        let mut counts: Vec<u32> = self.closed.iter().map(|r| r.connections).collect();
+        counts.sort_unstable();
+        counts.dedup();
+        counts
+    }
+
+    pub fn closed_summaries(&self) -> Vec<ClosedSummary> {
+        let mut out = Vec::new();
+        for connections in self.connection_counts() {
+            for tool in Tool::ALL {
+                let rows: Vec<&ClosedRow> = self
+                    .closed
+                    .iter()
+                    .filter(|r| r.tool == tool && r.connections == connections)
+                    .collect();
+                if rows.is_empty() {
+                    continue;
+                }
+                let spread = |f: fn(&ClosedRow) -> f64| {
+                    Spread::of(&rows.iter().map(|r| f(r)).collect::<Vec<_>>())
+                };
+                out.push(ClosedSummary {
+                    tool,
+                    connections,
+                    rps: spread(|r| r.rps),
+                    cpu_us_per_req: spread(|r| r.cpu_us_per_req),
+                    rss_mb: spread(|r| r.rss_mb),
+                    p50_ms: spread(|r| r.p50_ms),
+                    p99_ms: spread(|r| r.p99_ms),
+                });
+            }
+        }
+        out
+    }
+
+    /// The open-model rows of one tool at one rate: (tool, rate, rows).
+    pub fn open_groups(&self) -> Vec<(Tool, u32, Vec<&OpenRow>)> {
+        let mut keys: Vec<(u32, Tool)> =
+            self.open.iter().map(|r| (r.target_rate, r.tool)).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        keys.into_iter()
+            .map(|(rate, tool)| {
+                let rows = self
+                    .open
+                    .iter()
+                    .filter(|r| r.tool == tool && r.target_rate == rate);
+                (tool, rate, rows.collect())
+            })
+            .collect()
+    }
+
+    pub fn to_json(&self) -> Value {
+        let closed: Vec<Value> = self
+            .closed_summaries()
+            .into_iter()
+            .map(|s| {
+                json!({
+                    "tool": s.tool.name(),
+                    "connections": s.connections,
+                    "rps": Spread::to_json(s.rps),
+                    "cpu_us_per_req": Spread::to_json(s.cpu_us_per_req),
+                    "rss_mb": Spread::to_json(s.rss_mb),
+                    "p50_ms": Spread::to_json(s.p50_ms),
+                    "p99_ms": Spread::to_json(s.p99_ms),
+                })
+            })
+            .collect();
+        let open: Vec<Value> = self
+            .open_groups()
+            .into_iter()
+            .map(|(tool, rate, rows)| {
+                let spread = |f: fn(&OpenRow) -> Option<f64>| {
+                    Spread::to_json(Spread::of(
+                        &rows.iter().filter_map(|r| f(r)).collect::<Vec<_>>(),
+                    ))
+                };
+                json!({
+                    "tool": tool.name(),
+                    "target_rate": rate,
+                    "achieved_rps": spread(|r| Some(r.achieved_rps)),
+                    "own_rate": spread(|r| r.own_rate),
+                    "cpu_us_per_req": spread(|r| Some(r.cpu_us_per_req)),
+                    "rss_mb": spread(|r| Some(r.rss_mb)),
+                    "p99_ms": spread(|r| Some(r.p99_ms)),
+                })
+            })
+            .collect();
+        let scale = self.scale.as_ref().map(|s| {
+            json!({
+                "users": s.users, "connected": s.connected, "peak_rss_kib": s.peak_rss_kib,
+                "kib_per_user": s.kib_per_user(), "rps": s.rps,
+            })
+        });
+        let soak = self.soak.as_ref().map(|s| {
+            json!({ "rate": s.rate, "rss_mb": s.points, "slope_mib_per_hour": s.slope_mib_per_hour })
+        });
+        json!({
+            "machine": self.machine,
+            "date": self.date,
+            "load_average": self.load_average,
+            "duration_s": self.duration_s,
+            "reps": self.reps,
+            "closed": closed,
+            "ratios": goals::ratios(self).iter().map(goals::Ratio::to_json).collect::<Vec<_>>(),
+            "open": open,
+            "scale": scale,
+            "soak": soak,
+            "goals": goals::evaluate(self).iter().map(goals::Goal::to_json).collect::<Vec<_>>(),
+        })
+    }
+}
+
+#[cfg(test)]
+pub mod tests {
+    use super::*;
+
+    /// Two reps of stampede and wrk at 50 connections, and one 500-connection wrk run.
+    pub fn sample() -> Results {
+        let row = |tool, connections, rep, rps, cpu| ClosedRow {
+            tool,
+            connections,
+            rep,
+            rps,
+            cpu_us_per_req: cpu,
+            rss_mb: 4.0,
+            p50_ms: 0.5,
+            p99_ms: 2.0,
+        };
+        Results {
+            machine: "2 x AMD EPYC".to_owned(),
+            date: "2026-01-01T00:00:00Z".to_owned(),
+            load_average: 0.5,
+            duration_s: 10.0,
+            reps: 2,
+            closed: vec![
+                row(Tool::Stampede, 50, 1, 100_000.0, 9.0),
+                row(Tool::Wrk, 50, 1, 100_000.0, 8.0),
+                row(Tool::Stampede, 50, 2, 90_000.0, 10.0),
+                row(Tool::Wrk, 50, 2, 100_000.0, 8.0),
+                row(Tool::Wrk, 500, 1, 95_000.0, 8.5),
+            ],
+            ..Results::default()
+        }
+    }
+
+    #[test]
+    fn summaries_group_by_connections_then_tool() {
+        let summaries = sample().closed_summaries();
+        let keys: Vec<(&str, u32)> = summaries
+            .iter()
+            .map(|s| (s.tool.name(), s.connections))
+            .collect();
+        assert_eq!(keys, [("stampede", 50), ("wrk", 50), ("wrk", 500)]);
+        let rps = summaries[0].rps.unwrap();
+        assert_eq!(
+            (rps.min, rps.median, rps.max),
+            (90_000.0, 95_000.0, 100_000.0)
+        );
+    }
+
+    #[test]
+    fn json_has_min_median_max_per_figure() {
+        let json = sample().to_json();
+        assert_eq!(json["closed"][0]["tool"], "stampede");
+        assert_eq!(json["closed"][0]["cpu_us_per_req"]["median"], 9.5);
+        assert_eq!(json["closed"][0]["p99_ms"]["max"], 2.0);
+        assert!(json["scale"].is_null());
+    }
+}
