@@ -225,7 +225,29 @@ fn callouts(out: &mut String, s: &Summary) {
             .map_or("not recovered".to_owned(), |r| format!("{} s", short(r)));
         callout(out, "Recovery after the burst", &big, &burst.why);
     }
+    if let Some(monitor) = &s.monitor {
+        target_callout(out, monitor);
+    }
     out.push_str("</section>\n");
+}
+
+/// The target's resources as the monitor saw them: the peak memory, and how it moved.
+fn target_callout(out: &mut String, m: &crate::MonitorSummary) {
+    let big = m
+        .peak_rss_mb
+        .map_or("-".to_owned(), |rss| format!("{} MB", short(rss)));
+    let mut why = Vec::new();
+    if let Some(cpu) = m.peak_cpu_percent {
+        why.push(format!("peak CPU {} % of a core", short(cpu)));
+    }
+    if let (Some(first), Some(last)) = (m.first_rss_mb, m.last_rss_mb) {
+        why.push(format!("RSS {} → {} MB", short(first), short(last)));
+    }
+    if let Some(slope) = m.rss_slope_mb_per_hour {
+        why.push(format!("trend {} MB/h", short(slope)));
+    }
+    why.push(format!("{} samples", m.samples));
+    callout(out, "Target peak memory", &big, &why.join(" · "));
 }
 
 fn thresholds(out: &mut String, s: &Summary) {
@@ -312,6 +334,28 @@ mod tests {
         assert!(html.contains("time since start (s)"));
         assert!(html.contains("class=\"cooldown\""));
         assert!(html.contains("knee 50"));
+        assert!(
+            !html.contains("Target peak memory"),
+            "no monitor, no target callout"
+        );
+    }
+
+    #[test]
+    fn the_monitor_summary_shows_as_the_target_callout() {
+        let mut summary = testdata::summary();
+        summary.monitor = Some(crate::MonitorSummary {
+            samples: 60,
+            peak_cpu_percent: Some(81.5),
+            peak_rss_mb: Some(512.0),
+            first_rss_mb: Some(400.0),
+            last_rss_mb: Some(512.0),
+            rss_slope_mb_per_hour: Some(112.0),
+        });
+        let html = render(&summary);
+        assert!(html.contains("<span class=\"big\">512 MB</span>"), "{html}");
+        assert!(html.contains("peak CPU 81.5 % of a core"));
+        assert!(html.contains("RSS 400 → 512 MB"));
+        assert!(html.contains("trend 112 MB/h"));
     }
 
     #[test]
