@@ -101,6 +101,36 @@ impl Recorded {
     }
 }
 
+/// Serves every connection accepted on `listener` over HTTP/1.1 until the test ends, answering
+/// each request with what `respond` returns (the request itself is never needed here).
+fn serve<F, Fut>(listener: TcpListener, respond: F)
+where
+    F: Fn() -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = hyper::Response<Full<Bytes>>> + Send + 'static,
+{
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let respond = respond.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |_req| {
+                    let answer = respond();
+                    async move { Ok::<_, Infallible>(answer.await) }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+}
+
+fn ok() -> hyper::Response<Full<Bytes>> {
+    hyper::Response::new(Full::new(Bytes::from_static(b"ok")))
+}
+
 /// A server that answers 200 "ok" (after `delay`), counting requests.
 pub struct CountingServer {
     pub addr: SocketAddr,
@@ -120,31 +150,16 @@ pub async fn counting_server(delay: Duration, status: u16) -> CountingServer {
     let addr = listener.local_addr().expect("local addr");
     let served = Arc::new(AtomicU64::new(0));
     let counter = served.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                return;
-            };
-            let counter = counter.clone();
-            tokio::spawn(async move {
-                let service = service_fn(move |_req| {
-                    let counter = counter.clone();
-                    async move {
-                        if !delay.is_zero() {
-                            tokio::time::sleep(delay).await;
-                        }
-                        counter.fetch_add(1, Ordering::SeqCst);
-                        let mut response =
-                            hyper::Response::new(Full::new(Bytes::from_static(b"ok")));
-                        *response.status_mut() =
-                            hyper::StatusCode::from_u16(status).expect("status");
-                        Ok::<_, Infallible>(response)
-                    }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
+    serve(listener, move || {
+        let counter = counter.clone();
+        async move {
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            counter.fetch_add(1, Ordering::SeqCst);
+            let mut response = ok();
+            *response.status_mut() = hyper::StatusCode::from_u16(status).expect("status");
+            response
         }
     });
     CountingServer { addr, served }
@@ -192,30 +207,15 @@ pub async fn stalling_server(from: Duration, to: Duration) -> CountingServer {
     let served = Arc::new(AtomicU64::new(0));
     let counter = served.clone();
     let start = tokio::time::Instant::now();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                return;
-            };
-            let counter = counter.clone();
-            tokio::spawn(async move {
-                let service = service_fn(move |_req| {
-                    let counter = counter.clone();
-                    async move {
-                        let now = start.elapsed();
-                        if now >= from && now < to {
-                            tokio::time::sleep_until(start + to).await;
-                        }
-                        counter.fetch_add(1, Ordering::SeqCst);
-                        Ok::<_, Infallible>(hyper::Response::new(Full::new(Bytes::from_static(
-                            b"ok",
-                        ))))
-                    }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
+    serve(listener, move || {
+        let counter = counter.clone();
+        async move {
+            let now = start.elapsed();
+            if now >= from && now < to {
+                tokio::time::sleep_until(start + to).await;
+            }
+            counter.fetch_add(1, Ordering::SeqCst);
+            ok()
         }
     });
     CountingServer { addr, served }
@@ -277,28 +277,11 @@ pub async fn arrival_server() -> ArrivalServer {
     let addr = listener.local_addr().expect("local addr");
     let arrivals = Arc::new(std::sync::Mutex::new(Vec::new()));
     let log = arrivals.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                return;
-            };
-            let log = log.clone();
-            tokio::spawn(async move {
-                let service = service_fn(move |_req| {
-                    log.lock()
-                        .expect("arrivals")
-                        .push(tokio::time::Instant::now());
-                    async {
-                        Ok::<_, Infallible>(hyper::Response::new(Full::new(Bytes::from_static(
-                            b"ok",
-                        ))))
-                    }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
+    serve(listener, move || {
+        log.lock()
+            .expect("arrivals")
+            .push(tokio::time::Instant::now());
+        async { ok() }
     });
     ArrivalServer { addr, arrivals }
 }
