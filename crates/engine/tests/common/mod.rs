@@ -106,7 +106,7 @@ impl Recorded {
 fn serve<F, Fut>(listener: TcpListener, respond: F)
 where
     F: Fn() -> Fut + Clone + Send + Sync + 'static,
-    Fut: std::future::Future<Output = hyper::Response<Full<Bytes>>> + Send + 'static,
+    Fut: Future<Output = hyper::Response<Full<Bytes>>> + Send + 'static,
 {
     tokio::spawn(async move {
         loop {
