@@ -7,8 +7,7 @@ use std::time::Duration;
 use common::*;
 use stampede_metrics::Outcome;
 use stampede_scenario::Load;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::watch;
+use tokio::io::AsyncWriteExt;
 
 #[tokio::test]
 async fn bounded_run_reports_exactly_what_the_server_served() {
@@ -16,11 +15,7 @@ async fn bounded_run_reports_exactly_what_the_server_served() {
     let mut step = step(Load::Closed { users: 5 }, Duration::from_secs(30));
     step.iterations_per_user = Some(40);
     let plan = plan(vec![request("a", "/a"), request("b", "/b")], vec![step]);
-    let (_stop_tx, stop) = watch::channel(None);
-    let mut rec = Recorded::default();
-    let outcome = stampede_engine::run(&plan, &options(server.addr, 2), stop, |e| rec.record(e))
-        .await
-        .expect("run");
+    let (outcome, rec) = run_recorded(&plan, &options(server.addr, 2)).await;
     assert_eq!(outcome, stampede_metrics::RunOutcome::Completed);
     assert!(rec.run_ended);
     let total = rec.steps[0].stats.aggregate();
@@ -49,11 +44,7 @@ async fn a_closed_port_is_counted_as_refused() {
     let mut step = step(Load::Closed { users: 2 }, Duration::from_secs(10));
     step.iterations_per_user = Some(5);
     let plan = plan(vec![request("a", "/")], vec![step]);
-    let (_tx, stop) = watch::channel(None);
-    let mut rec = Recorded::default();
-    stampede_engine::run(&plan, &options(addr, 1), stop, |e| rec.record(e))
-        .await
-        .expect("run");
+    let (_, rec) = run_recorded(&plan, &options(addr, 1)).await;
     let total = rec.steps[0].stats.aggregate();
     assert_eq!(total.outcomes.get(Outcome::Refused), 10);
     assert_eq!(total.failed, 10);
@@ -61,27 +52,14 @@ async fn a_closed_port_is_counted_as_refused() {
 
 /// A server that reads the request and then closes the socket without a word.
 async fn closing_server() -> std::net::SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut stream, _)) = listener.accept().await else {
-                return;
-            };
-            tokio::spawn(async move {
-                let mut buf = [0u8; 1024];
-                let _ = stream.read(&mut buf).await;
-                // SO_LINGER 0 turns the close into a TCP reset. (Deprecated because a non-zero
-                // linger blocks on drop; zero never does.)
-                #[allow(deprecated)]
-                let _ = stream.set_linger(Some(Duration::ZERO));
-                drop(stream);
-            });
-        }
-    });
-    addr
+    raw_server(|stream: tokio::net::TcpStream| async move {
+        // SO_LINGER 0 turns the close into a TCP reset. (Deprecated because a non-zero
+        // linger blocks on drop; zero never does.)
+        #[allow(deprecated)]
+        let _ = stream.set_linger(Some(Duration::ZERO));
+        drop(stream);
+    })
+    .await
 }
 
 #[tokio::test]
@@ -90,11 +68,7 @@ async fn a_server_that_resets_gives_reset_outcomes_and_reconnects() {
     let mut step = step(Load::Closed { users: 1 }, Duration::from_secs(10));
     step.iterations_per_user = Some(4);
     let plan = plan(vec![request("a", "/")], vec![step]);
-    let (_tx, stop) = watch::channel(None);
-    let mut rec = Recorded::default();
-    stampede_engine::run(&plan, &options(addr, 1), stop, |e| rec.record(e))
-        .await
-        .expect("run");
+    let (_, rec) = run_recorded(&plan, &options(addr, 1)).await;
     let stats = &rec.steps[0].stats;
     let total = stats.aggregate();
     assert_eq!(
@@ -109,30 +83,14 @@ async fn a_server_that_resets_gives_reset_outcomes_and_reconnects() {
 /// A server that answers with bytes that are not HTTP.
 #[tokio::test]
 async fn garbage_instead_of_http_is_other() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut stream, _)) = listener.accept().await else {
-                return;
-            };
-            tokio::spawn(async move {
-                let mut buf = [0u8; 1024];
-                let _ = stream.read(&mut buf).await;
-                let _ = stream.write_all(b"SSH-2.0-OpenSSH_9.6\r\n\r\n").await;
-            });
-        }
-    });
+    let addr = raw_server(|mut stream: tokio::net::TcpStream| async move {
+        let _ = stream.write_all(b"SSH-2.0-OpenSSH_9.6\r\n\r\n").await;
+    })
+    .await;
     let mut step = step(Load::Closed { users: 1 }, Duration::from_secs(10));
     step.iterations_per_user = Some(3);
     let plan = plan(vec![request("a", "/")], vec![step]);
-    let (_tx, stop) = watch::channel(None);
-    let mut rec = Recorded::default();
-    stampede_engine::run(&plan, &options(addr, 1), stop, |e| rec.record(e))
-        .await
-        .expect("run");
+    let (_, rec) = run_recorded(&plan, &options(addr, 1)).await;
     let total = rec.steps[0].stats.aggregate();
     assert_eq!(
         total.outcomes.get(Outcome::Other),
@@ -148,11 +106,7 @@ async fn unexpected_statuses_fail_and_are_tallied() {
     let mut step = step(Load::Closed { users: 1 }, Duration::from_secs(10));
     step.iterations_per_user = Some(7);
     let plan = plan(vec![request("a", "/")], vec![step]);
-    let (_tx, stop) = watch::channel(None);
-    let mut rec = Recorded::default();
-    stampede_engine::run(&plan, &options(server.addr, 1), stop, |e| rec.record(e))
-        .await
-        .expect("run");
+    let (_, rec) = run_recorded(&plan, &options(server.addr, 1)).await;
     let total = rec.steps[0].stats.aggregate();
     assert_eq!(total.outcomes.get(Outcome::Status5xx), 7);
     assert_eq!(total.failed, 7);
@@ -165,40 +119,24 @@ async fn unexpected_statuses_fail_and_are_tallied() {
 #[tokio::test]
 async fn a_slow_loris_response_times_out() {
     // Headers at once, then one body byte every 100 ms of a body that never completes in time.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut stream, _)) = listener.accept().await else {
+    let addr = raw_server(|mut stream: tokio::net::TcpStream| async move {
+        let _ = stream
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n")
+            .await;
+        for _ in 0..100 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if stream.write_all(b"x").await.is_err() {
                 return;
-            };
-            tokio::spawn(async move {
-                let mut buf = [0u8; 1024];
-                let _ = stream.read(&mut buf).await;
-                let _ = stream
-                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n")
-                    .await;
-                for _ in 0..100 {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    if stream.write_all(b"x").await.is_err() {
-                        return;
-                    }
-                }
-            });
+            }
         }
-    });
+    })
+    .await;
     let mut req = request("a", "/");
     req.timeout = Duration::from_millis(300);
     let mut step = step(Load::Closed { users: 2 }, Duration::from_secs(10));
     step.iterations_per_user = Some(2);
     let plan = plan(vec![req], vec![step]);
-    let (_tx, stop) = watch::channel(None);
-    let mut rec = Recorded::default();
-    stampede_engine::run(&plan, &options(addr, 1), stop, |e| rec.record(e))
-        .await
-        .expect("run");
+    let (_, rec) = run_recorded(&plan, &options(addr, 1)).await;
     let total = rec.steps[0].stats.aggregate();
     assert_eq!(
         total.outcomes.get(Outcome::Timeout),
@@ -241,11 +179,7 @@ async fn a_429_storm_is_rate_limited_with_retry_after_seen() {
     let mut step = step(Load::Closed { users: 3 }, Duration::from_secs(10));
     step.iterations_per_user = Some(10);
     let plan = plan(vec![request("a", "/")], vec![step]);
-    let (_tx, stop) = watch::channel(None);
-    let mut rec = Recorded::default();
-    stampede_engine::run(&plan, &options(addr, 1), stop, |e| rec.record(e))
-        .await
-        .expect("run");
+    let (_, rec) = run_recorded(&plan, &options(addr, 1)).await;
     let stats = &rec.steps[0].stats;
     let total = stats.aggregate();
     assert_eq!(total.outcomes.get(Outcome::RateLimited), 30);

@@ -134,11 +134,7 @@ async fn a_wrong_signature_and_a_failed_check_are_counted_apart() {
     let mut step = step(Load::Closed { users: 1 }, Duration::from_secs(30));
     step.iterations_per_user = Some(40);
     let plan = plan(vec![hook, health], vec![step]);
-    let (_tx, stop) = watch::channel(None);
-    let mut rec = Recorded::default();
-    stampede_engine::run(&plan, &options(target.addr(), 1), stop, |e| rec.record(e))
-        .await
-        .expect("run");
+    let (_, rec) = run_recorded(&plan, &options(target.addr(), 1)).await;
     let stats = &rec.steps[0].stats;
     let (hook, health) = (&stats.requests[0], &stats.requests[1]);
     assert_eq!(hook.outcomes.get(Outcome::Status4xx), hook.requests());

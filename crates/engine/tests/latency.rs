@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use common::*;
 use stampede_scenario::Load;
-use tokio::sync::watch;
 
 #[tokio::test]
 async fn latency_of_a_20ms_server_is_measured_within_3ms() {
@@ -16,11 +15,7 @@ async fn latency_of_a_20ms_server_is_measured_within_3ms() {
     let mut step = step(Load::Closed { users: 8 }, Duration::from_secs(30));
     step.iterations_per_user = Some(125);
     let plan = plan(vec![request("a", "/")], vec![step]);
-    let (_tx, stop) = watch::channel(None);
-    let mut rec = Recorded::default();
-    stampede_engine::run(&plan, &options(addr, 1), stop, |e| rec.record(e))
-        .await
-        .expect("run");
+    let (_, rec) = run_recorded(&plan, &options(addr, 1)).await;
     let latency = &rec.steps[0].stats.aggregate().latency;
     assert_eq!(latency.count(), 1000);
     let summary = latency.summary();

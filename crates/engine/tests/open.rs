@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use common::*;
 use stampede_scenario::Load;
-use tokio::sync::watch;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_hundred_per_second_for_four_seconds_is_two_thousand_evenly_spread() {
@@ -20,11 +19,7 @@ async fn five_hundred_per_second_for_four_seconds_is_two_thousand_evenly_spread(
         vec![request("a", "/")],
         vec![step(load, Duration::from_secs(4))],
     );
-    let (_tx, stop) = watch::channel(None);
-    let mut rec = Recorded::default();
-    stampede_engine::run(&plan, &options(server.addr, 2), stop, |e| rec.record(e))
-        .await
-        .expect("run");
+    let (_, rec) = run_recorded(&plan, &options(server.addr, 2)).await;
     let arrivals = server.arrivals.lock().expect("arrivals").clone();
     let served = arrivals.len() as u64;
     assert!((1980..=2020).contains(&served), "server counted {served}");
@@ -62,11 +57,7 @@ async fn a_stalled_server_shows_in_corrected_latency_not_raw() {
         vec![request("a", "/")],
         vec![step(load, Duration::from_secs(4))],
     );
-    let (_tx, stop) = watch::channel(None);
-    let mut rec = Recorded::default();
-    stampede_engine::run(&plan, &options(server.addr, 1), stop, |e| rec.record(e))
-        .await
-        .expect("run");
+    let (_, rec) = run_recorded(&plan, &options(server.addr, 1)).await;
     let stats = &rec.steps[0].stats;
     let total = stats.aggregate();
     let corrected_p99 = total.corrected.quantile_us(0.99);
@@ -96,11 +87,7 @@ async fn past_the_backlog_bound_arrivals_are_dropped_and_counted() {
         vec![request("a", "/")],
         vec![step(load, Duration::from_secs(2))],
     );
-    let (_tx, stop) = watch::channel(None);
-    let mut rec = Recorded::default();
-    stampede_engine::run(&plan, &options(server.addr, 1), stop, |e| rec.record(e))
-        .await
-        .expect("run");
+    let (_, rec) = run_recorded(&plan, &options(server.addr, 1)).await;
     let stats = &rec.steps[0].stats;
     assert_eq!(stats.scheduled, 200);
     assert!(stats.dropped >= 100, "dropped {}", stats.dropped);

@@ -285,3 +285,44 @@ pub async fn arrival_server() -> ArrivalServer {
     });
     ArrivalServer { addr, arrivals }
 }
+
+/// Runs `plan` to its end with no stop signal, recording every event.
+pub async fn run_recorded(
+    plan: &Plan,
+    options: &Options,
+) -> (stampede_metrics::RunOutcome, Recorded) {
+    let (_stop_tx, stop) = tokio::sync::watch::channel(None);
+    let mut rec = Recorded::default();
+    let outcome = stampede_engine::run(plan, options, stop, |e| rec.record(e))
+        .await
+        .expect("run");
+    (outcome, rec)
+}
+
+/// A raw TCP server on 127.0.0.1:0: each connection's first read (the request) is taken, then
+/// `misbehave` does what the test needs with the socket (reset it, send garbage, trickle).
+pub async fn raw_server<F, Fut>(misbehave: F) -> SocketAddr
+where
+    F: Fn(tokio::net::TcpStream) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    use tokio::io::AsyncReadExt;
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let addr = listener.local_addr().expect("local addr");
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let misbehave = misbehave.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 1024];
+                let _ = stream.read(&mut buf).await;
+                misbehave(stream).await;
+            });
+        }
+    });
+    addr
+}
