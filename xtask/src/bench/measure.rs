@@ -24,6 +24,31 @@ const MIB: f64 = 1024.0;
 
 impl Bench {
     /// Runs `tool` with `load`, sampling at `offsets`, and reads the tool's own report.
+    /// Runs `tool` and measures the steady-state window between the two samples taken at
+    /// [`runner::steady_offsets`]: the figures both the closed and the open model report.
+    fn steady(
+        &self,
+        tool: Tool,
+        load: Load,
+        duration: Duration,
+        label: &str,
+    ) -> Result<(Finished, OwnReport, runner::Window), String> {
+        let (finished, own) = self.run(
+            tool,
+            load,
+            duration,
+            label,
+            &runner::steady_offsets(duration),
+        )?;
+        let window = runner::window(
+            &finished.samples[0],
+            &finished.samples[1],
+            self.ticks_per_second,
+        )
+        .map_err(|e| format!("{label}: {e}"))?;
+        Ok((finished, own, window))
+    }
+
     fn run(
         &self,
         tool: Tool,
@@ -64,19 +89,7 @@ impl Bench {
     ) -> Result<ClosedRow, String> {
         let label = format!("{}-c{connections}-rep{rep}", tool.name());
         let load = Load::Closed { connections };
-        let (finished, own) = self.run(
-            tool,
-            load,
-            duration,
-            &label,
-            &runner::steady_offsets(duration),
-        )?;
-        let window = runner::window(
-            &finished.samples[0],
-            &finished.samples[1],
-            self.ticks_per_second,
-        )
-        .map_err(|e| format!("{label}: {e}"))?;
+        let (finished, own, window) = self.steady(tool, load, duration, &label)?;
         Ok(ClosedRow {
             tool,
             connections,
@@ -97,19 +110,7 @@ impl Bench {
         duration: Duration,
     ) -> Result<OpenRow, String> {
         let label = format!("{}-q{rate}-rep{rep}", tool.name());
-        let (finished, own) = self.run(
-            tool,
-            Load::Open { rate },
-            duration,
-            &label,
-            &runner::steady_offsets(duration),
-        )?;
-        let window = runner::window(
-            &finished.samples[0],
-            &finished.samples[1],
-            self.ticks_per_second,
-        )
-        .map_err(|e| format!("{label}: {e}"))?;
+        let (finished, own, window) = self.steady(tool, Load::Open { rate }, duration, &label)?;
         Ok(OpenRow {
             tool,
             target_rate: rate,
