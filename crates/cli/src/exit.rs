@@ -25,3 +25,12 @@ Exit codes:
     3    another run of this scenario is in progress (its lock is held)
     99   a threshold failed, or a limit aborted the run
     105  interrupted (Ctrl-C, SIGTERM); partial results were written";
+
+/// The exit code of a run's verdict: the one mapping from a verdict to a code.
+pub fn of_verdict(verdict: stampede_reporter::Verdict) -> u8 {
+    match verdict {
+        stampede_reporter::Verdict::Passed => PASSED,
+        stampede_reporter::Verdict::Failed => THRESHOLDS_FAILED,
+        stampede_reporter::Verdict::Interrupted => INTERRUPTED,
+    }
+}

@@ -8,7 +8,6 @@ mod exit;
 mod history;
 mod init;
 mod lock;
-mod monitor;
 mod output;
 mod progress;
 mod run;

@@ -8,15 +8,15 @@
 //! Log lines and the display share stderr. Every log line goes through [`LogWriter`], which
 //! hides the display while the line is written, so neither tears the other.
 
-use std::cell::Cell;
 use std::io::{self, Write as _};
-use std::rc::Rc;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle, TermLike};
-use stampede_metrics::{Event, IntervalSnapshot, MonitorSample, RunOutcome, StepInfo};
-use stampede_scenario::{Plan, format_bytes};
+use stampede_metrics::{
+    AlertLevel, Event, Figures, IntervalSnapshot, RequestStats, RunEnding, StepInfo, format,
+};
+use stampede_plan::Plan;
 use tracing_subscriber::fmt::MakeWriter;
 
 /// The display on screen, if any, for [`LogWriter`] to step around.
@@ -205,18 +205,13 @@ pub struct Progress {
     /// Each step's label and offset, for "next: 200 users in 3m".
     upcoming: Vec<(String, Duration)>,
     current: Option<StepInfo>,
-    /// The latest sample of the monitored target, written by the monitor.
-    target: Rc<Cell<Option<MonitorSample>>>,
+    /// The current step's measured requests so far, for its closing line.
+    step_total: RequestStats,
 }
 
 impl Progress {
     /// `display`: show the live display (stderr is a terminal and not `--quiet`).
-    pub fn new(
-        plan: &Plan,
-        display: bool,
-        colour: bool,
-        target: Rc<Cell<Option<MonitorSample>>>,
-    ) -> Progress {
+    pub fn new(plan: &Plan, display: bool, colour: bool) -> Progress {
         let planned = plan.total_duration();
         let bar = display.then(|| {
             let template = if colour {
@@ -249,7 +244,7 @@ impl Progress {
                 .zip(plan.step_offsets())
                 .collect(),
             current: None,
-            target,
+            step_total: RequestStats::default(),
         }
     }
 
@@ -292,11 +287,17 @@ impl Progress {
                     });
                 }
                 self.current = Some((*info).clone());
+                self.step_total = RequestStats::default();
             }
             Event::Interval(snapshot) => self.interval(snapshot),
+            Event::Alert(alert) => match alert.level {
+                // Warnings were logged by the engine's judge as it found them.
+                AlertLevel::Warning => {}
+                AlertLevel::StopSweep => tracing::warn!("the sweep stops: {}", alert.message),
+                AlertLevel::Abort => tracing::warn!("the run aborts: {}", alert.message),
+            },
             Event::StepEnded(end) => {
-                let total = end.stats.aggregate();
-                let secs = end.measured.as_secs_f64().max(1e-9);
+                let figures = Figures::of(&self.step_total, end.measured.as_secs_f64());
                 let cooldown = self
                     .current
                     .as_ref()
@@ -304,10 +305,10 @@ impl Progress {
                     .map(|info| info.cooldown)
                     .filter(|c| !c.is_zero());
                 tracing::info!(
-                    requests = total.requests(),
-                    rps = %rate(total.requests() as f64 / secs),
-                    p95_ms = ms(total.latency.quantile_us(0.95)),
-                    errors = total.failed,
+                    requests = figures.requests,
+                    rps = %format::short(figures.rps),
+                    p95_ms = %format::short(figures.latency_ms.p95),
+                    errors = figures.failed,
                     "step {}/{} ended{}{}",
                     end.index + 1,
                     self.steps,
@@ -326,9 +327,10 @@ impl Progress {
             Event::RunEnded(end) => {
                 self.finish();
                 let how = match &end.outcome {
-                    RunOutcome::Completed => "completed".to_owned(),
-                    RunOutcome::Interrupted => "interrupted".to_owned(),
-                    RunOutcome::Aborted { reason } => format!("aborted: {reason}"),
+                    RunEnding::Completed => "completed".to_owned(),
+                    RunEnding::StoppedEarly { reason } => format!("completed early: {reason}"),
+                    RunEnding::Interrupted => "interrupted".to_owned(),
+                    RunEnding::Aborted { reason } => format!("aborted: {reason}"),
                 };
                 tracing::info!(
                     "run {how} after {}",
@@ -340,9 +342,12 @@ impl Progress {
 
     fn interval(&mut self, snapshot: &IntervalSnapshot) {
         let total = snapshot.stats.aggregate();
-        let secs = snapshot.length.as_secs_f64().max(1e-9);
-        let rps = total.requests() as f64 / secs;
-        let p95_ms = ms(total.latency.quantile_us(0.95));
+        if !snapshot.warmup {
+            self.step_total.add(&total);
+        }
+        let figures = Figures::of(&total, snapshot.length.as_secs_f64());
+        let rps = format::short(figures.rps);
+        let p95_ms = format::short(figures.latency_ms.p95);
         let target_users = self
             .current
             .as_ref()
@@ -350,13 +355,13 @@ impl Progress {
             .map_or(snapshot.active_users, |info| info.users);
         let step = format!("{}/{}", snapshot.step + 1, self.steps);
         let users = format!("{}/{target_users}", snapshot.active_users);
-        let sample = self.target.get();
+        let sample = snapshot.monitor.first();
         let cpu = sample
             .and_then(|s| s.cpu_percent)
-            .map(|c| format!("{c:.0}%"));
+            .map(|c| format!("{}%", format::trim(c, 0)));
         let rss = sample
             .and_then(|s| s.rss_bytes)
-            .map(|b| format_bytes(b as f64));
+            .map(|b| format::bytes(b as f64));
         let now = snapshot.start + snapshot.length;
         match &self.bar {
             // The display shows each interval; the line is there for -v.
@@ -365,15 +370,14 @@ impl Progress {
                     seq = snapshot.seq,
                     step = %step,
                     users = %users,
-                    rps = %rate(rps),
-                    p95_ms,
-                    errors = total.failed,
+                    rps = %rps,
+                    p95_ms = %p95_ms,
+                    errors = figures.failed,
                     "interval"
                 );
                 let mut message = format!(
-                    "users {users} │ {} rps │ p95 {p95_ms} ms │ {} errors",
-                    rate(rps),
-                    total.failed
+                    "users {users} │ {rps} rps │ p95 {p95_ms} ms │ {} errors",
+                    figures.failed
                 );
                 if snapshot.warmup {
                     message.push_str(" (warm-up)");
@@ -398,14 +402,14 @@ impl Progress {
                 seq = snapshot.seq,
                 step = %step,
                 users = %users,
-                rps = %rate(rps),
-                p95_ms,
-                errors = total.failed,
+                rps = %rps,
+                p95_ms = %p95_ms,
+                errors = figures.failed,
                 warmup = snapshot.warmup.then_some(true),
-                target_cpu_pct = sample.and_then(|s| s.cpu_percent).map(|c| c.round() as u64),
+                target_cpu_pct = sample.and_then(|s| s.cpu_percent).map(|c| format::trim(c, 0)),
                 target_rss_mb = sample
                     .and_then(|s| s.rss_bytes)
-                    .map(|b| (b as f64 / 1e5).round() / 10.0),
+                    .map(|b| format::trim(b as f64 / 1e6, 1)),
                 "interval"
             ),
         }
@@ -424,19 +428,6 @@ impl Drop for Progress {
     fn drop(&mut self) {
         self.finish();
     }
-}
-
-/// Requests per second, with a decimal only where it matters (a webhook at 1.7/s).
-fn rate(per_s: f64) -> String {
-    if per_s >= 100.0 {
-        format!("{per_s:.0}")
-    } else {
-        format!("{per_s:.1}")
-    }
-}
-
-fn ms(us: u64) -> f64 {
-    (us as f64 / 10.0).round() / 100.0
 }
 
 fn millis(d: Duration) -> u64 {

@@ -1,23 +1,21 @@
 //! `stampede run`: load a scenario, lock it, start the demo target if asked, run it with the
 //! target watched, report, exit with a code cron can act on.
 
-use std::cell::Cell;
 use std::io::IsTerminal;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
-use std::rc::Rc;
 use std::time::SystemTime;
 
 use anyhow::{Context as _, bail};
 use stampede_engine::{Connector, Options, StopReason};
-use stampede_metrics::Event;
+use stampede_metrics::Probe;
+use stampede_monitor::Watch;
+use stampede_plan::BaseUrl;
 use stampede_reporter::{Reporter, RunMeta};
-use stampede_scenario::BaseUrl;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::watch;
 
 use crate::exit;
 use crate::lock::{self, Acquired};
-use crate::monitor::Watcher;
 use crate::output::{self, ColorChoice, Hinted, OutputFormat};
 use crate::progress::{self, Progress};
 use crate::scenarios::{ScenarioArgs, load_plan};
@@ -117,8 +115,11 @@ impl RunCmd {
                 )
             }
         };
-        let latest = Rc::new(Cell::new(None));
-        let watcher = Watcher::new(&plan, builtin.as_ref().map(|t| t.addr()), latest.clone())?;
+        let mut watch = Watch::new(&plan, builtin.as_ref().map(|t| t.addr()))
+            .map_err(|err| Hinted::error(err.to_string(), err.hint()))?;
+        if let Some(watch) = &watch {
+            tracing::info!("watching the target: {}", watch.describe());
+        }
         let dir = scenario_dir.join(&run_id);
         let meta = RunMeta {
             run_id: run_id.clone(),
@@ -167,43 +168,26 @@ impl RunCmd {
             .context("cannot start the runtime")?;
         let display = !ui.quiet && std::io::stderr().is_terminal();
         let colour = ui.color.enabled(std::io::stderr().is_terminal());
-        let sampled = latest.clone();
-        let mut progress = Progress::new(&plan, display, colour, latest);
-        let (outcome, samples) = runtime.block_on(async {
+        let mut progress = Progress::new(&plan, display, colour);
+        let outcome = runtime.block_on(async {
             let (stop_tx, stop) = watch::channel(None);
             // Registered before the engine starts, so a signal from here on stops the run
             // cleanly instead of killing the process.
             let signals = Signals::register().context("cannot listen for Ctrl-C and SIGTERM")?;
-            tokio::spawn(signals.stop_run(stop_tx.clone()));
-            let (done_tx, done) = oneshot::channel();
-            let start = tokio::time::Instant::now();
-            let engine = async {
-                let outcome = stampede_engine::run(&plan, &options, stop, |event| {
-                    // Each interval's row carries the target as last sampled.
-                    if let (Event::Interval(_), Some(sample)) = (event, sampled.get()) {
-                        reporter.record_monitor(&sample);
-                    }
+            tokio::spawn(signals.stop_run(stop_tx));
+            let probe = watch.as_mut().map(|w| w as &mut dyn Probe);
+            anyhow::Ok(
+                stampede_engine::run_watched(&plan, &options, probe, stop, |event| {
                     progress.show(event);
                     reporter.record(event);
                 })
-                .await;
-                let _ = done_tx.send(());
-                outcome
-            };
-            let watch = async {
-                match watcher {
-                    Some(watcher) => watcher.run(start, stop_tx, done).await,
-                    None => Vec::new(),
-                }
-            };
-            let (outcome, samples) = tokio::join!(engine, watch);
-            anyhow::Ok((outcome, samples))
+                .await,
+            )
         })?;
         progress.finish();
         drop(builtin);
         let outcome = outcome.context("the run could not be carried out")?;
         tracing::debug!(?outcome, "engine finished");
-        tracing::debug!(samples = samples.len(), "target samples kept");
 
         let summary = reporter.finish().context("cannot write the results")?;
         let printed = match self.output_format {
@@ -229,11 +213,7 @@ impl RunCmd {
             Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => {}
             other => other.context("cannot print the summary")?,
         }
-        Ok(match summary.outcome {
-            stampede_reporter::Outcome::Passed => exit::PASSED,
-            stampede_reporter::Outcome::Failed => exit::THRESHOLDS_FAILED,
-            stampede_reporter::Outcome::Interrupted => exit::INTERRUPTED,
-        })
+        Ok(exit::of_verdict(summary.verdict))
     }
 }
 

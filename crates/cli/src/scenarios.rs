@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use stampede_scenario::{Overrides, Plan};
+use stampede_plan::Plan;
+use stampede_scenario::Overrides;
 
 use crate::exit;
 use crate::output;
@@ -165,7 +166,7 @@ impl PlanCmd {
     pub fn run(self) -> anyhow::Result<u8> {
         Ok(match load_plan(&self.scenario)? {
             Ok(plan) => {
-                output::print(&plan.describe())?;
+                output::print(&stampede_scenario::describe(&plan))?;
                 exit::PASSED
             }
             Err(code) => code,

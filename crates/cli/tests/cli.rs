@@ -63,10 +63,10 @@ fn smoke_runs_against_the_builtin_target_and_writes_results() {
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("summary.json")).expect("summary.json"))
             .expect("summary.json parses");
-    assert_eq!(summary["schema_version"], 1);
+    assert_eq!(summary["schema_version"], 2);
     assert_eq!(summary["scenario"], "smoke");
     assert_eq!(summary["kind"], "smoke");
-    assert_eq!(summary["outcome"], "passed");
+    assert_eq!(summary["verdict"], "passed");
     let step = &summary["steps"][0];
     let requests = step["requests"].as_u64().expect("requests");
     assert!(requests > 100, "{step}");
@@ -367,7 +367,7 @@ fn exit_codes_passed_json_thresholds_failed_colour_and_usage() {
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     let printed: serde_json::Value = serde_json::from_slice(&output.stdout).expect("only JSON");
     assert_eq!(printed, summary_of(&out.path().join("smoke/passing")));
-    assert_eq!(printed["outcome"], "passed");
+    assert_eq!(printed["verdict"], "passed");
 
     // 99: a threshold that cannot hold; --color always colours even without a terminal.
     let mut args = vec![
@@ -391,7 +391,7 @@ fn exit_codes_passed_json_thresholds_failed_colour_and_usage() {
     assert!(stdout.contains("FAILED"), "{stdout}");
     assert!(stderr.contains("\x1b["), "{stderr}");
     assert_eq!(
-        summary_of(&out.path().join("smoke/failing"))["outcome"],
+        summary_of(&out.path().join("smoke/failing"))["verdict"],
         "failed"
     );
 
@@ -468,7 +468,7 @@ fn sigterm_writes_partial_results_and_exits_105() {
     assert!(stderr.contains("interrupted"), "{stderr}");
     assert!(stdout.contains("INTERRUPTED"), "{stdout}");
     let summary = summary_of(&out.path().join("smoke/stopped"));
-    assert_eq!(summary["outcome"], "interrupted");
+    assert_eq!(summary["verdict"], "interrupted");
     let step = &summary["steps"][0];
     assert_eq!(step["cut_short"], true, "{step}");
     assert!(step["requests"].as_u64().expect("requests") > 0, "{step}");
@@ -630,18 +630,26 @@ fn a_monitored_process_past_its_rss_stop_limit_stops_the_sweep() {
         stderr.contains(&format!("watching the target: PID {}", grower.0.id())),
         "{stderr}"
     );
-    assert!(stderr.contains("target RSS"), "{stderr}");
+    let pid = grower.0.id();
     assert!(
-        stderr.contains("passed the warning level 60 MB"),
+        stderr.contains(&format!("PID {pid}: rss "))
+            && stderr.contains("passed the warning level 60 MB"),
         "{stderr}"
     );
     assert!(
-        stderr.contains("stopping the run: target RSS")
-            && stderr.contains("reached the stop limit 120 MB"),
+        stderr.contains(&format!("stopping: PID {pid}: rss "))
+            && stderr.contains("reached the stop level 120 MB"),
         "{stderr}"
     );
     let summary = summary_of(&run_dir(&out, "sweep"));
-    assert_eq!(summary["outcome"], "passed");
+    assert_eq!(summary["verdict"], "passed");
+    let stopped = summary["stopped"]
+        .as_str()
+        .expect("the stop reason is in summary.json");
+    assert!(
+        stopped.contains("reached the stop level 120 MB"),
+        "{stopped}"
+    );
     let steps = summary["steps"].as_array().expect("steps");
     assert!(steps.len() < 3, "the sweep went on: {steps:?}");
     assert_eq!(steps.last().expect("a step")["cut_short"], true);

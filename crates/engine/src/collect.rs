@@ -1,27 +1,25 @@
-//! The collector: merges the shards' snapshots into one interval, one step, one run.
+//! The collector: merges the shards' snapshots into one interval and announces each step's end.
 //!
 //! Merging is addition (counters add, histograms `add`), so the merged percentiles are exactly
-//! those of all requests together, never an average of per-thread percentiles.
+//! those of all requests together, never an average of per-thread percentiles. A step's own
+//! figures are not kept here: they are the sum of its measured intervals, which every listener
+//! already receives.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use stampede_metrics::{IntervalSnapshot, StatsSet, StepEnd, StepInfo};
-use stampede_scenario::{Load, Plan};
+use stampede_plan::Plan;
 
 use crate::timeline::{Slot, slots};
 
 /// One step being collected.
 struct StepState {
     slots: Vec<Slot>,
-    /// Slot index -> (shards reported, merged snapshot).
+    /// Slot index -> (shards reported, merged statistics, active users).
     pending: BTreeMap<usize, (usize, StatsSet, u32)>,
-    /// Slots already emitted.
-    emitted: usize,
-    total: StatsSet,
     done: usize,
     ended: Duration,
-    peak_users: u32,
     cut_short: bool,
 }
 
@@ -32,12 +30,12 @@ pub(crate) struct Collector {
     pub(crate) infos: Vec<StepInfo>,
     seq: u64,
     pub(crate) setup: StatsSet,
-    offsets: Vec<Duration>,
 }
 
 /// What the collector has ready to emit.
 pub(crate) enum Ready {
     Interval(IntervalSnapshot),
+    /// A step every shard has finished; its peak users are filled in by the caller.
     StepEnded(StepEnd),
 }
 
@@ -52,10 +50,7 @@ impl Collector {
                 index,
                 label: step.label.clone(),
                 users: step.load.max_users(),
-                rate: match step.load {
-                    Load::Open { rate_per_s, .. } => Some(rate_per_s),
-                    _ => None,
-                },
+                rate: step.load.rate_per_s(),
                 offset: offsets[index],
                 ramp: step.ramp,
                 warmup: step.warmup,
@@ -69,11 +64,8 @@ impl Collector {
             .map(|step| StepState {
                 slots: slots(step.hold, step.warmup, plan.interval),
                 pending: BTreeMap::new(),
-                emitted: 0,
-                total: StatsSet::new(plan.requests.len()),
                 done: 0,
                 ended: Duration::ZERO,
-                peak_users: 0,
                 cut_short: false,
             })
             .collect();
@@ -84,7 +76,6 @@ impl Collector {
             infos,
             seq: 0,
             setup: StatsSet::new(plan.requests.len()),
-            offsets,
         }
     }
 
@@ -98,8 +89,7 @@ impl Collector {
         out: &mut Vec<Ready>,
     ) {
         let requests = self.requests;
-        let state = &mut self.steps[step];
-        let entry = state
+        let entry = self.steps[step]
             .pending
             .entry(slot)
             .or_insert_with(|| (0, StatsSet::new(requests), 0));
@@ -114,18 +104,16 @@ impl Collector {
         &mut self,
         step: usize,
         ended: Duration,
-        peak_users: u32,
         cut_short: bool,
         out: &mut Vec<Ready>,
     ) {
         let state = &mut self.steps[step];
         state.done += 1;
         state.ended = state.ended.max(ended);
-        state.peak_users += peak_users;
         state.cut_short |= cut_short;
         if state.done == self.shards {
             self.flush(step, true, out);
-            let state = &mut self.steps[step];
+            let state = &self.steps[step];
             let info = &self.infos[step];
             let measured_from = info.warmup.min(info.hold);
             // Requests drained after the hold still count, but the window they are spread
@@ -134,9 +122,7 @@ impl Collector {
             out.push(Ready::StepEnded(StepEnd {
                 index: step,
                 measured: ended.saturating_sub(measured_from),
-                peak_users: state.peak_users,
-                target_rate: info.rate,
-                stats: std::mem::take(&mut state.total),
+                peak_users: 0,
                 cut_short: state.cut_short,
             }));
         }
@@ -146,22 +132,19 @@ impl Collector {
     /// slot any shard reported: a shard that stopped early has nothing more to send).
     fn flush(&mut self, step: usize, final_: bool, out: &mut Vec<Ready>) {
         let shards = self.shards;
-        let offset = self.offsets[step];
+        let offset = self.infos[step].offset;
         let state = &mut self.steps[step];
-        while let Some((&slot, &(count, _, _))) = state.pending.iter().next() {
-            if count < shards && !final_ {
+        while let Some(entry) = state.pending.first_entry() {
+            if entry.get().0 < shards && !final_ {
                 break;
             }
-            let (_, stats, active_users) = state.pending.remove(&slot).expect("present");
+            let slot = *entry.key();
+            let (_, stats, active_users) = entry.remove();
             let bounds = state.slots.get(slot).copied().unwrap_or(Slot {
                 start: Duration::ZERO,
                 end: Duration::ZERO,
                 warmup: false,
             });
-            if !bounds.warmup {
-                state.total.add(&stats);
-            }
-            state.emitted = slot + 1;
             out.push(Ready::Interval(IntervalSnapshot {
                 step,
                 seq: self.seq,
@@ -170,6 +153,7 @@ impl Collector {
                 warmup: bounds.warmup,
                 active_users,
                 stats,
+                monitor: Vec::new(),
             }));
             self.seq += 1;
         }

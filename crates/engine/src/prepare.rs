@@ -5,7 +5,7 @@
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HOST};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
-use stampede_scenario::{Check, Plan, Request, Template};
+use stampede_plan::{Check, Plan, Request, Template};
 
 use crate::Error;
 

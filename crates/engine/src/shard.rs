@@ -5,22 +5,22 @@
 //! timeline (steps at `start + offset`), snapshots its statistics at the same interval
 //! boundaries, and sends them to the collector, which merges them exactly.
 
-use std::cell::{Cell, RefCell, RefMut};
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use stampede_metrics::StatsSet;
-use stampede_scenario::{Load, Plan, Step};
+use stampede_plan::{Load, Step, Think};
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::time::{Instant, sleep_until};
 
 use crate::StopReason;
-use crate::conn::Connector;
-use crate::prepare::Prepared;
 use crate::timeline::slots;
-use crate::user::{Ledger, User};
+use crate::user::User;
+use crate::workload::{Ledger, Workload};
 
 /// An open-model iteration that started later than scheduled by more than this is a late start.
 const LATE_START: Duration = Duration::from_millis(10);
@@ -38,136 +38,83 @@ pub(crate) enum ShardMsg {
         step: usize,
         /// When the shard's last request of the step finished, from the step's start.
         ended: Duration,
-        peak_users: u32,
         cut_short: bool,
     },
     Setup(StatsSet),
 }
 
-/// Picks an index by weight: requests when the plan has no flows, flows otherwise.
-pub(crate) struct Picker {
-    cumulative: Vec<u64>,
+/// Users active across every load thread: one count for the run, and the most seen at once in
+/// each step. Touched when a user starts or leaves, never per request.
+pub(crate) struct UserGauge {
+    active: AtomicU32,
+    peaks: Vec<AtomicU32>,
 }
 
-impl Picker {
-    /// Weight 0 means "never picked" (a login used only in setup); if every weight is 0 the
-    /// choice is uniform.
-    fn new(weights: impl Iterator<Item = u32>) -> Picker {
-        let weights: Vec<u64> = weights.map(u64::from).collect();
-        let all_zero = weights.iter().all(|&w| w == 0);
-        let mut total = 0u64;
-        let cumulative = weights
-            .into_iter()
-            .map(|w| {
-                total += if all_zero { 1 } else { w };
-                total
-            })
-            .collect();
-        Picker { cumulative }
+impl UserGauge {
+    pub(crate) fn new(steps: usize) -> UserGauge {
+        UserGauge {
+            active: AtomicU32::new(0),
+            peaks: (0..steps).map(|_| AtomicU32::new(0)).collect(),
+        }
     }
 
-    #[inline]
-    pub(crate) fn pick(&self, rng: &mut crate::rng::Rng) -> usize {
-        let total = *self.cumulative.last().unwrap_or(&1);
-        let ticket = rng.below(total);
-        self.cumulative.partition_point(|&c| c <= ticket)
+    fn started(&self, step: usize) {
+        let now = self.active.fetch_add(1, Ordering::Relaxed) + 1;
+        if let Some(peak) = self.peaks.get(step) {
+            peak.fetch_max(now, Ordering::Relaxed);
+        }
+    }
+
+    fn left(&self, users: u32) {
+        self.active.fetch_sub(users, Ordering::Relaxed);
+    }
+
+    /// The most users active at once during `step`, over every load thread.
+    pub(crate) fn peak(&self, step: usize) -> u32 {
+        self.peaks
+            .get(step)
+            .map_or(0, |peak| peak.load(Ordering::Relaxed))
     }
 }
 
 pub(crate) struct Shard {
-    pub(crate) plan: Arc<Plan>,
-    pub(crate) prepared: Arc<Vec<Prepared>>,
-    pub(crate) connector: Connector,
-    pub(crate) prefix: Arc<str>,
-    pub(crate) index: usize,
-    pub(crate) count: usize,
-    pub(crate) picker: Picker,
-    pub(crate) stats: RefCell<StatsSet>,
-    setup_stats: RefCell<StatsSet>,
-    pub(crate) seq: Cell<u64>,
-    data_seq: Cell<u64>,
+    /// What users see: the plan, the connection, the statistics.
+    pub(crate) work: Workload,
+    gauge: Arc<UserGauge>,
+    step: Cell<usize>,
     /// Users between their first request and their last in the current step.
     active: Cell<u32>,
-    peak: Cell<u32>,
     /// User tasks still running in the current step.
     running: Cell<u32>,
     all_done: Notify,
-    /// Set when the current step ends: users start nothing new.
-    stopping: Cell<bool>,
     stop_now: Notify,
     /// Users kept between steps, with their connections and captured state.
     pool: RefCell<Vec<Option<User>>>,
     /// Open model: scheduled start times waiting for a free user.
     backlog: RefCell<VecDeque<Instant>>,
     idle: Cell<u32>,
-    work: Notify,
-}
-
-pub(crate) struct ShardConfig {
-    pub(crate) plan: Arc<Plan>,
-    pub(crate) prepared: Arc<Vec<Prepared>>,
-    pub(crate) connector: Connector,
-    pub(crate) prefix: Arc<str>,
-    pub(crate) index: usize,
-    pub(crate) count: usize,
+    arrivals: Notify,
 }
 
 impl Shard {
-    pub(crate) fn new(config: ShardConfig) -> Rc<Shard> {
-        let n = config.plan.requests.len();
-        let picker = if config.plan.flows.is_empty() {
-            Picker::new(config.plan.requests.iter().map(|r| r.weight))
-        } else {
-            Picker::new(config.plan.flows.iter().map(|f| f.weight))
-        };
+    pub(crate) fn new(work: Workload, gauge: Arc<UserGauge>) -> Rc<Shard> {
         Rc::new(Shard {
-            plan: config.plan,
-            prepared: config.prepared,
-            connector: config.connector,
-            prefix: config.prefix,
-            index: config.index,
-            count: config.count,
-            picker,
-            stats: RefCell::new(StatsSet::new(n)),
-            setup_stats: RefCell::new(StatsSet::new(n)),
-            seq: Cell::new(0),
-            data_seq: Cell::new(0),
+            work,
+            gauge,
+            step: Cell::new(0),
             active: Cell::new(0),
-            peak: Cell::new(0),
             running: Cell::new(0),
             all_done: Notify::new(),
-            stopping: Cell::new(false),
             stop_now: Notify::new(),
             pool: RefCell::new(Vec::new()),
             backlog: RefCell::new(VecDeque::new()),
             idle: Cell::new(0),
-            work: Notify::new(),
+            arrivals: Notify::new(),
         })
     }
 
-    pub(crate) fn ledger(&self, ledger: Ledger) -> RefMut<'_, StatsSet> {
-        match ledger {
-            Ledger::Step => self.stats.borrow_mut(),
-            Ledger::Setup => self.setup_stats.borrow_mut(),
-        }
-    }
-
-    /// The next number of a run-wide sequence without a shared counter: shard k of n hands out
-    /// k, k+n, k+2n, ...
-    pub(crate) fn next_data_seq(&self) -> u64 {
-        let local = self.data_seq.get();
-        self.data_seq.set(local + 1);
-        local * self.count as u64 + self.index as u64
-    }
-
-    pub(crate) fn stopping(&self) -> bool {
-        self.stopping.get()
-    }
-
-    /// This shard's share of `total`: users are dealt round-robin, user g to shard g % count.
-    fn share(&self, total: u32) -> u32 {
-        let (total, count, index) = (total as usize, self.count, self.index);
-        (total / count + usize::from(index < total % count)) as u32
+    fn stopping(&self) -> bool {
+        self.work.stopping()
     }
 
     fn take_user(&self, local: usize) -> User {
@@ -177,8 +124,8 @@ impl Shard {
         }
         pool[local].take().unwrap_or_else(|| {
             User::new(
-                (local * self.count + self.index) as u64,
-                self.plan.captures.len(),
+                self.work.share.global(local as u64),
+                self.work.plan.captures.len(),
             )
         })
     }
@@ -189,11 +136,12 @@ impl Shard {
 
     fn user_started(&self) {
         self.active.set(self.active.get() + 1);
-        self.peak.set(self.peak.get().max(self.active.get()));
+        self.gauge.started(self.step.get());
     }
 
     fn user_finished(&self) {
         self.active.set(self.active.get() - 1);
+        self.gauge.left(1);
     }
 
     fn task_finished(&self) {
@@ -226,9 +174,19 @@ impl Shard {
     }
 
     fn end_step(&self) {
-        self.stopping.set(true);
+        self.work.set_stopping(true);
         self.stop_now.notify_waiters();
-        self.work.notify_waiters();
+        self.arrivals.notify_waiters();
+    }
+
+    /// Tasks that outlived the grace period are cancelled: their users are gone.
+    fn abandon(&self, tasks: &mut Vec<tokio::task::JoinHandle<()>>) {
+        for task in tasks.drain(..) {
+            task.abort();
+        }
+        self.running.set(0);
+        self.gauge.left(self.active.get());
+        self.active.set(0);
     }
 }
 
@@ -239,7 +197,7 @@ pub(crate) async fn run(
     tx: mpsc::UnboundedSender<ShardMsg>,
     mut stop: watch::Receiver<Option<StopReason>>,
 ) {
-    let plan = shard.plan.clone();
+    let plan = shard.work.plan.clone();
     let offsets = plan.step_offsets();
     let mut tasks = Vec::new();
     for (index, step) in plan.steps.iter().enumerate() {
@@ -251,11 +209,11 @@ pub(crate) async fn run(
             () = sleep_until(step_start) => {}
             _ = stop.changed() => break,
         }
-        shard.stopping.set(false);
-        shard.peak.set(0);
+        shard.work.set_stopping(false);
+        shard.step.set(index);
         shard.idle.set(0);
         shard.backlog.borrow_mut().clear();
-        shard.stats.borrow_mut().clear();
+        shard.work.take_interval();
         let limited = spawn_load(&shard, step, step_start, &mut tasks);
 
         let mut cut_short = false;
@@ -278,11 +236,7 @@ pub(crate) async fn run(
                 let active_at_end = shard.active.get();
                 shard.end_step();
                 if !shard.wait_users(Some(Instant::now() + plan.grace)).await {
-                    for task in tasks.drain(..) {
-                        tokio::task::JoinHandle::abort(&task);
-                    }
-                    shard.running.set(0);
-                    shard.active.set(0);
+                    shard.abandon(&mut tasks);
                 }
                 tasks.clear();
                 send_interval(&shard, &tx, index, n, active_at_end);
@@ -293,15 +247,13 @@ pub(crate) async fn run(
         let _ = tx.send(ShardMsg::StepDone {
             step: index,
             ended: Instant::now().saturating_duration_since(step_start),
-            peak_users: shard.peak.get(),
             cut_short,
         });
         if cut_short {
             break;
         }
     }
-    let setup = std::mem::take(&mut *shard.setup_stats.borrow_mut());
-    let _ = tx.send(ShardMsg::Setup(setup));
+    let _ = tx.send(ShardMsg::Setup(shard.work.take_setup()));
 }
 
 fn send_interval(
@@ -311,13 +263,11 @@ fn send_interval(
     slot: usize,
     active_users: u32,
 ) {
-    let fresh = StatsSet::new(shard.plan.requests.len());
-    let stats = std::mem::replace(&mut *shard.stats.borrow_mut(), fresh);
     let _ = tx.send(ShardMsg::Interval {
         step,
         slot,
         active_users,
-        stats,
+        stats: shard.work.take_interval(),
     });
 }
 
@@ -332,8 +282,8 @@ fn spawn_load(
     match step.load {
         Load::Closed { users } => {
             let total = users.max(1);
-            for local in 0..shard.share(users) as usize {
-                let global = (local * shard.count + shard.index) as u32;
+            for local in 0..shard.work.share.of(users) as usize {
+                let global = shard.work.share.global(local as u64) as u32;
                 // Users arrive evenly over the ramp: user g of n at ramp * g / n; with a
                 // ramp-down they leave evenly over its span, the last to arrive first, so the
                 // count falls linearly to zero at the end of the hold.
@@ -359,7 +309,7 @@ fn spawn_load(
             step.iterations_per_user.is_some()
         }
         Load::Burst { requests } => {
-            for local in 0..shard.share(requests) as usize {
+            for local in 0..shard.work.share.of(requests) as usize {
                 let timing = Timing {
                     at: step_start,
                     leave: None,
@@ -373,8 +323,8 @@ fn spawn_load(
             max_users,
             max_backlog,
         } => {
-            let pool = shard.share(max_users).max(1);
-            let backlog = shard.share(max_backlog) as usize;
+            let pool = shard.work.share.of(max_users).max(1);
+            let backlog = shard.work.share.of(max_backlog) as usize;
             let hold_end = step_start + step.hold;
             tasks.push(spawn_task(
                 shard,
@@ -414,7 +364,7 @@ fn spawn_closed(
     shard: &Rc<Shard>,
     local: usize,
     timing: Timing,
-    think: Option<stampede_scenario::Think>,
+    think: Option<Think>,
     iterations: Option<u64>,
 ) -> tokio::task::JoinHandle<()> {
     let me = shard.clone();
@@ -430,11 +380,11 @@ fn spawn_closed(
             return;
         }
         let mut user = shard.take_user(local);
-        user.setup(&shard).await;
+        user.setup(&shard.work).await;
         shard.user_started();
         let mut done = 0u64;
         while !shard.stopping() && !gone() && iterations.is_none_or(|n| done < n) {
-            let think = user.iterate(&shard, None, think).await;
+            let think = user.iterate(&shard.work, None, think).await;
             done += 1;
             if think.is_zero() || shard.stopping() {
                 continue;
@@ -466,8 +416,9 @@ async fn dispatch(
     pool: u32,
     backlog: usize,
 ) {
-    let period = Duration::from_secs_f64(shard.count as f64 / rate_per_s.max(1e-9));
-    let first = step_start + Duration::from_secs_f64(shard.index as f64 / rate_per_s.max(1e-9));
+    let share = shard.work.share;
+    let period = Duration::from_secs_f64(share.count as f64 / rate_per_s.max(1e-9));
+    let first = step_start + Duration::from_secs_f64(share.index as f64 / rate_per_s.max(1e-9));
     let mut spawned = 0u32;
     let mut n = 0u32;
     loop {
@@ -482,11 +433,11 @@ async fn dispatch(
             }
         }
         n += 1;
-        shard.stats.borrow_mut().scheduled += 1;
+        shard.work.ledger(Ledger::Step).scheduled += 1;
         let queued = shard.backlog.borrow().len();
         if shard.idle.get() as usize > queued {
             shard.backlog.borrow_mut().push_back(at);
-            shard.work.notify_one();
+            shard.arrivals.notify_one();
         } else if spawned < pool {
             shard.backlog.borrow_mut().push_back(at);
             spawn_open_user(&shard, spawned as usize);
@@ -496,7 +447,7 @@ async fn dispatch(
             // will count from `at`.
             shard.backlog.borrow_mut().push_back(at);
         } else {
-            shard.stats.borrow_mut().dropped += 1;
+            shard.work.ledger(Ledger::Step).dropped += 1;
         }
     }
 }
@@ -506,7 +457,7 @@ fn spawn_open_user(shard: &Rc<Shard>, local: usize) {
     spawn_task(shard, async move {
         let shard = me;
         let mut user = shard.take_user(local);
-        user.setup(&shard).await;
+        user.setup(&shard.work).await;
         shard.user_started();
         loop {
             let next = shard.backlog.borrow_mut().pop_front();
@@ -514,7 +465,7 @@ fn spawn_open_user(shard: &Rc<Shard>, local: usize) {
                 Some(at) => at,
                 None if shard.stopping() => break,
                 None => {
-                    let wake = shard.work.notified();
+                    let wake = shard.arrivals.notified();
                     if shard.stopping() {
                         break;
                     }
@@ -526,19 +477,15 @@ fn spawn_open_user(shard: &Rc<Shard>, local: usize) {
             };
             if shard.stopping() {
                 // The step is over: arrivals still waiting were never started.
-                shard.stats.borrow_mut().dropped += 1;
+                shard.work.ledger(Ledger::Step).dropped += 1;
                 continue;
             }
             let late = Instant::now().saturating_duration_since(scheduled);
             if late > LATE_START {
-                shard.stats.borrow_mut().late_starts += 1;
+                shard.work.ledger(Ledger::Step).late_starts += 1;
             }
-            user.iterate(
-                &shard,
-                Some(scheduled),
-                Some(stampede_scenario::Think::None),
-            )
-            .await;
+            user.iterate(&shard.work, Some(scheduled), Some(Think::None))
+                .await;
         }
         shard.user_finished();
         shard.return_user(local, user);

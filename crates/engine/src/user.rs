@@ -1,7 +1,6 @@
 //! A virtual user: its connection, its state (captures, iteration, random stream), and the one
 //! function on the per-request path, [`User::execute`].
 
-use std::cell::Cell;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -11,22 +10,13 @@ use http::{HeaderValue, Uri};
 use http_body_util::{BodyExt, Full};
 use sha2::Sha256;
 use stampede_metrics::{FailureKey, Outcome};
-use stampede_scenario::{CaptureFrom, Check, Context, Request, Think};
+use stampede_plan::{CaptureFrom, Check, Context, Request, Think};
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
 use crate::conn::{Sender, classify};
 use crate::rng::Rng;
-use crate::shard::Shard;
-
-/// Where a request's measurements go.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Ledger {
-    /// The step's statistics.
-    Step,
-    /// Per-user setup (a login): reported apart, never mixed into the step's percentiles.
-    Setup,
-}
+use crate::workload::{Ledger, Workload};
 
 /// A live connection; dropping it tears the connection down at once (a timed-out request
 /// must not leave a socket behind waiting for a server that stalls).
@@ -77,13 +67,13 @@ impl User {
     }
 
     /// Runs the plan's setup requests once (a login that captures a token).
-    pub(crate) async fn setup(&mut self, shard: &Shard) {
+    pub(crate) async fn setup(&mut self, work: &Workload) {
         if self.setup_done {
             return;
         }
         self.setup_done = true;
-        for &id in &shard.plan.setup {
-            self.execute(shard, id, None, Ledger::Setup).await;
+        for &id in &work.plan.setup {
+            self.execute(work, id, None, Ledger::Setup).await;
         }
     }
 
@@ -91,26 +81,24 @@ impl User {
     /// think time to wait before the next iteration.
     pub(crate) async fn iterate(
         &mut self,
-        shard: &Shard,
+        work: &Workload,
         scheduled: Option<Instant>,
         think_override: Option<Think>,
     ) -> Duration {
-        let plan = &shard.plan;
+        let plan = &work.plan;
         if plan.data.is_some() {
             // One row per iteration, so a flow's requests all see the same user record.
-            self.row_seq = shard.next_data_seq();
+            self.row_seq = work.next_data_seq();
             self.row_random = self.rng.next_u64();
         }
         let mut last = None;
         if plan.flows.is_empty() {
-            let id = shard.picker.pick(&mut self.rng);
-            self.execute(shard, id, scheduled, Ledger::Step).await;
+            let id = work.pick(&mut self.rng);
+            self.execute(work, id, scheduled, Ledger::Step).await;
             last = Some(id);
         } else {
-            let flow = &plan.flows[shard.picker.pick(&mut self.rng)];
+            let flow = &plan.flows[work.pick(&mut self.rng)];
             for (n, &id) in flow.steps.iter().enumerate() {
-                // Only the flow's first request was scheduled; the rest follow it.
-                let at = if n == 0 { scheduled } else { None };
                 if n > 0 {
                     let think = self
                         .think(think_override.unwrap_or(plan.requests[flow.steps[n - 1]].think));
@@ -118,15 +106,23 @@ impl User {
                         tokio::time::sleep(think).await;
                     }
                 }
-                self.execute(shard, id, at, Ledger::Step).await;
+                // Only the flow's first request was scheduled; the rest are due when they are
+                // sent, so in the open model every request has a corrected latency and the
+                // headline figure covers them all.
+                let at = if n == 0 {
+                    scheduled
+                } else {
+                    scheduled.map(|_| Instant::now())
+                };
+                self.execute(work, id, at, Ledger::Step).await;
                 last = Some(id);
-                if shard.stopping() {
+                if work.stopping() {
                     break;
                 }
             }
         }
         self.iteration += 1;
-        shard.stats.borrow_mut().iterations += 1;
+        work.ledger(Ledger::Step).iterations += 1;
         match last {
             Some(id) => self.think(think_override.unwrap_or(plan.requests[id].think)),
             None => Duration::ZERO,
@@ -148,16 +144,16 @@ impl User {
     /// target does is data.
     pub(crate) async fn execute(
         &mut self,
-        shard: &Shard,
+        work: &Workload,
         id: usize,
         scheduled: Option<Instant>,
         ledger: Ledger,
     ) {
-        let request = &shard.plan.requests[id];
-        if let Err((outcome, started)) = self.ready_connection(shard).await {
+        let request = &work.plan.requests[id];
+        if let Err((outcome, started)) = self.ready_connection(work).await {
             {
                 let now = Instant::now();
-                let mut stats = shard.ledger(ledger);
+                let mut stats = work.ledger(ledger);
                 let entry = &mut stats.requests[id];
                 entry.outcomes.bump(outcome);
                 entry.failed += 1;
@@ -169,7 +165,7 @@ impl User {
                 return;
             }
         };
-        let built = self.build(shard, id);
+        let built = self.build(work, id);
         let sender = &mut self
             .conn
             .as_mut()
@@ -181,7 +177,7 @@ impl User {
             let response = sender.send_request(built).await.map_err(|e| classify(&e))?;
             let (parts, mut body) = response.into_parts();
             let mut bytes = 0u64;
-            let keep = shard.prepared[id].keep_body;
+            let keep = work.prepared[id].keep_body;
             if keep {
                 body_buf.clear();
             }
@@ -203,7 +199,7 @@ impl User {
         let done = Instant::now();
         let latency = done - sent;
 
-        let mut stats = shard.ledger(ledger);
+        let mut stats = work.ledger(ledger);
         let entry = &mut stats.requests[id];
         entry.latency.record_us(micros(latency));
         if let Some(at) = scheduled {
@@ -228,7 +224,7 @@ impl User {
                 if !request.expect.contains(status) {
                     entry.failed += 1;
                     entry.failures.bump(FailureKey::Status(status));
-                } else if let Some(check) = self.failed_check(shard, id, status, latency) {
+                } else if let Some(check) = self.failed_check(work, id, status, latency) {
                     entry.failed += 1;
                     entry.checks_failed += 1;
                     entry.failures.bump(FailureKey::Check(check as u16));
@@ -241,7 +237,7 @@ impl User {
 
     /// A connection ready for a request: the current one, or a new one (counted as a reconnect
     /// when it replaces one that broke). On failure, the outcome and when the attempt began.
-    async fn ready_connection(&mut self, shard: &Shard) -> Result<(), (Outcome, Instant)> {
+    async fn ready_connection(&mut self, work: &Workload) -> Result<(), (Outcome, Instant)> {
         if let Some(conn) = &mut self.conn {
             if conn.sender.ready().await.is_ok() {
                 return Ok(());
@@ -250,11 +246,11 @@ impl User {
         }
         let started = Instant::now();
         if self.connected_before {
-            shard.stats.borrow_mut().reconnects += 1;
+            work.ledger(Ledger::Step).reconnects += 1;
         }
-        let (sender, driver) = shard
+        let (sender, driver) = work
             .connector
-            .connect(shard.plan.connect_timeout)
+            .connect(work.plan.connect_timeout)
             .await
             .map_err(|outcome| (outcome, started))?;
         self.connected_before = true;
@@ -267,11 +263,11 @@ impl User {
     }
 
     /// Builds the request: static parts shared, templated parts rendered, body signed.
-    fn build(&mut self, shard: &Shard, id: usize) -> http::Request<Full<Bytes>> {
-        let prepared = &shard.prepared[id];
-        let request = &shard.plan.requests[id];
+    fn build(&mut self, work: &Workload, id: usize) -> http::Request<Full<Bytes>> {
+        let prepared = &work.prepared[id];
+        let request = &work.plan.requests[id];
         let mut ctx = Ctx {
-            shard,
+            work,
             vu: self.id,
             iteration: self.iteration,
             rng: &mut self.rng,
@@ -283,7 +279,7 @@ impl User {
             Some(uri) => uri.clone(),
             None => {
                 self.text.clear();
-                self.text.push_str(&shard.prefix);
+                self.text.push_str(&work.prefix);
                 request.path.render_into(&mut ctx, &mut self.text);
                 for (key, value) in &request.query {
                     self.text
@@ -345,16 +341,16 @@ impl User {
     /// The index of the first check the response fails, if any.
     fn failed_check(
         &self,
-        shard: &Shard,
+        work: &Workload,
         id: usize,
         status: u16,
         latency: Duration,
     ) -> Option<usize> {
-        let request = &shard.plan.requests[id];
+        let request = &work.plan.requests[id];
         if request.checks.is_empty() {
             return None;
         }
-        let prepared = &shard.prepared[id];
+        let prepared = &work.prepared[id];
         let json = if prepared.json_checks.is_empty() {
             None
         } else {
@@ -414,7 +410,7 @@ impl User {
 
 /// The per-user state a template sees.
 struct Ctx<'a> {
-    shard: &'a Shard,
+    work: &'a Workload,
     vu: u64,
     iteration: u64,
     rng: &'a mut Rng,
@@ -430,9 +426,7 @@ impl Context for Ctx<'_> {
         self.iteration
     }
     fn next_seq(&mut self) -> u64 {
-        // Unique over the run without a shared counter: shard k hands out k, k+n, k+2n, ...
-        let local = bump(&self.shard.seq);
-        local * self.shard.count as u64 + self.shard.index as u64
+        self.work.next_seq()
     }
     fn now_ms(&self) -> u64 {
         SystemTime::now()
@@ -446,7 +440,7 @@ impl Context for Ctx<'_> {
         (u128::from(self.rng.next_u64()) << 64) | u128::from(self.rng.next_u64())
     }
     fn data(&self, column: usize) -> &str {
-        match &self.shard.plan.data {
+        match &self.work.plan.data {
             Some(data) => data
                 .row(self.vu, self.row.0, self.row.1)
                 .get(column)
@@ -457,12 +451,6 @@ impl Context for Ctx<'_> {
     fn capture(&self, slot: usize) -> &str {
         self.captures.get(slot).map_or("", String::as_str)
     }
-}
-
-fn bump(cell: &Cell<u64>) -> u64 {
-    let value = cell.get();
-    cell.set(value + 1);
-    value
 }
 
 pub(crate) fn micros(d: Duration) -> u64 {

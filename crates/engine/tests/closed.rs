@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use common::*;
 use stampede_metrics::Outcome;
-use stampede_scenario::Load;
+use stampede_plan::Load;
 use tokio::io::AsyncWriteExt;
 
 #[tokio::test]
@@ -16,15 +16,15 @@ async fn bounded_run_reports_exactly_what_the_server_served() {
     step.iterations_per_user = Some(40);
     let plan = plan(vec![request("a", "/a"), request("b", "/b")], vec![step]);
     let (outcome, rec) = run_recorded(&plan, &options(server.addr, 2)).await;
-    assert_eq!(outcome, stampede_metrics::RunOutcome::Completed);
+    assert_eq!(outcome, stampede_metrics::RunEnding::Completed);
     assert!(rec.run_ended);
-    let total = rec.steps[0].stats.aggregate();
+    let total = rec.step_stats(0).aggregate();
     assert_eq!(total.requests(), 200);
     assert_eq!(server.served(), 200);
     assert_eq!(total.outcomes.get(Outcome::Status2xx), 200);
     assert_eq!(total.failed, 0);
     assert_eq!(total.latency.count(), 200);
-    assert_eq!(rec.steps[0].stats.iterations, 200);
+    assert_eq!(rec.step_stats(0).iterations, 200);
     // Intervals add up to the step: nothing lost or counted twice between shards.
     let from_intervals: u64 = rec
         .intervals
@@ -45,7 +45,7 @@ async fn a_closed_port_is_counted_as_refused() {
     step.iterations_per_user = Some(5);
     let plan = plan(vec![request("a", "/")], vec![step]);
     let (_, rec) = run_recorded(&plan, &options(addr, 1)).await;
-    let total = rec.steps[0].stats.aggregate();
+    let total = rec.step_stats(0).aggregate();
     assert_eq!(total.outcomes.get(Outcome::Refused), 10);
     assert_eq!(total.failed, 10);
 }
@@ -69,7 +69,7 @@ async fn a_server_that_resets_gives_reset_outcomes_and_reconnects() {
     step.iterations_per_user = Some(4);
     let plan = plan(vec![request("a", "/")], vec![step]);
     let (_, rec) = run_recorded(&plan, &options(addr, 1)).await;
-    let stats = &rec.steps[0].stats;
+    let stats = &rec.step_stats(0);
     let total = stats.aggregate();
     assert_eq!(
         total.outcomes.get(Outcome::Reset),
@@ -91,7 +91,7 @@ async fn garbage_instead_of_http_is_other() {
     step.iterations_per_user = Some(3);
     let plan = plan(vec![request("a", "/")], vec![step]);
     let (_, rec) = run_recorded(&plan, &options(addr, 1)).await;
-    let total = rec.steps[0].stats.aggregate();
+    let total = rec.step_stats(0).aggregate();
     assert_eq!(
         total.outcomes.get(Outcome::Other),
         3,
@@ -107,7 +107,7 @@ async fn unexpected_statuses_fail_and_are_tallied() {
     step.iterations_per_user = Some(7);
     let plan = plan(vec![request("a", "/")], vec![step]);
     let (_, rec) = run_recorded(&plan, &options(server.addr, 1)).await;
-    let total = rec.steps[0].stats.aggregate();
+    let total = rec.step_stats(0).aggregate();
     assert_eq!(total.outcomes.get(Outcome::Status5xx), 7);
     assert_eq!(total.failed, 7);
     assert_eq!(
@@ -137,7 +137,7 @@ async fn a_slow_loris_response_times_out() {
     step.iterations_per_user = Some(2);
     let plan = plan(vec![req], vec![step]);
     let (_, rec) = run_recorded(&plan, &options(addr, 1)).await;
-    let total = rec.steps[0].stats.aggregate();
+    let total = rec.step_stats(0).aggregate();
     assert_eq!(
         total.outcomes.get(Outcome::Timeout),
         4,
@@ -180,7 +180,7 @@ async fn a_429_storm_is_rate_limited_with_retry_after_seen() {
     step.iterations_per_user = Some(10);
     let plan = plan(vec![request("a", "/")], vec![step]);
     let (_, rec) = run_recorded(&plan, &options(addr, 1)).await;
-    let stats = &rec.steps[0].stats;
+    let stats = &rec.step_stats(0);
     let total = stats.aggregate();
     assert_eq!(total.outcomes.get(Outcome::RateLimited), 30);
     assert_eq!(total.retry_after_seen, 30);

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::*;
 use stampede_metrics::Outcome;
-use stampede_scenario::{
+use stampede_plan::{
     Capture, CaptureFrom, Check, Header, Load, Part, Sign, StatusSet, Template, Var,
 };
 use tokio::sync::watch;
@@ -95,7 +95,7 @@ async fn login_capture_signed_webhooks_and_checks_against_the_demo_target() {
     .await
     .expect("run");
 
-    let stats = &rec.steps[0].stats;
+    let stats = &rec.step_stats(0);
     let post = &stats.requests[1];
     let hook = &stats.requests[2];
     assert!(
@@ -135,7 +135,7 @@ async fn a_wrong_signature_and_a_failed_check_are_counted_apart() {
     step.iterations_per_user = Some(40);
     let plan = plan(vec![hook, health], vec![step]);
     let (_, rec) = run_recorded(&plan, &options(target.addr(), 1)).await;
-    let stats = &rec.steps[0].stats;
+    let stats = &rec.step_stats(0);
     let (hook, health) = (&stats.requests[0], &stats.requests[1]);
     assert_eq!(hook.outcomes.get(Outcome::Status4xx), hook.requests());
     assert_eq!(hook.failed, hook.requests());

@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use stampede_scenario::Load;
+use stampede_plan::Load;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_hundred_per_second_for_four_seconds_is_two_thousand_evenly_spread() {
@@ -23,7 +23,7 @@ async fn five_hundred_per_second_for_four_seconds_is_two_thousand_evenly_spread(
     let arrivals = server.arrivals.lock().expect("arrivals").clone();
     let served = arrivals.len() as u64;
     assert!((1980..=2020).contains(&served), "server counted {served}");
-    let stats = &rec.steps[0].stats;
+    let stats = &rec.step_stats(0);
     assert_eq!(stats.aggregate().requests(), served);
     assert_eq!(stats.scheduled, 2000);
     assert_eq!(stats.dropped, 0);
@@ -58,7 +58,7 @@ async fn a_stalled_server_shows_in_corrected_latency_not_raw() {
         vec![step(load, Duration::from_secs(4))],
     );
     let (_, rec) = run_recorded(&plan, &options(server.addr, 1)).await;
-    let stats = &rec.steps[0].stats;
+    let stats = &rec.step_stats(0);
     let total = stats.aggregate();
     let corrected_p99 = total.corrected.quantile_us(0.99);
     let raw_p99 = total.latency.quantile_us(0.99);
@@ -88,7 +88,7 @@ async fn past_the_backlog_bound_arrivals_are_dropped_and_counted() {
         vec![step(load, Duration::from_secs(2))],
     );
     let (_, rec) = run_recorded(&plan, &options(server.addr, 1)).await;
-    let stats = &rec.steps[0].stats;
+    let stats = &rec.step_stats(0);
     assert_eq!(stats.scheduled, 200);
     assert!(stats.dropped >= 100, "dropped {}", stats.dropped);
     // Nothing is silently lost: every arrival was either served or counted as dropped.

@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use common::*;
 use stampede_engine::StopReason;
-use stampede_metrics::{Event, RunOutcome};
-use stampede_scenario::{Load, Think};
+use stampede_metrics::{Event, RunEnding};
+use stampede_plan::{Load, Think};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-fn capacity_plan() -> stampede_scenario::Plan {
+fn capacity_plan() -> stampede_plan::Plan {
     let mut req = request("a", "/");
     req.think = Think::Fixed(Duration::from_secs(5));
     let steps = [2, 4, 8]
@@ -39,15 +39,15 @@ async fn capacity_steps_and_cooldowns_follow_the_plan_to_the_millisecond() {
     let start = Instant::now();
     let mut timeline = Vec::new();
     let mut intervals = 0;
-    let mut steps = Vec::new();
-    stampede_engine::run(&plan, &options, stop, |event| match event {
-        Event::StepStarted(info) => timeline.push(("start", info.index, start.elapsed())),
-        Event::StepEnded(end) => {
-            timeline.push(("end", end.index, start.elapsed()));
-            steps.push((*end).clone());
+    let mut rec = Recorded::default();
+    stampede_engine::run(&plan, &options, stop, |event| {
+        match event {
+            Event::StepStarted(info) => timeline.push(("start", info.index, start.elapsed())),
+            Event::StepEnded(end) => timeline.push(("end", end.index, start.elapsed())),
+            Event::Interval(_) => intervals += 1,
+            _ => {}
         }
-        Event::Interval(_) => intervals += 1,
-        _ => {}
+        rec.record(event);
     })
     .await
     .expect("run");
@@ -73,15 +73,14 @@ async fn capacity_steps_and_cooldowns_follow_the_plan_to_the_millisecond() {
     assert_eq!(start.elapsed().as_secs(), 960);
     assert_eq!(intervals, 900, "one interval per second of hold");
     // Every user makes a request every 5 s (plus its ramp offset), so step n has ~users*60.
-    let counts: Vec<u64> = steps
-        .iter()
-        .map(|s| s.stats.aggregate().requests())
+    let counts: Vec<u64> = (0..3)
+        .map(|s| rec.step_stats(s).aggregate().requests())
         .collect();
     for (count, users) in counts.iter().zip([2u64, 4, 8]) {
         assert!(count.abs_diff(users * 60) <= users, "{counts:?}");
     }
     assert_eq!(counts.iter().sum::<u64>(), served.load(Ordering::SeqCst));
-    assert_eq!(steps[2].peak_users, 8);
+    assert_eq!(rec.steps[2].peak_users, 8);
 }
 
 #[tokio::test(start_paused = true)]
@@ -100,12 +99,12 @@ async fn an_interrupt_mid_step_keeps_the_completed_steps() {
     let outcome = stampede_engine::run(&plan, &options, stop, |e| rec.record(e))
         .await
         .expect("run");
-    assert_eq!(outcome, RunOutcome::Interrupted);
+    assert_eq!(outcome, RunEnding::Interrupted);
     assert!(rec.run_ended);
     assert_eq!(rec.steps.len(), 2);
     assert!(!rec.steps[0].cut_short);
     assert!(rec.steps[1].cut_short);
-    assert!(rec.steps[0].stats.aggregate().requests() >= 110);
+    assert!(rec.step_stats(0).aggregate().requests() >= 110);
     let measured = rec.steps[1].measured.as_secs();
     assert!((119..=121).contains(&measured), "{measured}");
     assert!(start.elapsed() < Duration::from_secs(460));
@@ -113,7 +112,7 @@ async fn an_interrupt_mid_step_keeps_the_completed_steps() {
 
 #[tokio::test(start_paused = true)]
 async fn an_aborting_windowed_threshold_stops_the_run_as_aborted() {
-    use stampede_scenario::{Condition, Metric, Op, Scope, Threshold};
+    use stampede_plan::{Condition, LiveRule, Metric, Op, Scope, Threshold};
     let mut plan = capacity_plan();
     // Two users thinking 5 s send 0.4/s: demand far more, judged over a 20 s window.
     plan.thresholds.push(Threshold {
@@ -124,8 +123,10 @@ async fn an_aborting_windowed_threshold_stops_the_run_as_aborted() {
         },
         warn: None,
         scope: Scope::Run,
-        window: Some(Duration::from_secs(20)),
-        abort: true,
+        live: Some(LiveRule {
+            window: Duration::from_secs(20),
+            abort: true,
+        }),
     });
     let options = memory_options(memory_connector(Arc::new(AtomicU64::new(0))));
     let (_tx, stop) = watch::channel(None);
@@ -135,7 +136,7 @@ async fn an_aborting_windowed_threshold_stops_the_run_as_aborted() {
         .await
         .expect("run");
     match outcome {
-        RunOutcome::Aborted { reason } => assert!(reason.contains("rps"), "{reason}"),
+        RunEnding::Aborted { reason } => assert!(reason.contains("rps"), "{reason}"),
         other => panic!("expected an abort, got {other:?}"),
     }
     // The first full window ends at 20 s; the run stops right after, not at 960 s.
@@ -147,7 +148,7 @@ async fn an_aborting_windowed_threshold_stops_the_run_as_aborted() {
 
 #[tokio::test(start_paused = true)]
 async fn stop_when_ends_the_sweep_after_the_crossing_step() {
-    use stampede_scenario::{Condition, Metric, Op};
+    use stampede_plan::{Condition, Metric, Op};
     let mut plan = capacity_plan();
     // Any traffic at all crosses this, so the sweep stops after its first step.
     plan.stop_when = vec![(
@@ -164,7 +165,15 @@ async fn stop_when_ends_the_sweep_after_the_crossing_step() {
     let outcome = stampede_engine::run(&plan, &options, stop, |e| rec.record(e))
         .await
         .expect("run");
-    assert_eq!(outcome, RunOutcome::Completed);
+    match outcome {
+        RunEnding::StoppedEarly { reason } => {
+            assert!(
+                reason.contains("step 1 crossed stop-when rps > 0/s"),
+                "{reason}"
+            );
+        }
+        other => panic!("expected a sweep stopped early, got {other:?}"),
+    }
     assert_eq!(rec.steps.len(), 1);
     assert!(!rec.steps[0].cut_short);
     // Stopped in the cooldown after step 1, before step 2 was due at 330 s.

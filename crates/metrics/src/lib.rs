@@ -1,4 +1,6 @@
-//! Measurements: outcomes, counters and latency histograms, mergeable exactly.
+//! The measurement vocabulary: outcomes, counters and latency histograms, mergeable exactly; the
+//! figures computed from them ([`Figures`], the one place a number a user sees is computed); how
+//! numbers are written ([`format`]); and the events of a run.
 //!
 //! The engine fills these on the per-request path; the reporter reads them. Knows nothing of
 //! sockets, tokio, files or TOML, so either side can change without the other noticing. Every
@@ -7,13 +9,18 @@
 //! percentiles.
 
 mod event;
+mod figures;
+pub mod format;
 mod histogram;
 mod monitor;
 mod outcome;
 mod stats;
 
-pub use event::{Event, IntervalSnapshot, RunEnd, RunOutcome, RunStart, StepEnd, StepInfo};
-pub use histogram::{LATENCY_MAX_US, Latency, LatencySummary, SIGNIFICANT_DIGITS};
-pub use monitor::MonitorSample;
+pub use event::{
+    Alert, AlertLevel, Event, IntervalSnapshot, RunEnd, RunEnding, RunStart, StepEnd, StepInfo,
+};
+pub use figures::{Figures, LatencyFrom, LatencyMs, LoadFigures, headline, quantile_ms};
+pub use histogram::{LATENCY_MAX_US, Latency, SIGNIFICANT_DIGITS};
+pub use monitor::{MonitorSample, Probe};
 pub use outcome::{Outcome, OutcomeCounts};
 pub use stats::{FailureKey, FailureTally, RequestStats, StatsSet};

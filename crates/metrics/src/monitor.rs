@@ -1,17 +1,39 @@
-//! What a monitor saw of the target at one moment: its CPU use and resident memory.
+//! What a monitor saw of the target at one moment, and the seam through which the engine asks
+//! for it.
 //!
-//! Plain data, filled by whoever samples the target (the CLI reads /proc or scrapes a metrics
-//! endpoint); this crate neither samples nor judges limits.
+//! Plain data and one trait: whoever samples the target (the monitor crate reads /proc or
+//! scrapes a metrics endpoint) implements [`Probe`]; the engine calls it at each interval
+//! boundary and carries the samples in the interval's event. This crate neither samples nor
+//! judges limits.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
-/// One sample of the target process. A value the monitor could not read is `None`, never 0.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+use serde::{Deserialize, Serialize};
+
+/// One sample of one watched process. A value the monitor could not read is `None`, never 0.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MonitorSample {
+    /// Which watched process: an index into `RunStart::monitors`.
+    pub source: u16,
     /// When the sample was taken, from the start of the run.
     pub offset: Duration,
     /// CPU used since the previous sample, in percent of one core (150.0: one and a half cores).
     pub cpu_percent: Option<f64>,
     /// Resident memory, in bytes.
     pub rss_bytes: Option<u64>,
+}
+
+/// Something that samples the target when asked.
+pub trait Probe {
+    /// The names of what is watched, in `source` order.
+    fn sources(&self) -> Vec<String>;
+
+    /// One sample of every watched process, at `offset` from the start of the run. Must not
+    /// take long: the engine bounds the wait and records nothing for a probe that overruns.
+    fn sample(
+        &mut self,
+        offset: Duration,
+    ) -> Pin<Box<dyn Future<Output = Vec<MonitorSample>> + '_>>;
 }

@@ -1,21 +1,27 @@
 //! How one request ended, as a small closed set, and counters indexed by it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What happened on the wire. Exactly one per request.
 ///
 /// Whether an outcome counts as a failure depends on the request's `expect` list and its checks,
 /// so the verdict is kept beside this (see [`crate::RequestStats`]), not folded into it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[repr(u8)]
+#[serde(rename_all = "lowercase")]
 pub enum Outcome {
     /// A 1xx or 2xx final status.
+    #[serde(rename = "2xx")]
     Status2xx,
+    #[serde(rename = "3xx")]
     Status3xx,
     /// A 4xx other than 429.
+    #[serde(rename = "4xx")]
     Status4xx,
     /// 429 Too Many Requests: its own outcome, whether expected or not.
+    #[serde(rename = "429")]
     RateLimited,
+    #[serde(rename = "5xx")]
     Status5xx,
     /// No complete response within the request's timeout.
     Timeout,
@@ -53,7 +59,8 @@ impl Outcome {
         }
     }
 
-    /// The stable key used in summary.json and CSV headers.
+    /// The stable key used in summary.json, the run record and CSV headers (the same as its
+    /// serde name).
     pub fn key(self) -> &'static str {
         match self {
             Outcome::Status2xx => "2xx",
@@ -118,6 +125,19 @@ impl Serialize for OutcomeCounts {
     }
 }
 
+impl<'de> Deserialize<'de> for OutcomeCounts {
+    /// Reads the map [`Serialize`] writes; a key from a newer stampede is an error, not a
+    /// silently lost count.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let map = std::collections::BTreeMap::<Outcome, u64>::deserialize(deserializer)?;
+        let mut counts = OutcomeCounts::default();
+        for (outcome, n) in map {
+            counts.0[outcome as usize] = n;
+        }
+        Ok(counts)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,5 +164,23 @@ mod tests {
         assert_eq!(b.get(Outcome::Status2xx), 2);
         assert_eq!(b.get(Outcome::Timeout), 1);
         assert_eq!(b.total(), 3);
+    }
+
+    #[test]
+    fn counts_read_back_from_their_keys() {
+        let mut counts = OutcomeCounts::default();
+        counts.bump(Outcome::RateLimited);
+        counts.bump(Outcome::Reset);
+        let json = serde_json::to_string(&counts).unwrap();
+        assert!(
+            json.contains("\"429\":1") && json.contains("\"reset\":1"),
+            "{json}"
+        );
+        let back: OutcomeCounts = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, counts);
+        for outcome in Outcome::ALL {
+            let key = serde_json::to_string(&outcome).unwrap();
+            assert_eq!(key, format!("\"{}\"", outcome.key()));
+        }
     }
 }

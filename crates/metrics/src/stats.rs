@@ -1,10 +1,13 @@
 //! Per-request statistics: what the engine fills on the hot path and merges per interval.
 
+use serde::{Deserialize, Serialize};
+
 use crate::{Latency, Outcome, OutcomeCounts};
 
 /// Why a request counted as failed, for the failures table. The key space is small and closed
 /// (a status code, a transport outcome, or one of the request's checks), so a tally stays tiny.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum FailureKey {
     /// A status the request did not expect.
     Status(u16),
@@ -15,7 +18,8 @@ pub enum FailureKey {
 }
 
 /// Occurrences per [`FailureKey`], in first-seen order.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct FailureTally(Vec<(FailureKey, u64)>);
 
 impl FailureTally {
@@ -50,7 +54,7 @@ impl FailureTally {
 }
 
 /// Everything measured for one named request over some span (an interval, a step, a run).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct RequestStats {
     /// What happened on the wire, one count per request.
     pub outcomes: OutcomeCounts,
@@ -100,7 +104,7 @@ impl RequestStats {
 
 /// The statistics of every request of a scenario (indexed by request id, as in the plan) and the
 /// counters that belong to the load rather than to one request.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct StatsSet {
     pub requests: Vec<RequestStats>,
     /// Connections re-opened after the previous one broke.

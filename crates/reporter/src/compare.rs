@@ -15,10 +15,10 @@ use serde::Serialize;
 use stampede_metrics::Latency;
 
 use crate::Error;
-use crate::figures::Figures;
 use crate::hlog::StepHistograms;
-use crate::num::{percent, round, short};
 use crate::summary::{StepSummary, Summary};
+use stampede_metrics::Figures;
+use stampede_metrics::format::{percent, round, short};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CompareOptions {

@@ -1,7 +1,9 @@
-//! Words for what failed: the `Error` column of failures.csv and the report's failure table.
+//! Words shared by every rendering: what failed (the `Error` column of failures.csv and the
+//! report's failure table), and what the latency figures count from.
 
-use stampede_metrics::{FailureKey, Outcome};
-use stampede_scenario::{Check, StatusSet};
+use stampede_metrics::format::short;
+use stampede_metrics::{FailureKey, Figures, LatencyFrom, Outcome};
+use stampede_plan::{Check, StatusSet};
 
 /// `HTTP 500`, `timeout`, `connection refused`, `check 0 failed: body contains "ok"`.
 pub(crate) fn failure(key: FailureKey, checks: &[String]) -> String {
@@ -12,6 +14,20 @@ pub(crate) fn failure(key: FailureKey, checks: &[String]) -> String {
             Some(check) => format!("check {index} failed: {check}"),
             None => format!("check {index} failed"),
         },
+    }
+}
+
+/// What the tables' latency counts from, in a sentence (without a full stop).
+pub(crate) fn latency_basis(figures: &Figures) -> String {
+    match (figures.latency_from, &figures.latency_sent_ms) {
+        (LatencyFrom::Scheduled, Some(sent)) => format!(
+            "latency in ms, from the scheduled send (coordinated omission corrected); from the \
+             actual send p50 {} ms, p95 {} ms, p99 {} ms",
+            short(sent.p50),
+            short(sent.p95),
+            short(sent.p99)
+        ),
+        _ => "latency in ms, from the actual send".to_owned(),
     }
 }
 

@@ -1,7 +1,7 @@
 //! What the reporter keeps of the plan (names, checks, rules; never templates or secrets) and
 //! the analyses each kind of plan gets.
 
-use stampede_scenario::{Kind, Load, Plan, Threshold};
+use stampede_plan::{Kind, Load, Plan, Threshold};
 
 use crate::analysis::{Analysis, AnalysisOptions, DriftLimits, burst, drift, elbow, knee};
 use crate::describe;

@@ -125,6 +125,7 @@ mod tests {
             warmup,
             active_users: 1,
             stats,
+            monitor: Vec::new(),
         }
     }
 

@@ -14,10 +14,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::Error;
 use crate::atomic::write_atomic;
-use crate::figures::Figures;
-use crate::num::{grouped, percent, round, short};
-use crate::summary::{Outcome, Summary};
+use crate::summary::{Summary, Verdict};
 use crate::text::table;
+use stampede_metrics::Figures;
+use stampede_metrics::format::{grouped, percent, round, short};
 
 pub const HISTORY_FILE: &str = "history.jsonl";
 const LOCK_FILE: &str = ".history.lock";
@@ -30,7 +30,7 @@ pub struct HistoryEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
     pub started_at: String,
-    pub outcome: Outcome,
+    pub verdict: Verdict,
     pub steps: Vec<HistoryStep>,
     pub total: HistoryFigures,
 }
@@ -75,7 +75,7 @@ impl HistoryEntry {
             run_id: summary.run_id.clone(),
             tag: summary.tag.clone(),
             started_at: summary.started_at.clone(),
-            outcome: summary.outcome,
+            verdict: summary.verdict,
             steps: summary
                 .steps
                 .iter()
@@ -168,7 +168,7 @@ pub fn history_table(entries: &[HistoryEntry], limit: usize) -> String {
     let header = [
         "run",
         "tag",
-        "outcome",
+        "verdict",
         "requests",
         "rps",
         "p50 ms",
@@ -193,7 +193,7 @@ pub fn history_table(entries: &[HistoryEntry], limit: usize) -> String {
             let row = vec![
                 e.run_id.clone(),
                 e.tag.clone().unwrap_or_default(),
-                e.outcome.as_str().to_owned(),
+                e.verdict.as_str().to_owned(),
                 grouped(t.requests),
                 short(t.rps),
                 short(t.p50_ms),
@@ -240,7 +240,7 @@ mod tests {
             run_id: format!("2026112{}T101500Z", n % 10),
             tag: (n == 2).then(|| "fix".to_owned()),
             started_at: "2026-11-23T10:15:00Z".to_owned(),
-            outcome: Outcome::Passed,
+            verdict: Verdict::Passed,
             steps: vec![],
             total: HistoryFigures {
                 users: 10,
@@ -336,7 +336,7 @@ mod tests {
             entry(3, 30.0, 80.0),
         ];
         let want = "\
-run               tag  outcome  requests  rps  p50 ms  p95 ms  p99 ms  errors  p95 vs prev  rps vs prev
+run               tag  verdict  requests  rps  p50 ms  p95 ms  p99 ms  errors  p95 vs prev  rps vs prev
 20261121T101500Z       passed      1,000  100       5      10      20    0.1%            -            -
 20261122T101500Z  fix  passed      2,000   95       6      12      24    0.1%         +20%          -5%
 20261123T101500Z       passed      3,000   80      15      30      60    0.1%        +150%       -15.8%

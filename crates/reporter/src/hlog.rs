@@ -245,6 +245,7 @@ mod tests {
                 warmup: false,
                 active_users: 1,
                 stats,
+                monitor: Vec::new(),
             };
             window.push(&snap, &snap.stats, |w| {
                 write_window(&mut out, &mut serializer, w, &tags).unwrap()

@@ -28,14 +28,12 @@ mod describe;
 mod error;
 mod facts;
 mod failures;
-mod figures;
 mod history;
 mod hlog;
 mod html;
 mod markdown;
 mod monitor;
 mod named;
-mod num;
 mod render;
 mod reporter;
 mod series;
@@ -52,7 +50,6 @@ pub use atomic::write_atomic;
 pub use clock::new_run_id;
 pub use compare::{Change, CompareOptions, Comparison, RequestComparison, StepComparison, compare};
 pub use error::Error;
-pub use figures::{Figures, LatencyMs, Outcomes};
 pub use history::{
     HISTORY_FILE, HistoryEntry, HistoryFigures, HistoryStep, append as append_history, history,
     history_table, previous_run,
@@ -63,9 +60,10 @@ pub use named::Named;
 pub use render::{HTML_FILE, MARKDOWN_FILE, rerender};
 pub use reporter::{FAILURES_FILE, Reporter, RunMeta, STEPS_FILE};
 pub use series::{Series, SeriesPoint};
+pub use stampede_metrics::{Figures, LatencyFrom, LatencyMs, LoadFigures};
 pub use streams::TIMESERIES_FILE;
 pub use summary::{
-    FailureRow, Outcome, SCHEMA_VERSION, SUMMARY_FILE, StepSummary, Summary, TotalSummary,
+    FailureRow, SCHEMA_VERSION, SUMMARY_FILE, StepSummary, Summary, TotalSummary, Verdict,
 };
 pub use threshold::ThresholdResult;
 

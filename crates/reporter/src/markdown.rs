@@ -3,26 +3,26 @@
 
 use std::fmt::Write;
 
-use crate::figures::Figures;
-use crate::num::{grouped, percent, short};
-use crate::summary::{Outcome, Summary};
+use crate::summary::{Summary, Verdict};
+use stampede_metrics::Figures;
+use stampede_metrics::format::{grouped, percent, short};
 
 /// Failures listed at most; the rest are in failures.csv.
 const FAILURE_ROWS: usize = 10;
 
 pub(crate) fn render(summary: &Summary) -> String {
     let mut out = String::new();
-    let icon = match summary.outcome {
-        Outcome::Passed => "✅",
-        Outcome::Failed => "❌",
-        Outcome::Interrupted => "⏹️",
+    let icon = match summary.verdict {
+        Verdict::Passed => "✅",
+        Verdict::Failed => "❌",
+        Verdict::Interrupted => "⏹️",
     };
     let _ = writeln!(
         out,
         "## {icon} {} ({}): {}\n",
         cell(&summary.scenario),
         summary.kind,
-        summary.outcome.as_str().to_uppercase()
+        summary.verdict.as_str().to_uppercase()
     );
     let _ = writeln!(out, "{}\n", summary.verdict_line());
     let _ = writeln!(
@@ -199,7 +199,7 @@ Run `20261123T101500Z` (nightly), started 2026-11-23T10:15:00Z, 130 s, target `h
 | | threshold | scope | observed |
 |---|---|---|--:|
 | ✅ | p95 < 500 ms | run | 18 ms |
-| ❌ | error_rate < 1% | step 2 | 1.05% |
+| ❌ | error-rate < 1% | step 2 | 1.05% |
 | ⚠️ | p95 < 100 ms (warn < 5 ms) | step 1 | 9.8 ms |
 
 ### Steps

@@ -1,6 +1,6 @@
-//! The target as the monitor saw it: the latest sample for the time series, and a summary in
-//! constant memory (peaks, and the least-squares slope of resident memory, kept as running
-//! sums), so a 24-hour soak's memory trend costs five numbers, not a list of samples.
+//! The target as the monitor saw it: a summary per watched process in constant memory (peaks,
+//! and the least-squares slope of resident memory, kept as running sums), so a 24-hour soak's
+//! memory trend costs five numbers, not a list of samples.
 
 use serde::{Deserialize, Serialize};
 use stampede_metrics::MonitorSample;
@@ -8,6 +8,8 @@ use stampede_metrics::MonitorSample;
 /// What summary.json says of the target's resources.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct MonitorSummary {
+    /// What was watched: "the demo target", "PID 4242", a metrics URL.
+    pub name: String,
     pub samples: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_cpu_percent: Option<f64>,
@@ -22,9 +24,47 @@ pub struct MonitorSummary {
     pub rss_slope_mb_per_hour: Option<f64>,
 }
 
+/// Every watched process's track, in source order.
 #[derive(Default)]
 pub(crate) struct MonitorTrack {
-    pub(crate) latest: Option<MonitorSample>,
+    sources: Vec<SourceTrack>,
+}
+
+impl MonitorTrack {
+    /// The names of what is watched, from the run's start.
+    pub(crate) fn sources(&mut self, names: &[String]) {
+        self.sources = names
+            .iter()
+            .map(|name| SourceTrack {
+                summary: MonitorSummary {
+                    name: name.clone(),
+                    ..MonitorSummary::default()
+                },
+                ..SourceTrack::default()
+            })
+            .collect();
+    }
+
+    pub(crate) fn push(&mut self, sample: &MonitorSample) {
+        let index = usize::from(sample.source);
+        if self.sources.len() <= index {
+            self.sources.resize_with(index + 1, SourceTrack::default);
+        }
+        self.sources[index].push(sample);
+    }
+
+    /// One summary per watched process that gave a sample.
+    pub(crate) fn summaries(&self) -> Vec<MonitorSummary> {
+        self.sources
+            .iter()
+            .filter_map(SourceTrack::summary)
+            .collect()
+    }
+}
+
+#[derive(Default)]
+struct SourceTrack {
+    latest: Option<MonitorSample>,
     summary: MonitorSummary,
     /// Running sums over (hours, MB) for the RSS regression line.
     n: f64,
@@ -38,10 +78,9 @@ fn mb(bytes: u64) -> f64 {
     bytes as f64 / 1_000_000.0
 }
 
-impl MonitorTrack {
-    /// Takes a sample; the same sample offered again (one per interval, while the monitor has
-    /// not sampled anew) counts once.
-    pub(crate) fn push(&mut self, sample: &MonitorSample) {
+impl SourceTrack {
+    /// Takes a sample; the same sample offered again counts once.
+    fn push(&mut self, sample: &MonitorSample) {
         if self
             .latest
             .is_some_and(|latest| latest.offset == sample.offset)
@@ -68,7 +107,7 @@ impl MonitorTrack {
     }
 
     /// `None` when nothing was sampled.
-    pub(crate) fn summary(&self) -> Option<MonitorSummary> {
+    fn summary(&self) -> Option<MonitorSummary> {
         if self.summary.samples == 0 {
             return None;
         }
@@ -89,6 +128,7 @@ mod tests {
 
     fn sample(minutes: u64, cpu: f64, rss_mb: u64) -> MonitorSample {
         MonitorSample {
+            source: 0,
             offset: Duration::from_secs(minutes * 60),
             cpu_percent: Some(cpu),
             rss_bytes: Some(rss_mb * 1_000_000),
@@ -98,6 +138,7 @@ mod tests {
     #[test]
     fn a_steady_leak_shows_as_its_slope_per_hour() {
         let mut track = MonitorTrack::default();
+        track.sources(&["api".to_owned()]);
         // 100 MB, growing 2 MB every 10 minutes: 12 MB per hour.
         for n in 0..13 {
             let taken = sample(n * 10, 10.0 + n as f64, 100 + 2 * n);
@@ -105,8 +146,9 @@ mod tests {
             // Offered again with the next interval: counted once.
             track.push(&taken);
         }
-        let summary = track.summary().expect("samples");
-        assert_eq!(summary.samples, 13);
+        let summaries = track.summaries();
+        let summary = &summaries[0];
+        assert_eq!((summary.name.as_str(), summary.samples), ("api", 13));
         assert_eq!(summary.peak_cpu_percent, Some(22.0));
         assert_eq!(summary.first_rss_mb, Some(100.0));
         assert_eq!(
@@ -119,6 +161,8 @@ mod tests {
 
     #[test]
     fn no_samples_no_summary() {
-        assert_eq!(MonitorTrack::default().summary(), None);
+        let mut track = MonitorTrack::default();
+        track.sources(&["api".to_owned()]);
+        assert!(track.summaries().is_empty());
     }
 }

@@ -9,8 +9,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use stampede_metrics::{IntervalSnapshot, StatsSet};
 
-use crate::num::{ratio, round};
 use crate::window::Window;
+use stampede_metrics::format::{ratio, round};
 
 /// At most about this many points per run.
 pub const MAX_POINTS: usize = 1500;

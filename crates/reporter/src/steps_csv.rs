@@ -2,19 +2,22 @@
 //! Locust's `_stats.csv` with `Step` and `Users` in front, so scripts written for Locust (grep
 //! the name, cut a column) keep working after moving the column index by two.
 //!
-//! Numbers follow [`crate::num`]: times in ms with up to 3 decimals (the microsecond the
-//! histograms resolve), rates and the average content size in bytes with up to 3 decimals, all
-//! with trailing zeros trimmed. `Step` counts from 1, as the console and the report do. A request
+//! Numbers are `Figures` written by `stampede_metrics::format`: times in ms with up to 3
+//! decimals (the microsecond the histograms resolve), rates and the average content size in
+//! bytes with up to 3 decimals, all with trailing zeros trimmed. Latency is the headline of
+//! `Figures`: from the scheduled send in open-model steps, as the last column, `Latency From`,
+//! says. `Users` is the most users active at once in the step. `Step` counts from 1, as the console and the report do. A request
 //! with no requests in a step has no row for it (as in Locust), so a gate on its p95 cannot pass
 //! on an empty row.
 
 use std::io::Write;
 
-use stampede_metrics::RequestStats;
+use stampede_metrics::format::{ms, ratio, trim};
+use stampede_metrics::{Figures, RequestStats, headline, quantile_ms};
 
-use crate::num::{ms, ratio, trim};
+use crate::timeseries::{failures_per_s, latency_from};
 
-pub(crate) const HEADER: [&str; 24] = [
+pub(crate) const HEADER: [&str; 25] = [
     "Step",
     "Users",
     "Type",
@@ -39,6 +42,7 @@ pub(crate) const HEADER: [&str; 24] = [
     "99.9%",
     "99.99%",
     "100%",
+    "Latency From",
 ];
 
 const QUANTILES: [f64; 11] = [
@@ -62,26 +66,26 @@ impl StepRow {
         stats: &RequestStats,
         seconds: f64,
     ) -> StepRow {
-        let requests = stats.requests() as f64;
-        let latency = &stats.latency;
-        let summary = latency.summary();
-        let quantile_ms = |q: f64| ms(latency.quantile_us(q) as f64 / 1000.0);
+        let figures = Figures::of(stats, seconds);
+        let latency = &figures.latency_ms;
+        let (histogram, _) = headline(stats);
         let mut fields = vec![
             number.to_string(),
             users.to_string(),
             method.to_owned(),
             name.to_owned(),
-            stats.requests().to_string(),
-            stats.failed.to_string(),
-            quantile_ms(0.5),
-            ms(summary.mean),
-            ms(summary.min),
-            ms(summary.max),
-            trim(ratio(stats.body_bytes as f64, requests), 3),
-            trim(ratio(requests, seconds), 3),
-            trim(ratio(stats.failed as f64, seconds), 3),
+            figures.requests.to_string(),
+            figures.failed.to_string(),
+            ms(latency.p50),
+            ms(latency.mean),
+            ms(latency.min),
+            ms(latency.max),
+            trim(ratio(figures.body_bytes as f64, figures.requests as f64), 3),
+            trim(figures.rps, 3),
+            trim(failures_per_s(&figures, seconds), 3),
         ];
-        fields.extend(QUANTILES.iter().map(|&q| quantile_ms(q)));
+        fields.extend(QUANTILES.iter().map(|&q| ms(quantile_ms(histogram, q))));
+        fields.push(latency_from(&figures).to_owned());
         StepRow { fields }
     }
 }
@@ -137,10 +141,10 @@ mod tests {
         let mut out = Vec::new();
         write(&mut out, &rows).unwrap();
         let want = "\
-Step,Users,Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%
-1,10,GET,/health,100,0,50.015,50.504,1,100.031,15,10,0,50.015,66.047,75.007,80.063,90.047,95.039,98.047,99.007,100.031,100.031,100.031
-1,10,POST,POST /events,5,2,10.007,106.022,10,250.111,60,0.5,0.2,10.007,250.111,250.111,250.111,250.111,250.111,250.111,250.111,250.111,250.111,250.111
-1,10,,Aggregated,105,2,50.015,53.147,1,250.111,17.143,10.5,0.2,50.015,67.007,76.031,81.023,92.031,97.023,100.031,250.111,250.111,250.111,250.111
+Step,Users,Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%,Latency From
+1,10,GET,/health,100,0,50.015,50.504,1,100.031,15,10,0,50.015,66.047,75.007,80.063,90.047,95.039,98.047,99.007,100.031,100.031,100.031,sent
+1,10,POST,POST /events,5,2,10.007,106.022,10,250.111,60,0.5,0.2,10.007,250.111,250.111,250.111,250.111,250.111,250.111,250.111,250.111,250.111,250.111,sent
+1,10,,Aggregated,105,2,50.015,53.147,1,250.111,17.143,10.5,0.2,50.015,67.007,76.031,81.023,92.031,97.023,100.031,250.111,250.111,250.111,250.111,sent
 ";
         assert_eq!(String::from_utf8(out).unwrap(), want);
     }
@@ -157,7 +161,7 @@ Step,Users,Type,Name,Request Count,Failure Count,Median Response Time,Average Re
         let line = text.lines().nth(1).unwrap();
         assert_eq!(
             line,
-            "2,5,GET,\"search \"\"a,b\"\"\",1,0,1.5,1.5,1.5,1.5,0,0,0,1.5,1.5,1.5,1.5,1.5,1.5,1.5,1.5,1.5,1.5,1.5"
+            "2,5,GET,\"search \"\"a,b\"\"\",1,0,1.5,1.5,1.5,1.5,0,0,0,1.5,1.5,1.5,1.5,1.5,1.5,1.5,1.5,1.5,1.5,1.5,sent"
         );
     }
 }

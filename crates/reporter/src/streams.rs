@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use hdrhistogram::serialization::V2DeflateSerializer;
-use stampede_metrics::{IntervalSnapshot, MonitorSample};
+use stampede_metrics::IntervalSnapshot;
 
 use crate::Error;
 use crate::atomic::PendingFile;
@@ -27,8 +27,6 @@ pub(crate) struct Streams {
     started_unix: f64,
     names: Vec<String>,
     tags: Vec<String>,
-    /// The monitor's latest sample of the target, shown on the time series' rows.
-    pub(crate) monitor: Option<MonitorSample>,
 }
 
 /// What every row written needs besides its window.
@@ -36,7 +34,6 @@ struct RowContext<'a> {
     started_unix: f64,
     names: &'a [String],
     tags: &'a [String],
-    monitor: Option<&'a MonitorSample>,
 }
 
 impl Streams {
@@ -57,7 +54,6 @@ impl Streams {
             started_unix: unix_seconds(SystemTime::now()),
             names: names.to_vec(),
             tags: tags.to_vec(),
-            monitor: None,
         })
     }
 
@@ -90,13 +86,11 @@ impl Streams {
             started_unix,
             names,
             tags,
-            monitor,
         } = self;
         let context = RowContext {
             started_unix: *started_unix,
             names,
             tags,
-            monitor: monitor.as_ref(),
         };
         window.push(snapshot, &snapshot.stats, |w| {
             if result.is_ok() {
@@ -117,13 +111,11 @@ impl Streams {
             started_unix,
             names,
             tags,
-            monitor,
         } = &mut self;
         let context = RowContext {
             started_unix: *started_unix,
             names,
             tags,
-            monitor: monitor.as_ref(),
         };
         window.flush(&mut |w| {
             if result.is_ok() {
@@ -147,9 +139,8 @@ fn write(
         started_unix,
         names,
         tags,
-        monitor,
     } = *context;
-    timeseries::write_rows(timeseries.writer(), window, started_unix, names, monitor)
+    timeseries::write_rows(timeseries.writer(), window, started_unix, names)
         .map_err(|err| timeseries.error(csv_io(err)))?;
     hlog::write_window(hlog.writer(), serializer, window, tags).map_err(|err| hlog.error(err))
 }

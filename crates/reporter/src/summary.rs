@@ -6,23 +6,27 @@
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-
-use crate::monitor::MonitorSummary;
+use stampede_metrics::{Alert, Figures, LoadFigures};
 
 use crate::Error;
 use crate::analysis::Analysis;
-use crate::figures::Figures;
+use crate::monitor::MonitorSummary;
 use crate::named::Named;
 use crate::series::Series;
 use crate::threshold::ThresholdResult;
 
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: figures come from the metrics crate's one vocabulary (`latency_ms` is the headline, with
+/// `latency_from` and `latency_sent_ms`; outcomes keyed as in every file; `rate_limited` is
+/// `outcomes["429"]`), threshold metrics are spelled as in TOML (`error-rate`), steps carry
+/// their load figures (`peak_users`, `scheduled`, `dropped`, ...), and `alerts` and `stopped`
+/// say what the live judge found.
+pub const SCHEMA_VERSION: u32 = 2;
 pub const SUMMARY_FILE: &str = "summary.json";
 
 /// The verdict of a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Outcome {
+pub enum Verdict {
     /// Every step ran and every threshold held.
     Passed,
     /// A threshold failed, or a limit aborted the run.
@@ -31,12 +35,12 @@ pub enum Outcome {
     Interrupted,
 }
 
-impl Outcome {
+impl Verdict {
     pub fn as_str(self) -> &'static str {
         match self {
-            Outcome::Passed => "passed",
-            Outcome::Failed => "failed",
-            Outcome::Interrupted => "interrupted",
+            Verdict::Passed => "passed",
+            Verdict::Failed => "failed",
+            Verdict::Interrupted => "interrupted",
         }
     }
 }
@@ -56,10 +60,19 @@ pub struct Summary {
     pub started_at: String,
     pub finished_at: String,
     pub elapsed_s: f64,
-    pub outcome: Outcome,
-    /// Why a limit stopped the run early, when one did.
+    pub verdict: Verdict,
+    /// Why a limit that must hold aborted the run, when one did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aborted: Option<String>,
+    /// Why a sweep ended before its last step (`stop-when`, a monitor's stop level).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
+    /// What the live judge found while the run went on, in order (at most
+    /// [`MAX_ALERTS`]; `alerts_dropped` counts the rest).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<Alert>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub alerts_dropped: u64,
     /// The steps that ran, in order (an interrupted run lists fewer than planned).
     pub steps: Vec<StepSummary>,
     pub total: TotalSummary,
@@ -72,9 +85,16 @@ pub struct Summary {
     pub failures: Vec<FailureRow>,
     /// The run over time, coarsened to a bounded number of points for charts.
     pub series: Series,
-    /// The target's CPU and memory as the monitor saw them, when the run had a monitor.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub monitor: Option<MonitorSummary>,
+    /// The target's CPU and memory as the monitor saw them, per watched process.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub monitors: Vec<MonitorSummary>,
+}
+
+/// Alerts kept in a summary at most: a flapping limit must not grow a 24-hour soak's summary.
+pub const MAX_ALERTS: usize = 100;
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -82,9 +102,9 @@ pub struct StepSummary {
     /// Position in the plan, from 0 (shown as `step index + 1` to people).
     pub index: usize,
     pub label: String,
-    /// Users configured (closed model) or the pool cap (open model).
+    /// Users configured (closed model) or the pool cap (open model); the users actually
+    /// active are `peak_users`.
     pub users: u32,
-    pub peak_users: u32,
     /// When the step started, from the start of the run.
     pub offset_s: f64,
     pub warmup_s: f64,
@@ -92,17 +112,10 @@ pub struct StepSummary {
     pub cooldown_s: f64,
     /// Time measured: the hold without its warm-up, or less when cut short.
     pub duration_s: f64,
-    /// Open model: iterations per second asked for, and started.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target_rate: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub achieved_rate: Option<f64>,
+    #[serde(flatten)]
+    pub load: LoadFigures,
     #[serde(flatten)]
     pub figures: Figures,
-    pub dropped: u64,
-    pub reconnects: u64,
-    pub late_starts: u64,
-    pub iterations: u64,
     /// The step ended before its planned hold.
     pub cut_short: bool,
     pub requests_by_name: Named<Figures>,
@@ -119,17 +132,13 @@ impl StepSummary {
 pub struct TotalSummary {
     /// The most users any step configured.
     pub users: u32,
-    pub peak_users: u32,
     /// Measured time, summed over the steps.
     pub duration_s: f64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub achieved_rate: Option<f64>,
+    /// Summed over the steps; `peak_users` is the largest step's peak.
+    #[serde(flatten)]
+    pub load: LoadFigures,
     #[serde(flatten)]
     pub figures: Figures,
-    pub dropped: u64,
-    pub reconnects: u64,
-    pub late_starts: u64,
-    pub iterations: u64,
     pub requests_by_name: Named<Figures>,
 }
 
@@ -145,15 +154,6 @@ pub struct FailureRow {
 }
 
 impl Summary {
-    /// The process exit code: 0 passed, 99 failed (thresholds or aborted), 105 interrupted.
-    pub fn exit_code(&self) -> i32 {
-        match self.outcome {
-            Outcome::Passed => 0,
-            Outcome::Failed => 99,
-            Outcome::Interrupted => 105,
-        }
-    }
-
     /// Reads `run_dir/summary.json`.
     pub fn read(run_dir: &Path) -> Result<Summary, Error> {
         let path = run_dir.join(SUMMARY_FILE);

@@ -1,26 +1,27 @@
 //! A hand-built summary for the renderers' golden tests: two capacity steps, one failing
 //! threshold, one warning, a knee, failures and a series.
 
+use stampede_metrics::{Figures, LatencyMs, LoadFigures, Outcome, OutcomeCounts};
+use stampede_plan::Metric;
+
 use crate::analysis::{Analysis, AnalysisOptions, knee};
-use crate::figures::{Figures, LatencyMs, Outcomes};
 use crate::named::Named;
 use crate::series::{Series, SeriesPoint};
-use crate::summary::{FailureRow, Outcome, SCHEMA_VERSION, StepSummary, Summary, TotalSummary};
-use crate::threshold::ThresholdResult;
+use crate::summary::{FailureRow, SCHEMA_VERSION, StepSummary, Summary, TotalSummary, Verdict};
+use crate::threshold::{JudgedScope, ThresholdResult};
 
 fn figures(requests: u64, failed: u64, rps: f64, latency: [f64; 8]) -> Figures {
     let [min, mean, p50, p90, p95, p99, p99_9, max] = latency;
     Figures {
         requests,
         failed,
-        error_rate: crate::num::round(failed as f64 / requests as f64, 6),
+        error_rate: stampede_metrics::format::round(failed as f64 / requests as f64, 6),
         rps,
-        outcomes: Outcomes {
-            status_2xx: requests - failed,
-            status_5xx: failed * 5 / 6,
-            timeout: failed / 6,
-            ..Outcomes::default()
-        },
+        outcomes: counts(&[
+            (Outcome::Status2xx, requests - failed),
+            (Outcome::Status5xx, failed * 5 / 6),
+            (Outcome::Timeout, failed / 6),
+        ]),
         latency_ms: LatencyMs {
             min,
             mean,
@@ -35,19 +36,27 @@ fn figures(requests: u64, failed: u64, rps: f64, latency: [f64; 8]) -> Figures {
     }
 }
 
+fn counts(pairs: &[(Outcome, u64)]) -> OutcomeCounts {
+    let mut counts = OutcomeCounts::default();
+    for &(outcome, n) in pairs {
+        for _ in 0..n {
+            counts.bump(outcome);
+        }
+    }
+    counts
+}
+
 fn threshold(
-    metric: &str,
-    scope: &str,
-    step: Option<usize>,
+    metric: Metric,
+    scope: JudgedScope,
     condition: &str,
     observed: f64,
     passed: bool,
 ) -> ThresholdResult {
     ThresholdResult {
-        metric: metric.to_owned(),
-        scope: scope.to_owned(),
-        step,
-        request: None,
+        metric: metric.name().to_owned(),
+        unit: metric.unit().into(),
+        scope,
         condition: condition.to_owned(),
         warn_condition: None,
         observed: Some(observed),
@@ -80,14 +89,17 @@ pub(crate) fn summary() -> Summary {
             index: 0,
             label: "50 users".to_owned(),
             users: 50,
-            peak_users: 50,
             offset_s: 0.0,
             warmup_s: 5.0,
             hold_s: 60.0,
             cooldown_s: 10.0,
             duration_s: 55.0,
+            load: LoadFigures {
+                peak_users: 50,
+                iterations: 6000,
+                ..LoadFigures::default()
+            },
             figures: step1.clone(),
-            iterations: 6000,
             requests_by_name: Named(vec![("GET /items".to_owned(), step1)]),
             ..StepSummary::default()
         },
@@ -95,19 +107,28 @@ pub(crate) fn summary() -> Summary {
             index: 1,
             label: "100 users".to_owned(),
             users: 100,
-            peak_users: 100,
             offset_s: 70.0,
             warmup_s: 5.0,
             hold_s: 60.0,
             duration_s: 55.0,
+            load: LoadFigures {
+                peak_users: 100,
+                iterations: 11400,
+                reconnects: 3,
+                ..LoadFigures::default()
+            },
             figures: step2.clone(),
-            iterations: 11400,
-            reconnects: 3,
             requests_by_name: Named(vec![("GET /items".to_owned(), step2)]),
             ..StepSummary::default()
         },
     ];
-    let mut warned = threshold("p95", "step", Some(0), "< 100 ms", 9.8, true);
+    let mut warned = threshold(
+        Metric::P95,
+        JudgedScope::Step { index: 0 },
+        "< 100 ms",
+        9.8,
+        true,
+    );
     warned.warn_condition = Some("< 5 ms".to_owned());
     warned.warned = true;
     let points = (0..130)
@@ -143,23 +164,34 @@ pub(crate) fn summary() -> Summary {
         started_at: "2026-11-23T10:15:00Z".to_owned(),
         finished_at: "2026-11-23T10:17:10Z".to_owned(),
         elapsed_s: 130.0,
-        outcome: Outcome::Failed,
+        verdict: Verdict::Failed,
         aborted: None,
+        stopped: None,
+        alerts: Vec::new(),
+        alerts_dropped: 0,
         steps,
         total: TotalSummary {
             users: 100,
-            peak_users: 100,
             duration_s: 110.0,
+            load: LoadFigures {
+                peak_users: 100,
+                iterations: 17400,
+                reconnects: 3,
+                ..LoadFigures::default()
+            },
             figures: total.clone(),
-            iterations: 17400,
-            reconnects: 3,
             requests_by_name: Named(vec![("GET /items".to_owned(), total)]),
-            ..TotalSummary::default()
         },
         setup: None,
         thresholds: vec![
-            threshold("p95", "run", None, "< 500 ms", 18.0, true),
-            threshold("error_rate", "step", Some(1), "< 1%", 0.010526, false),
+            threshold(Metric::P95, JudgedScope::Run, "< 500 ms", 18.0, true),
+            threshold(
+                Metric::ErrorRate,
+                JudgedScope::Step { index: 1 },
+                "< 1%",
+                0.010526,
+                false,
+            ),
             warned,
         ],
         analysis: Analysis {
@@ -178,6 +210,6 @@ pub(crate) fn summary() -> Summary {
             point_s: 1.0,
             points,
         },
-        monitor: None,
+        monitors: Vec::new(),
     }
 }

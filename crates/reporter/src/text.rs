@@ -4,9 +4,9 @@
 
 use std::fmt::Write;
 
-use crate::figures::Figures;
-use crate::num::{grouped, percent, short};
-use crate::summary::{Outcome, Summary};
+use crate::summary::{Summary, Verdict};
+use stampede_metrics::format::{grouped, percent, short};
+use stampede_metrics::{Figures, Outcome};
 
 impl Summary {
     pub fn to_text(&self) -> String {
@@ -90,14 +90,14 @@ impl Summary {
             .filter(|t| t.passed && t.warned)
             .count();
         let total = self.thresholds.len();
-        let mut line = match self.outcome {
-            Outcome::Passed if total == 0 => "PASSED (no thresholds)".to_owned(),
-            Outcome::Passed => format!("PASSED: {total} of {total} thresholds held"),
-            Outcome::Failed => match &self.aborted {
+        let mut line = match self.verdict {
+            Verdict::Passed if total == 0 => "PASSED (no thresholds)".to_owned(),
+            Verdict::Passed => format!("PASSED: {total} of {total} thresholds held"),
+            Verdict::Failed => match &self.aborted {
                 Some(reason) => format!("FAILED: aborted: {reason}"),
                 None => format!("FAILED: {failed} of {total} thresholds failed"),
             },
-            Outcome::Interrupted => format!(
+            Verdict::Interrupted => format!(
                 "INTERRUPTED: partial results from {} step{}",
                 self.steps.len(),
                 if self.steps.len() == 1 { "" } else { "s" }
@@ -144,10 +144,7 @@ impl Summary {
             &self.total.figures,
         ));
         let mut out = table(&header, &rows, 1);
-        out.push_str("latency in ms, from the actual send");
-        if self.total.figures.latency_corrected_ms.is_some() {
-            out.push_str(" (open-model thresholds judge it from the scheduled send)");
-        }
+        out.push_str(&crate::describe::latency_basis(&self.total.figures));
         out.push('\n');
         out
     }
@@ -209,9 +206,10 @@ fn failure_kinds(f: &Figures) -> Option<String> {
     let mut parts: Vec<String> = f
         .outcomes
         .iter()
-        .into_iter()
-        .filter(|&(key, n)| n > 0 && key != "2xx" && key != "3xx")
-        .map(|(key, n)| format!("{key} {}", grouped(n)))
+        .filter(|&(outcome, n)| {
+            n > 0 && !matches!(outcome, Outcome::Status2xx | Outcome::Status3xx)
+        })
+        .map(|(outcome, n)| format!("{} {}", outcome.key(), grouped(n)))
         .collect();
     if f.checks_failed > 0 {
         parts.push(format!("checks {}", grouped(f.checks_failed)));
@@ -274,7 +272,7 @@ knee: step 1 at 50 users; safe ceiling 40 users (50 x 0.8)
 
 thresholds
   ✓ p95 < 500 ms (run): 18 ms
-  ✗ error_rate < 1% (step 2): 1.05%
+  ✗ error-rate < 1% (step 2): 1.05%
   ! p95 < 100 ms (step 1): 9.8 ms, beyond the warning < 5 ms
 
 FAILED: 1 of 3 thresholds failed (1 warning)
@@ -285,22 +283,19 @@ FAILED: 1 of 3 thresholds failed (1 warning)
     #[test]
     fn verdicts_and_exit_codes() {
         let mut summary = testdata::summary();
-        assert_eq!(summary.exit_code(), 99);
         summary.thresholds.retain(|t| t.passed && !t.warned);
-        summary.outcome = Outcome::Passed;
+        summary.verdict = Verdict::Passed;
         assert_eq!(summary.verdict_line(), "PASSED: 1 of 1 thresholds held");
-        assert_eq!(summary.exit_code(), 0);
-        summary.outcome = Outcome::Interrupted;
+        summary.verdict = Verdict::Interrupted;
         assert_eq!(
             summary.verdict_line(),
             "INTERRUPTED: partial results from 2 steps"
         );
-        assert_eq!(summary.exit_code(), 105);
-        summary.outcome = Outcome::Failed;
-        summary.aborted = Some("error_rate over 5% for 30s".to_owned());
+        summary.verdict = Verdict::Failed;
+        summary.aborted = Some("error-rate over 5% for 30s".to_owned());
         assert_eq!(
             summary.verdict_line(),
-            "FAILED: aborted: error_rate over 5% for 30s"
+            "FAILED: aborted: error-rate over 5% for 30s"
         );
     }
 }

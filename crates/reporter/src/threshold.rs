@@ -1,29 +1,25 @@
 //! Thresholds: each rule of the plan judged against the run, each step, or one request.
 //!
-//! Judging reads only [`Figures`], never histograms, so the same verdict can be recomputed from
+//! Judging reads only [`Figures::value`], the same function the live judge reads, so a rule
+//! judges the same number live and at the end, and the verdict can be recomputed from
 //! summary.json alone.
 
 use serde::{Deserialize, Serialize};
-use stampede_scenario::{Condition, Metric, Op, Scope, Threshold};
+use stampede_metrics::Figures;
+use stampede_metrics::format::{self, percent};
+use stampede_plan::{Scope, Threshold, Unit};
 
 use crate::analysis::{Drift, DriftLimits};
-use crate::figures::Figures;
-use crate::num::{percent, short, trim};
 use crate::summary::{StepSummary, TotalSummary};
 
 /// One threshold judged against one scope.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ThresholdResult {
-    /// `p50 p90 p95 p99 max mean error_rate rps checks`.
+    /// The metric's one name, as in the scenario: `p95`, `error-rate`, `p95-growth`.
     pub metric: String,
-    /// `run`, `step` or `request`.
-    pub scope: String,
-    /// For `step`: which one (index from 0).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub step: Option<usize>,
-    /// For `request`: its name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub request: Option<String>,
+    /// How its values read.
+    pub unit: ValueUnit,
+    pub scope: JudgedScope,
     /// What must hold, with its unit: `< 500 ms`, `< 1%`, `> 100/s`.
     pub condition: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -36,6 +32,44 @@ pub struct ThresholdResult {
     pub warned: bool,
 }
 
+/// The unit of a judged value, as summary.json names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ValueUnit {
+    Ms,
+    Fraction,
+    PerSecond,
+}
+
+impl From<Unit> for ValueUnit {
+    fn from(unit: Unit) -> ValueUnit {
+        match unit {
+            Unit::Millis => ValueUnit::Ms,
+            Unit::Fraction => ValueUnit::Fraction,
+            Unit::PerSecond => ValueUnit::PerSecond,
+        }
+    }
+}
+
+impl From<ValueUnit> for Unit {
+    fn from(unit: ValueUnit) -> Unit {
+        match unit {
+            ValueUnit::Ms => Unit::Millis,
+            ValueUnit::Fraction => Unit::Fraction,
+            ValueUnit::PerSecond => Unit::PerSecond,
+        }
+    }
+}
+
+/// What a threshold judged: the run, one step, or one request over the run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "scope")]
+pub enum JudgedScope {
+    Run,
+    Step { index: usize },
+    Request { name: String },
+}
+
 impl ThresholdResult {
     /// "p95 < 500 ms (step 2)" for people.
     pub fn describe(&self) -> String {
@@ -43,110 +77,30 @@ impl ThresholdResult {
     }
 
     pub fn scope_text(&self) -> String {
-        match (self.scope.as_str(), self.step, &self.request) {
-            ("step", Some(step), _) => format!("step {}", step + 1),
-            ("request", _, Some(name)) => name.clone(),
-            _ => "run".to_owned(),
+        match &self.scope {
+            JudgedScope::Run => "run".to_owned(),
+            JudgedScope::Step { index } => format!("step {}", index + 1),
+            JudgedScope::Request { name } => name.clone(),
         }
     }
 
     /// The observed value with its unit, or "no data".
     pub fn observed_text(&self) -> String {
         match self.observed {
-            Some(value) => format_value(metric_kind(&self.metric), value),
+            Some(value) => format::value(self.unit.into(), value),
             None => "no data".to_owned(),
         }
     }
 }
 
-#[derive(Clone, Copy)]
-enum Unit {
-    Ms,
-    Fraction,
-    PerSecond,
-}
-
-pub(crate) fn metric_name(metric: Metric) -> &'static str {
-    match metric {
-        Metric::P50 => "p50",
-        Metric::P90 => "p90",
-        Metric::P95 => "p95",
-        Metric::P99 => "p99",
-        Metric::Max => "max",
-        Metric::Mean => "mean",
-        Metric::ErrorRate => "error_rate",
-        Metric::Rps => "rps",
-        Metric::Checks => "checks",
-    }
-}
-
-fn unit(metric: Metric) -> Unit {
-    match metric {
-        Metric::ErrorRate | Metric::Checks => Unit::Fraction,
-        Metric::Rps => Unit::PerSecond,
-        _ => Unit::Ms,
-    }
-}
-
-fn metric_kind(name: &str) -> Unit {
-    match name {
-        "error_rate" | "checks" | "p95_growth" | "error_rate_growth" => Unit::Fraction,
-        "rps" => Unit::PerSecond,
-        _ => Unit::Ms,
-    }
-}
-
-fn format_value(unit: Unit, value: f64) -> String {
-    match unit {
-        Unit::Ms => format!("{} ms", trim(value, 3)),
-        Unit::Fraction => percent(value),
-        Unit::PerSecond => format!("{}/s", short(value)),
-    }
-}
-
-pub(crate) fn condition_text(metric: Metric, condition: &Condition) -> String {
-    let op = match condition.op {
-        Op::Lt => "<",
-        Op::Le => "<=",
-        Op::Gt => ">",
-        Op::Ge => ">=",
-    };
-    let value = match unit(metric) {
-        Unit::Ms => format!("{} ms", trim(condition.value, 3)),
-        Unit::Fraction => percent(condition.value),
-        Unit::PerSecond => format!("{}/s", trim(condition.value, 3)),
-    };
-    format!("{op} {value}")
-}
-
-/// The value of `metric` in `figures`; `None` when there were no requests to judge.
-pub(crate) fn observe(metric: Metric, figures: &Figures) -> Option<f64> {
-    if figures.requests == 0 {
-        return None;
-    }
-    let latency = figures.judged_latency();
-    Some(match metric {
-        Metric::P50 => latency.p50,
-        Metric::P90 => latency.p90,
-        Metric::P95 => latency.p95,
-        Metric::P99 => latency.p99,
-        Metric::Max => latency.max,
-        Metric::Mean => latency.mean,
-        Metric::ErrorRate => figures.error_rate,
-        Metric::Rps => figures.rps,
-        Metric::Checks => 1.0 - figures.checks_failed as f64 / figures.requests as f64,
-    })
-}
-
-/// The plan's drift limits judged as rules on the run: `p95_growth <= 20%`. A soak too short to
+/// The plan's drift limits judged as rules on the run: `p95-growth <= 20%`. A soak too short to
 /// fit a trend has no observed value and fails, as a scope without requests does.
 pub(crate) fn drift_rules(drift: &Drift, limits: DriftLimits) -> Vec<ThresholdResult> {
     let judged = drift.verdict != "too short";
     let rule = |metric: &str, limit: f64, observed: f64| ThresholdResult {
         metric: metric.to_owned(),
-        scope: "run".to_owned(),
-        step: None,
-        request: None,
+        unit: ValueUnit::Fraction,
+        scope: JudgedScope::Run,
         condition: format!("<= {}", percent(limit)),
         warn_condition: None,
         observed: judged.then_some(observed),
@@ -155,10 +109,10 @@ pub(crate) fn drift_rules(drift: &Drift, limits: DriftLimits) -> Vec<ThresholdRe
     };
     let mut rules = Vec::new();
     if let Some(limit) = limits.0 {
-        rules.push(rule("p95_growth", limit, drift.p95_growth));
+        rules.push(rule("p95-growth", limit, drift.p95_growth));
     }
     if let Some(limit) = limits.1 {
-        rules.push(rule("error_rate_growth", limit, drift.error_rate_growth));
+        rules.push(rule("error-rate-growth", limit, drift.error_rate_growth));
     }
     rules
 }
@@ -173,33 +127,33 @@ pub fn evaluate(
 ) -> Vec<ThresholdResult> {
     let mut results = Vec::new();
     for threshold in thresholds {
-        let judge = |scope: &str, step, request: Option<String>, figures: Option<&Figures>| {
-            let observed = figures.and_then(|f| observe(threshold.metric, f));
+        let judge = |scope: JudgedScope, figures: Option<&Figures>| {
+            let observed = figures.and_then(|f| f.value(threshold.metric));
             let passed = observed.is_some_and(|v| threshold.condition.holds(v));
             let warned = match (&threshold.warn, observed) {
                 (Some(warn), Some(v)) => !warn.holds(v),
                 _ => false,
             };
             ThresholdResult {
-                metric: metric_name(threshold.metric).to_owned(),
-                scope: scope.to_owned(),
-                step,
-                request,
-                condition: condition_text(threshold.metric, &threshold.condition),
+                metric: threshold.metric.name().to_owned(),
+                unit: threshold.metric.unit().into(),
+                scope,
+                condition: format::condition(threshold.metric, &threshold.condition),
                 warn_condition: threshold
                     .warn
                     .as_ref()
-                    .map(|w| condition_text(threshold.metric, w)),
+                    .map(|w| format::condition(threshold.metric, w)),
                 observed,
                 passed,
                 warned,
             }
         };
         match threshold.scope {
-            Scope::Run => results.push(judge("run", None, None, Some(&total.figures))),
+            Scope::Run => results.push(judge(JudgedScope::Run, Some(&total.figures))),
             Scope::PerStep => {
                 for step in steps {
-                    results.push(judge("step", Some(step.index), None, Some(&step.figures)));
+                    let scope = JudgedScope::Step { index: step.index };
+                    results.push(judge(scope, Some(&step.figures)));
                 }
             }
             Scope::Request(id) => {
@@ -208,7 +162,7 @@ pub fn evaluate(
                     .cloned()
                     .unwrap_or_else(|| format!("request {id}"));
                 let figures = total.requests_by_name.get(&name);
-                results.push(judge("request", None, Some(name.clone()), figures));
+                results.push(judge(JudgedScope::Request { name }, figures));
             }
         }
     }
@@ -218,8 +172,9 @@ pub fn evaluate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::figures::LatencyMs;
     use crate::named::Named;
+    use stampede_metrics::LatencyMs;
+    use stampede_plan::{Condition, Metric, Op};
 
     fn figures(requests: u64, failed: u64, p95: f64, rps: f64) -> Figures {
         Figures {
@@ -241,8 +196,7 @@ mod tests {
             condition: Condition { op, value },
             warn: None,
             scope,
-            window: None,
-            abort: false,
+            live: None,
         }
     }
 
@@ -286,7 +240,7 @@ mod tests {
             verdicts,
             [
                 ("p95 < 500 ms (run)".to_owned(), false),
-                ("error_rate < 2% (run)".to_owned(), true),
+                ("error-rate < 2% (run)".to_owned(), true),
                 ("rps >= 100/s (run)".to_owned(), true),
             ]
         );
@@ -338,10 +292,10 @@ mod tests {
     fn checks_and_corrected_latency() {
         let mut total = total();
         total.figures.checks_failed = 20;
-        total.figures.latency_corrected_ms = Some(LatencyMs {
-            p95: 900.0,
-            ..LatencyMs::default()
-        });
+        // An open-model span: the headline is from the scheduled send, and that is judged.
+        total.figures.latency_from = stampede_metrics::LatencyFrom::Scheduled;
+        total.figures.latency_sent_ms = Some(total.figures.latency_ms);
+        total.figures.latency_ms.p95 = 900.0;
         let rules = [
             rule(Metric::Checks, Op::Gt, 0.99, Scope::Run),
             rule(Metric::P95, Op::Lt, 800.0, Scope::Run),

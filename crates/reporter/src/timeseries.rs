@@ -4,18 +4,19 @@
 //!
 //! Columns: `Timestamp` (Unix seconds at the interval's start), `Offset` (seconds from the start
 //! of the run), `Step` (from 1), `Warmup` (`true`/`false`), `Active Users` (at the interval's
-//! end), `Name`, `Requests/s`, `Failures/s`, `p50`, `p95`, `p99` (ms, from the actual send), then
-//! the count of each outcome, then `Target CPU %` and `Target RSS MB` (the monitor's latest
-//! sample, on `Aggregated` rows only; empty without a monitor). A request with no requests in an interval has no row there; the
-//! `Aggregated` row is always written, so an idle interval still shows. Numbers follow
-//! [`crate::num`]. With a series interval, rows merge that many engine intervals.
+//! end), `Name`, `Requests/s`, `Failures/s`, `p50`, `p95`, `p99` (ms, the headline latency of
+//! `Figures`), then the count of each outcome, then `Target CPU %` and `Target RSS MB` (the
+//! monitor's latest sample, on `Aggregated` rows only; empty without a monitor), then `Latency
+//! From` (`sent`, or `scheduled` where the percentiles count from the scheduled send). A request
+//! with no requests in an interval has no row there; the `Aggregated` row is always written, so
+//! an idle interval still shows. Numbers are written by `stampede_metrics::format`. With a series
+//! interval, rows merge that many engine intervals.
 
 use std::io::Write;
 
-use stampede_metrics::{MonitorSample, Outcome, RequestStats};
-
-use crate::num::{ms, ratio, trim};
 use crate::window::Window;
+use stampede_metrics::format::{ms, trim};
+use stampede_metrics::{Figures, MonitorSample, Outcome, RequestStats};
 
 pub(crate) fn header() -> Vec<&'static str> {
     let mut header = vec![
@@ -32,7 +33,7 @@ pub(crate) fn header() -> Vec<&'static str> {
         "p99",
     ];
     header.extend(Outcome::ALL.iter().map(|o| o.key()));
-    header.extend(["Target CPU %", "Target RSS MB"]);
+    header.extend(["Target CPU %", "Target RSS MB", "Latency From"]);
     header
 }
 
@@ -49,7 +50,6 @@ pub(crate) fn write_rows(
     window: &Window,
     started_unix: f64,
     names: &[String],
-    monitor: Option<&MonitorSample>,
 ) -> csv::Result<()> {
     let mut writer = csv::Writer::from_writer(out);
     let offset = window.start.as_secs_f64();
@@ -69,18 +69,20 @@ pub(crate) fn write_rows(
         [cpu.unwrap_or_default(), rss.unwrap_or_default()]
     };
     let mut row = |name: &str, stats: &RequestStats, sample| -> csv::Result<()> {
-        let quantile = |q| ms(stats.latency.quantile_us(q) as f64 / 1000.0);
+        let figures = Figures::of(stats, seconds);
+        let latency = &figures.latency_ms;
         let mut fields: Vec<String> = lead.to_vec();
         fields.extend([
             name.to_owned(),
-            trim(ratio(stats.requests() as f64, seconds), 3),
-            trim(ratio(stats.failed as f64, seconds), 3),
-            quantile(0.50),
-            quantile(0.95),
-            quantile(0.99),
+            trim(figures.rps, 3),
+            trim(failures_per_s(&figures, seconds), 3),
+            ms(latency.p50),
+            ms(latency.p95),
+            ms(latency.p99),
         ]);
         fields.extend(stats.outcomes.iter().map(|(_, n)| n.to_string()));
         fields.extend(target(sample));
+        fields.push(latency_from(&figures).to_owned());
         writer.write_record(&fields)
     };
     for (name, stats) in names.iter().zip(&window.stats.requests) {
@@ -88,9 +90,26 @@ pub(crate) fn write_rows(
             row(name, stats, None)?;
         }
     }
-    row("Aggregated", &window.stats.aggregate(), monitor)?;
+    row(
+        "Aggregated",
+        &window.stats.aggregate(),
+        window.monitor.as_ref(),
+    )?;
     writer.flush()?;
     Ok(())
+}
+
+/// Failed requests per second of the span.
+pub(crate) fn failures_per_s(figures: &Figures, seconds: f64) -> f64 {
+    stampede_metrics::format::ratio(figures.failed as f64, seconds)
+}
+
+/// `sent` or `scheduled`: what a row's latency counts from.
+pub(crate) fn latency_from(figures: &Figures) -> &'static str {
+    match figures.latency_from {
+        stampede_metrics::LatencyFrom::Sent => "sent",
+        stampede_metrics::LatencyFrom::Scheduled => "scheduled",
+    }
 }
 
 #[cfg(test)]
@@ -115,6 +134,7 @@ mod tests {
             warmup,
             active_users: 4,
             stats,
+            monitor: Vec::new(),
         }
     }
 
@@ -135,32 +155,32 @@ mod tests {
                 s.requests[1].failed += 1;
                 s.requests[1].latency.record_us(30_000);
             }),
-            snapshot(2, 0, false, |_| {}),
+            // The monitor's first sample arrives with the last interval.
+            IntervalSnapshot {
+                monitor: vec![MonitorSample {
+                    source: 0,
+                    offset: Duration::from_secs(2),
+                    cpu_percent: Some(12.34),
+                    rss_bytes: Some(52_400_000),
+                }],
+                ..snapshot(2, 0, false, |_| {})
+            },
         ];
         let mut out = Vec::new();
         write_header(&mut out).unwrap();
         let mut window = Window::new(1);
-        let mut monitor = None;
-        for (n, snap) in snaps.iter().enumerate() {
-            // The monitor's first sample arrives with the last interval.
-            if n == 2 {
-                monitor = Some(MonitorSample {
-                    offset: Duration::from_secs(2),
-                    cpu_percent: Some(12.34),
-                    rss_bytes: Some(52_400_000),
-                });
-            }
+        for snap in &snaps {
             window.push(snap, &snap.stats, |w| {
-                write_rows(&mut out, w, 1_700_000_000.5, &names, monitor.as_ref()).unwrap()
+                write_rows(&mut out, w, 1_700_000_000.5, &names).unwrap()
             });
         }
         let want = "\
-Timestamp,Offset,Step,Warmup,Active Users,Name,Requests/s,Failures/s,p50,p95,p99,2xx,3xx,4xx,429,5xx,timeout,refused,reset,other,Target CPU %,Target RSS MB
-1700000000.5,0,1,true,4,login,1,0,2,2,2,1,0,0,0,0,0,0,0,0,,
-1700000000.5,0,1,true,4,Aggregated,1,0,2,2,2,1,0,0,0,0,0,0,0,0,,
-1700000001.5,1,1,false,4,GET /items,5,1,3.001,30.015,30.015,4,0,0,0,0,1,0,0,0,,
-1700000001.5,1,1,false,4,Aggregated,5,1,3.001,30.015,30.015,4,0,0,0,0,1,0,0,0,,
-1700000002.5,2,1,false,4,Aggregated,0,0,0,0,0,0,0,0,0,0,0,0,0,0,12.3,52.4
+Timestamp,Offset,Step,Warmup,Active Users,Name,Requests/s,Failures/s,p50,p95,p99,2xx,3xx,4xx,429,5xx,timeout,refused,reset,other,Target CPU %,Target RSS MB,Latency From
+1700000000.5,0,1,true,4,login,1,0,2,2,2,1,0,0,0,0,0,0,0,0,,,sent
+1700000000.5,0,1,true,4,Aggregated,1,0,2,2,2,1,0,0,0,0,0,0,0,0,,,sent
+1700000001.5,1,1,false,4,GET /items,5,1,3.001,30.015,30.015,4,0,0,0,0,1,0,0,0,,,sent
+1700000001.5,1,1,false,4,Aggregated,5,1,3.001,30.015,30.015,4,0,0,0,0,1,0,0,0,,,sent
+1700000002.5,2,1,false,4,Aggregated,0,0,0,0,0,0,0,0,0,0,0,0,0,0,12.3,52.4,sent
 ";
         assert_eq!(String::from_utf8(out).unwrap(), want);
     }

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use stampede_metrics::{IntervalSnapshot, StatsSet};
+use stampede_metrics::{IntervalSnapshot, MonitorSample, StatsSet};
 
 pub(crate) struct Window {
     /// Engine intervals per window.
@@ -18,6 +18,8 @@ pub(crate) struct Window {
     /// Users active at the end of the window.
     pub(crate) users: u32,
     pub(crate) stats: StatsSet,
+    /// The latest sample of the first watched process taken in the window.
+    pub(crate) monitor: Option<MonitorSample>,
 }
 
 impl Window {
@@ -31,6 +33,7 @@ impl Window {
             end: Duration::ZERO,
             users: 0,
             stats: StatsSet::default(),
+            monitor: None,
         }
     }
 
@@ -57,6 +60,9 @@ impl Window {
         self.end = snapshot.start + snapshot.length;
         self.users = snapshot.active_users;
         self.stats.add(stats);
+        if let Some(sample) = snapshot.monitor.iter().find(|s| s.source == 0) {
+            self.monitor = Some(*sample);
+        }
         self.count += 1;
         if self.count >= self.group {
             self.flush(&mut emit);
@@ -68,6 +74,7 @@ impl Window {
         if self.count > 0 {
             emit(self);
             self.stats.clear();
+            self.monitor = None;
             self.count = 0;
         }
     }
@@ -110,6 +117,7 @@ mod tests {
                     warmup,
                     active_users: 1,
                     stats,
+                    monitor: Vec::new(),
                 };
                 // A window's intervals are contiguous, so its length counts them; the phase check
                 // is that a change of phase always closed the window before.
@@ -132,6 +140,7 @@ mod tests {
             warmup,
             active_users: 10 + seq as u32,
             stats,
+            monitor: Vec::new(),
         }
     }
 

@@ -6,8 +6,9 @@ mod common;
 use std::time::Duration;
 
 use common::{Ending, request, run, step, threshold};
-use stampede_reporter::{Outcome, Reporter, RunMeta};
-use stampede_scenario::{Drift, Kind, Load, Metric, Op, Plan, Scope};
+use stampede_metrics::LatencyFrom;
+use stampede_plan::{Drift, Kind, Load, Metric, Op, Plan, Scope};
+use stampede_reporter::{Reporter, RunMeta, Verdict};
 
 /// A soak's p95 grows 1 ms per second: a leak, plainly.
 fn leaking(_step: usize, second: usize) -> (Vec<u64>, u64, Vec<u64>) {
@@ -39,8 +40,8 @@ fn a_soak_reports_drift_and_writes_its_series_in_buckets() {
     assert_eq!(drift.points, 6);
     // The plan's limit is a rule: the soak fails on it.
     let rule = summary.thresholds.last().unwrap();
-    assert_eq!(rule.describe(), "p95_growth <= 50% (run)");
-    assert!(!rule.passed && summary.outcome == Outcome::Failed);
+    assert_eq!(rule.describe(), "p95-growth <= 50% (run)");
+    assert!(!rule.passed && summary.verdict == Verdict::Failed);
     assert!(
         (drift.p95_slope_ms_per_hour - 3600.0).abs() < 50.0,
         "{drift:?}"
@@ -156,18 +157,24 @@ fn a_throughput_sweep_finds_its_elbow_on_the_corrected_latency() {
     assert_eq!(elbow.load_axis, "offered rate");
     let first = &summary.steps[0];
     assert_eq!(
-        (first.target_rate, first.achieved_rate),
+        (first.load.planned_rate, first.load.achieved_rate),
         (Some(100.0), Some(100.0))
     );
-    let corrected = first.figures.latency_corrected_ms.unwrap();
-    assert!(corrected.p95 > first.figures.latency_ms.p95);
-    // The per-step threshold judged the corrected latency.
-    assert_eq!(summary.thresholds[0].observed, Some(corrected.p95));
-    assert_eq!(summary.outcome, Outcome::Failed);
+    // The headline of an open-model step is from the scheduled send, with the figure from the
+    // actual send beside it, and the per-step threshold judged the headline.
+    assert_eq!(first.figures.latency_from, LatencyFrom::Scheduled);
+    let sent = first.figures.latency_sent_ms.unwrap();
+    assert!(first.figures.latency_ms.p95 > sent.p95);
+    assert_eq!(
+        summary.thresholds[0].observed,
+        Some(first.figures.latency_ms.p95)
+    );
+    assert_eq!(summary.verdict, Verdict::Failed);
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap();
-    assert!(json["steps"][0]["latency_corrected_ms"]["p95"].is_f64());
-    assert_eq!(json["steps"][0]["target_rate"], 100.0);
+    assert!(json["steps"][0]["latency_sent_ms"]["p95"].is_f64());
+    assert_eq!(json["steps"][0]["latency_from"], "scheduled");
+    assert_eq!(json["steps"][0]["planned_rate"], 100.0);
 }
 
 #[test]
@@ -193,10 +200,7 @@ fn a_run_that_never_started_still_writes_its_files() {
         .unwrap()
         .finish()
         .unwrap();
-    assert_eq!(
-        (summary.outcome, summary.exit_code()),
-        (Outcome::Interrupted, 105)
-    );
+    assert_eq!(summary.verdict, Verdict::Interrupted);
     assert_eq!(summary.thresholds[0].observed, None);
     assert!(
         summary

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use common::{Ending, Owned, capacity_plan, events, run, run_events, sweep_load};
 use stampede_reporter::{
-    CompareOptions, HistoryEntry, Outcome, StepHistograms, Summary, compare, history,
+    CompareOptions, HistoryEntry, StepHistograms, Summary, Verdict, compare, history,
     history_table, read_intervals, rerender,
 };
 
@@ -57,8 +57,8 @@ fn a_capacity_run_writes_every_file_and_they_agree() {
     // summary.json: the fields the CLI and CI read, and a faithful round trip.
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap();
-    assert_eq!(json["schema_version"], 1);
-    assert_eq!(json["outcome"], "failed");
+    assert_eq!(json["schema_version"], 2);
+    assert_eq!(json["verdict"], "failed");
     assert_eq!(json["started_at"], "2026-11-23T10:15:00Z");
     assert_eq!(json["finished_at"], "2026-11-23T10:15:22Z");
     assert_eq!(json["steps"][0]["users"], 10);
@@ -77,7 +77,8 @@ fn a_capacity_run_writes_every_file_and_they_agree() {
     );
     assert_eq!(json["total"]["requests"], 750 + 1500 + 3000);
     assert_eq!(json["setup"]["requests"], 10);
-    assert!(json["steps"][0].get("latency_corrected_ms").is_none());
+    assert_eq!(json["steps"][0]["latency_from"], "sent");
+    assert!(json["steps"][0].get("latency_sent_ms").is_none());
     for key in ["min", "mean", "p50", "p90", "p95", "p99", "p99_9", "max"] {
         assert!(json["total"]["latency_ms"][key].is_f64(), "{key}");
     }
@@ -93,16 +94,13 @@ fn a_capacity_run_writes_every_file_and_they_agree() {
         verdicts,
         [
             ("p95 < 500 ms (run)".to_owned(), true),
-            ("error_rate < 1% (step 1)".to_owned(), true),
-            ("error_rate < 1% (step 2)".to_owned(), true),
-            ("error_rate < 1% (step 3)".to_owned(), false),
+            ("error-rate < 1% (step 1)".to_owned(), true),
+            ("error-rate < 1% (step 2)".to_owned(), true),
+            ("error-rate < 1% (step 3)".to_owned(), false),
             ("p99 < 1000 ms (POST /orders)".to_owned(), true),
         ]
     );
-    assert_eq!(
-        (summary.outcome, summary.exit_code()),
-        (Outcome::Failed, 99)
-    );
+    assert_eq!(summary.verdict, Verdict::Failed);
 
     // The knee: errors at 40 users, so 20 users x 0.8.
     let knee = summary.analysis.knee.as_ref().unwrap();
@@ -115,7 +113,7 @@ fn a_capacity_run_writes_every_file_and_they_agree() {
 
     // steps.csv: a row per request and an Aggregated row per step, counts as in the summary.
     let (header, rows) = csv_rows(&dir.join("steps.csv"));
-    assert_eq!(header.len(), 24);
+    assert_eq!(header.len(), 25);
     assert_eq!(rows.len(), 9);
     for (step, s) in summary.steps.iter().enumerate() {
         let aggregated = &rows[step * 3 + 2];
@@ -216,10 +214,7 @@ fn an_interrupted_run_reports_the_steps_that_ran() {
         sweep_load,
         Ending::InterruptedInLastStep,
     );
-    assert_eq!(
-        (summary.outcome, summary.exit_code()),
-        (Outcome::Interrupted, 105)
-    );
+    assert_eq!(summary.verdict, Verdict::Interrupted);
     assert_eq!(summary.steps.len(), 3);
     let last = &summary.steps[2];
     assert!(last.cut_short);

@@ -4,8 +4,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::plan::Kind;
 use crate::{Overrides, load};
+use stampede_plan::Kind;
 
 /// A scenario name that matches no file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

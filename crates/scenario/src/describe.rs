@@ -6,11 +6,12 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::plan::{
-    BaseUrl, Check, Load, Metric, Monitor, MonitorLimit, MonitorProcess, Op, Plan, Scope,
-    StatusSet, Think, Threshold, format_bytes,
+use stampede_metrics::format;
+use stampede_plan::template::{Part, Template, Var};
+use stampede_plan::{
+    BaseUrl, Check, Load, Monitor, MonitorLimit, MonitorProcess, Plan, Scope, StatusSet, Think,
+    Threshold,
 };
-use crate::template::{Part, Template, Var};
 
 const REDACTED: &str = "<redacted>";
 
@@ -44,19 +45,29 @@ fn describe_monitor(monitor: &Monitor) -> String {
         (!levels.is_empty()).then(|| format!("{name} {}", levels.join(" ")))
     };
     parts.extend(limit("cpu", &monitor.cpu_percent, &|v| format!("{v}%")));
-    parts.extend(limit("rss", &monitor.rss_bytes, &format_bytes));
+    parts.extend(limit("rss", &monitor.rss_bytes, &format::bytes));
     parts.join(", ")
 }
 
-impl Plan {
-    /// The plan as text for `stampede plan`.
-    pub fn describe(&self) -> String {
-        let mut out = String::new();
-        // Writing into a String cannot fail.
-        let _ = self.write_description(&mut out);
-        out
-    }
+/// The plan as text for `stampede plan`.
+pub fn describe(plan: &Plan) -> String {
+    let mut out = String::new();
+    // Writing into a String cannot fail.
+    let _ = Describer(plan).write_description(&mut out);
+    out
+}
 
+/// A plan being described: its fields read through `Deref`.
+struct Describer<'a>(&'a Plan);
+
+impl std::ops::Deref for Describer<'_> {
+    type Target = Plan;
+    fn deref(&self) -> &Plan {
+        self.0
+    }
+}
+
+impl Describer<'_> {
     fn write_description(&self, out: &mut String) -> std::fmt::Result {
         writeln!(out, "scenario  {} ({})", self.name, self.kind.as_str())?;
         if !self.description.is_empty() {
@@ -160,8 +171,8 @@ impl Plan {
             }
             for capture in &request.captures {
                 let from = match &capture.from {
-                    crate::plan::CaptureFrom::JsonPointer(pointer) => format!("json:{pointer}"),
-                    crate::plan::CaptureFrom::Header(name) => format!("header:{name}"),
+                    stampede_plan::CaptureFrom::JsonPointer(pointer) => format!("json:{pointer}"),
+                    stampede_plan::CaptureFrom::Header(name) => format!("header:{name}"),
                 };
                 let name = self.captures.get(capture.slot).map_or("?", String::as_str);
                 writeln!(out, "{pad}capture: {name} <- {from}")?;
@@ -240,11 +251,11 @@ impl Plan {
             let rules: Vec<String> = self
                 .stop_when
                 .iter()
-                .map(|(m, c)| format!("{} {}", metric_name(*m), condition_text(*m, c.op, c.value)))
+                .map(|(m, c)| format::rule(*m, c))
                 .collect();
             writeln!(out, "\nstop when {}", rules.join(" or "))?;
         }
-        if self.kind == crate::plan::Kind::Capacity {
+        if self.kind == stampede_plan::Kind::Capacity {
             writeln!(out, "ceiling   knee x {}", self.ceiling_factor)?;
         }
         if let Some(drift) = &self.drift {
@@ -303,17 +314,9 @@ impl Plan {
 
     fn threshold_text(&self, threshold: &Threshold) -> String {
         let metric = threshold.metric;
-        let mut text = format!(
-            "{} {}",
-            metric_name(metric),
-            condition_text(metric, threshold.condition.op, threshold.condition.value)
-        );
+        let mut text = format::rule(metric, &threshold.condition);
         if let Some(warn) = threshold.warn {
-            let _ = write!(
-                text,
-                " (warn unless {})",
-                condition_text(metric, warn.op, warn.value)
-            );
+            let _ = write!(text, " (warn unless {})", format::condition(metric, &warn));
         }
         match threshold.scope {
             Scope::Run => text.push_str(", whole run"),
@@ -326,43 +329,16 @@ impl Plan {
                 );
             }
         }
-        if let Some(window) = threshold.window {
-            let _ = write!(text, ", over {} windows", d(window));
-        }
-        if threshold.abort {
-            text.push_str(", aborts the run");
+        if let Some(live) = threshold.live {
+            let _ = write!(text, ", live over {} windows", d(live.window));
+            text.push_str(if live.abort {
+                ", aborts the run"
+            } else {
+                ", warns while running"
+            });
         }
         text
     }
-}
-
-fn metric_name(metric: Metric) -> &'static str {
-    match metric {
-        Metric::P50 => "p50",
-        Metric::P90 => "p90",
-        Metric::P95 => "p95",
-        Metric::P99 => "p99",
-        Metric::Max => "max",
-        Metric::Mean => "mean",
-        Metric::ErrorRate => "error-rate",
-        Metric::Rps => "rps",
-        Metric::Checks => "checks",
-    }
-}
-
-fn condition_text(metric: Metric, op: Op, value: f64) -> String {
-    let op = match op {
-        Op::Lt => "<",
-        Op::Le => "<=",
-        Op::Gt => ">",
-        Op::Ge => ">=",
-    };
-    let value = match metric {
-        Metric::ErrorRate | Metric::Checks => format!("{}%", (value * 1e6).round() / 1e4),
-        Metric::Rps => format!("{value}"),
-        _ => format!("{value}ms"),
-    };
-    format!("{op} {value}")
 }
 
 fn think_text(think: Think) -> String {

@@ -9,10 +9,10 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
+use stampede_plan::Metric;
 
-use crate::plan::Kind;
 use crate::spanned::{Any, Pairs, Spanned};
-use crate::types::{Count, Dur, Positive, StatusList, StatusSpec};
+use crate::types::{Count, Dur, KindName, Positive, StatusList, StatusSpec};
 
 type S<T> = Spanned<T>;
 
@@ -24,7 +24,7 @@ macro_rules! kind_file {
         #[serde(deny_unknown_fields, rename_all = "kebab-case")]
         pub(crate) struct $name {
             /// The kind of scenario: smoke, capacity, throughput, burst or soak.
-            pub kind: S<Kind>,
+            pub kind: S<KindName>,
             /// The scenario's name in results and listings (default: the file stem).
             pub name: Option<S<String>>,
             /// One line on what the scenario is for.
@@ -91,7 +91,7 @@ macro_rules! kind_file {
 /// The keys every kind shares.
 #[derive(Debug)]
 pub(crate) struct Common {
-    pub kind: S<Kind>,
+    pub kind: S<KindName>,
     pub name: Option<S<String>>,
     pub description: Option<S<String>>,
     pub base_url: Option<S<String>>,
@@ -369,17 +369,17 @@ pub(crate) struct MetricConditions {
 
 impl MetricConditions {
     /// The set conditions with their key names, in a fixed order.
-    pub(crate) fn entries(&self) -> Vec<(&'static str, &S<ThresholdValue>)> {
+    pub(crate) fn entries(&self) -> Vec<(Metric, &S<ThresholdValue>)> {
         [
-            ("p50", &self.p50),
-            ("p90", &self.p90),
-            ("p95", &self.p95),
-            ("p99", &self.p99),
-            ("max", &self.max),
-            ("mean", &self.mean),
-            ("error-rate", &self.error_rate),
-            ("rps", &self.rps),
-            ("checks", &self.checks),
+            (Metric::P50, &self.p50),
+            (Metric::P90, &self.p90),
+            (Metric::P95, &self.p95),
+            (Metric::P99, &self.p99),
+            (Metric::Max, &self.max),
+            (Metric::Mean, &self.mean),
+            (Metric::ErrorRate, &self.error_rate),
+            (Metric::Rps, &self.rps),
+            (Metric::Checks, &self.checks),
         ]
         .into_iter()
         .filter_map(|(key, value)| value.as_ref().map(|v| (key, v)))

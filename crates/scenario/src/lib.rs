@@ -1,6 +1,7 @@
 //! Scenario files: parse, validate, and lower to a `Plan`.
 //!
-//! Knows nothing of sockets, tokio or CSV output. A `Plan` is plain data.
+//! Knows nothing of sockets, tokio or CSV output. The `Plan` it produces is the contract of
+//! `stampede-plan`, plain data the engine and reporter read without knowing TOML.
 //!
 //! The way through: read `kind`, parse the whole file strictly into that kind's struct
 //! ([`toml`] reports line and column), layer `--set` / `STAMPEDE_*` / `--target` over it with
@@ -14,21 +15,20 @@ mod file;
 mod lower;
 mod overrides;
 mod parse;
-pub mod plan;
 mod schema;
 mod spanned;
-pub mod template;
 mod types;
 
 use std::path::Path;
 
+use stampede_plan::Plan;
+
 pub use catalog::{Listing, NotFound, list, resolve};
+pub use describe::describe;
 pub use diag::{Diagnostic, Diagnostics};
 pub use lower::EnvLookup;
 pub use overrides::Overrides;
-pub use plan::*;
 pub use schema::json_schema;
-pub use template::{Context, Part, Template, Var};
 
 use diag::Sink;
 use lower::Lowerer;

@@ -10,9 +10,9 @@ use figment::{Figment, Metadata, Profile, Provider};
 
 use crate::diag::{Sink, override_span};
 use crate::parse::{self, KindFile};
-use crate::plan::Kind;
 use crate::schema;
 use crate::spanned::{self, Any, Pairs, Spanned};
+use stampede_plan::Kind;
 
 /// What the CLI passes in: `--set`, `STAMPEDE_*`, `--target`, `--allow-remote`.
 #[derive(Clone, Debug, Default)]

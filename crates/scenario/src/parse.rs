@@ -11,8 +11,8 @@ use serde::de::IgnoredAny;
 
 use crate::diag::Sink;
 use crate::file::{BurstFile, CapacityFile, SmokeFile, SoakFile, ThroughputFile};
-use crate::plan::Kind;
 use crate::schema;
+use stampede_plan::Kind;
 
 /// A parsed file of one kind.
 // One of these exists per load, briefly: boxing would buy nothing.

@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 
 use crate::file::{BurstFile, CapacityFile, SmokeFile, SoakFile, ThroughputFile};
 use crate::parse::KINDS;
-use crate::plan::Kind;
+use stampede_plan::Kind;
 
 /// Keys every kind has.
 pub(crate) const COMMON_KEYS: [&str; 14] = [

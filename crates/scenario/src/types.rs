@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::de::{self, Deserialize, Deserializer, SeqAccess, Unexpected, Visitor};
+use stampede_plan::Kind;
 
 use crate::spanned::Spanned;
 
@@ -262,5 +263,31 @@ impl JsonSchema for StatusList {
     fn json_schema(generator: &mut SchemaGenerator) -> Schema {
         let one = generator.subschema_for::<StatusSpec>();
         json_schema!({ "anyOf": [one, { "type": "array", "items": one }] })
+    }
+}
+
+/// `kind`: one of the five names, as the plan's [`Kind`] with the schema an editor shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(transparent)]
+pub(crate) struct KindName(pub Kind);
+
+impl std::ops::Deref for KindName {
+    type Target = Kind;
+    fn deref(&self) -> &Kind {
+        &self.0
+    }
+}
+
+impl JsonSchema for KindName {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Kind".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let names: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+        json_schema!({
+            "description": "The kind of scenario.",
+            "type": "string",
+            "enum": names
+        })
     }
 }

@@ -6,7 +6,8 @@ mod common;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use stampede_scenario::{Kind, json_schema, list, resolve};
+use stampede_plan::Kind;
+use stampede_scenario::{json_schema, list, resolve};
 
 #[test]
 fn names_resolve_to_files_and_misses_list_the_names() {

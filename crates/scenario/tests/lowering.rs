@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::load;
 use proptest::prelude::*;
-use stampede_scenario::{Load, Plan, Step, Think};
+use stampede_plan::{Load, Plan, Step, Think};
 
 const REQUEST: &str = "\n[[request]]\nname = \"h\"\npath = \"/health\"\n";
 

@@ -7,10 +7,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::{errors, fake_env, load, load_file, load_with, scenarios_dir};
-use stampede_scenario::{
-    BaseUrl, CaptureFrom, Check, Context, DataMode, Kind, Load, Metric, MonitorLimit,
-    MonitorProcess, Op, Overrides, Scope, StatusSet, Think,
+use stampede_plan::{
+    BaseUrl, CaptureFrom, Check, Context, DataMode, Kind, LiveRule, Load, Metric, MonitorLimit,
+    MonitorProcess, Op, Scope, StatusSet, Think,
 };
+use stampede_scenario::{Overrides, describe};
 
 const SMOKE: &str = r#"kind = "smoke"
 description = "Baseline before every deploy"
@@ -485,8 +486,14 @@ p99 = "< 1s"
         (Metric::Rps, Op::Gt, 100.0)
     );
     assert_eq!(
-        (t[3].metric, t[3].window, t[3].abort),
-        (Metric::Checks, Some(Duration::from_secs(30)), true)
+        (t[3].metric, t[3].live),
+        (
+            Metric::Checks,
+            Some(LiveRule {
+                window: Duration::from_secs(30),
+                abort: true
+            })
+        )
     );
     assert!((t[3].warn.unwrap().value - 0.999).abs() < 1e-9);
     assert_eq!(
@@ -511,7 +518,7 @@ body = "{}"
 sign = { hmac-sha256 = { secret = "${env:WEBHOOK_SECRET}" } }
 "#;
     let plan = load(source).unwrap();
-    let shown = format!("{}\n{plan:?}", plan.describe());
+    let shown = format!("{}\n{plan:?}", describe(&plan));
     for secret in [
         "plain-bearer",
         "tok-123",
@@ -520,13 +527,13 @@ sign = { hmac-sha256 = { secret = "${env:WEBHOOK_SECRET}" } }
     ] {
         assert!(!shown.contains(secret), "`{secret}` shown in:\n{shown}");
     }
-    assert!(plan.describe().contains("Authorization: <redacted>"));
+    assert!(describe(&plan).contains("Authorization: <redacted>"));
 }
 
 #[test]
 fn describe_shows_offsets_cooldowns_and_total() {
     let source = "kind = \"capacity\"\nusers = [10, 20, 40]\nhold = \"1m\"\ncooldown = \"30s\"\nramp = \"10s\"\n\n[[request]]\nname = \"h\"\npath = \"/health\"\n";
-    let text = load(source).unwrap().describe();
+    let text = describe(&load(source).unwrap());
     let steps: Vec<&str> = text
         .lines()
         .skip_while(|l| *l != "steps")
@@ -738,11 +745,12 @@ fn monitor_lowers_to_sources_and_limits() {
             stop: Some(2.0 * 1024.0 * 1024.0 * 1024.0)
         }
     );
-    let described = load(&format!(
-        "{SMOKE}\n[monitor]\npid = 7\nrss = {{ stop = \"1.8GB\" }}\n"
-    ))
-    .unwrap()
-    .describe();
+    let described = describe(
+        &load(&format!(
+            "{SMOKE}\n[monitor]\npid = 7\nrss = {{ stop = \"1.8GB\" }}\n"
+        ))
+        .unwrap(),
+    );
     assert!(
         described.contains("monitor   pid 7, rss stop 1.8 GB"),
         "{described}"

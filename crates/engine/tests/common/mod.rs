@@ -14,8 +14,8 @@ use http_body_util::Full;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use stampede_engine::{Connector, Options};
-use stampede_metrics::{Event, IntervalSnapshot, StepEnd, StepInfo};
-use stampede_scenario::{BaseUrl, Kind, Load, Plan, Request, StatusSet, Step, Template, Think};
+use stampede_metrics::{Event, IntervalSnapshot, StatsSet, StepEnd, StepInfo};
+use stampede_plan::{BaseUrl, Kind, Load, Plan, Request, StatusSet, Step, Template, Think};
 use tokio::net::TcpListener;
 
 pub fn request(name: &str, path: &str) -> Request {
@@ -96,8 +96,22 @@ impl Recorded {
             Event::Interval(snapshot) => self.intervals.push((*snapshot).clone()),
             Event::StepEnded(end) => self.steps.push((*end).clone()),
             Event::RunEnded(_) => self.run_ended = true,
-            Event::RunStarted(_) => {}
+            Event::RunStarted(_) | Event::Alert(_) => {}
         }
+    }
+
+    /// A step's figures: the sum of its measured (post-warm-up) intervals, as every listener
+    /// computes them.
+    pub fn step_stats(&self, step: usize) -> StatsSet {
+        let mut total = StatsSet::default();
+        for interval in self
+            .intervals
+            .iter()
+            .filter(|i| i.step == step && !i.warmup)
+        {
+            total.add(&interval.stats);
+        }
+        total
     }
 }
 
@@ -290,7 +304,7 @@ pub async fn arrival_server() -> ArrivalServer {
 pub async fn run_recorded(
     plan: &Plan,
     options: &Options,
-) -> (stampede_metrics::RunOutcome, Recorded) {
+) -> (stampede_metrics::RunEnding, Recorded) {
     let (_stop_tx, stop) = tokio::sync::watch::channel(None);
     let mut rec = Recorded::default();
     let outcome = stampede_engine::run(plan, options, stop, |e| rec.record(e))

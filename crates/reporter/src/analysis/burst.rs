@@ -12,9 +12,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::AnalysisOptions;
-use crate::num::{percent, round, short};
 use crate::series::SeriesPoint;
 use crate::summary::StepSummary;
+use stampede_metrics::format::{percent, round, short};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Burst {
@@ -74,9 +74,9 @@ pub(crate) fn burst(
         result.why = "no measured step before the burst to compare with".to_owned();
         return Some(result);
     };
-    let p95_bound = before.figures.judged_latency().p95 * (1.0 + options.burst_tolerance);
+    let p95_bound = before.figures.latency_ms.p95 * (1.0 + options.burst_tolerance);
     let err_bound = before.figures.error_rate * (1.0 + options.burst_tolerance) + ERROR_RATE_FLOOR;
-    result.before_p95_ms = before.figures.judged_latency().p95;
+    result.before_p95_ms = before.figures.latency_ms.p95;
     result.before_error_rate = before.figures.error_rate;
 
     let after: Vec<&SeriesPoint> = points

@@ -10,8 +10,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::AnalysisOptions;
-use crate::num::{percent, round, short};
 use crate::series::SeriesPoint;
+use stampede_metrics::format::{percent, round, short};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Drift {

@@ -7,11 +7,11 @@
 //! over think times offers load through its users' pace).
 
 use serde::{Deserialize, Serialize};
-use stampede_scenario::{Metric, Op, Scope, Threshold};
+use stampede_plan::{Metric, Op, Scope, Threshold};
 
 use super::{AnalysisOptions, CurvePoint, curve};
-use crate::num::{percent, short};
 use crate::summary::StepSummary;
+use stampede_metrics::format::{percent, short};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Elbow {
@@ -37,8 +37,8 @@ pub(crate) fn elbow(
     thresholds: &[Threshold],
     options: &AnalysisOptions,
 ) -> Elbow {
-    let open = steps.iter().any(|s| s.target_rate.is_some());
-    let mut points = curve(steps, |s| s.target_rate.unwrap_or(s.figures.rps));
+    let open = steps.iter().any(|s| s.load.planned_rate.is_some());
+    let mut points = curve(steps, |s| s.load.planned_rate.unwrap_or(s.figures.rps));
     points.sort_by(|a, b| a.load.total_cmp(&b.load));
     let from_plan = thresholds
         .iter()
@@ -125,14 +125,14 @@ pub(crate) fn elbow(
 mod tests {
     use super::*;
     use crate::analysis::testing::step;
-    use stampede_scenario::Condition;
+    use stampede_plan::Condition;
 
     fn open_sweep(rows: &[(f64, f64, f64)]) -> Vec<StepSummary> {
         rows.iter()
             .enumerate()
             .map(|(i, &(rate, p95, err))| {
                 let mut s = step(i, 100, rate * 0.99, p95, err);
-                s.target_rate = Some(rate);
+                s.load.planned_rate = Some(rate);
                 s.label = format!("{rate}/s");
                 s
             })
@@ -156,8 +156,7 @@ mod tests {
             },
             warn: None,
             scope: Scope::Run,
-            window: None,
-            abort: false,
+            live: None,
         };
         let elbow = elbow(&steps, &[limit], &AnalysisOptions::default());
         assert!(elbow.found);

@@ -9,8 +9,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{AnalysisOptions, CurvePoint, curve};
-use crate::num::{percent, short};
 use crate::summary::StepSummary;
+use stampede_metrics::format::{percent, short};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Knee {

@@ -100,7 +100,7 @@ pub(crate) fn curve(
             label: s.label.clone(),
             load: load_of(s),
             rps: s.figures.rps,
-            p95_ms: s.figures.judged_latency().p95,
+            p95_ms: s.figures.latency_ms.p95,
             error_rate: s.figures.error_rate,
         })
         .collect()
@@ -109,7 +109,7 @@ pub(crate) fn curve(
 #[cfg(test)]
 pub(crate) mod testing {
     use super::*;
-    use crate::figures::{Figures, LatencyMs};
+    use stampede_metrics::{Figures, LatencyMs};
 
     /// A step with the given users, rps, p95 and error rate.
     pub(crate) fn step(

@@ -6,9 +6,9 @@ use std::fmt::Write;
 use super::escape;
 use super::svg::{Chart, Line, NARROW, Shade};
 use crate::analysis::{CurvePoint, Drift, Elbow, Knee};
-use crate::num::{percent, short, trim};
 use crate::series::SeriesPoint;
 use crate::summary::Summary;
+use stampede_metrics::format::{percent, short, trim};
 
 /// Reads one figure off a point of a load curve.
 type Pick = fn(&CurvePoint) -> f64;
@@ -132,7 +132,7 @@ pub(super) fn over_time(out: &mut String, s: &Summary) {
     throughput
         .lines
         .push(line("failures/s", FAIL, s, unit, |p| {
-            Some(crate::num::ratio(p.failed as f64, p.length_s))
+            Some(stampede_metrics::format::ratio(p.failed as f64, p.length_s))
         }));
     let (mut users, _) = time_chart(s, "Active users over time", "active users");
     users.lines.push(line("active users", USERS, s, unit, |p| {

@@ -16,10 +16,10 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use crate::analysis::Analysis;
-use crate::num::{grouped, percent, short};
 use crate::series::Series;
-use crate::summary::{Outcome, Summary};
+use crate::summary::{Summary, Verdict};
 use charts::{by_kind, over_time};
+use stampede_metrics::format::{grouped, percent, short};
 use tables::{failures_table, requests_table, steps_table};
 
 const STYLE: &str = include_str!("style.css");
@@ -72,7 +72,7 @@ pub(crate) fn render(summary: &Summary) -> String {
         escape(&summary.scenario),
         escape(&summary.kind),
         escape(&summary.run_id),
-        summary.outcome.as_str().to_uppercase()
+        summary.verdict.as_str().to_uppercase()
     );
     header(&mut out, summary);
     callouts(&mut out, summary);
@@ -118,16 +118,16 @@ pub(crate) fn render(summary: &Summary) -> String {
 }
 
 fn header(out: &mut String, s: &Summary) {
-    let class = match s.outcome {
-        Outcome::Passed => "passed",
-        Outcome::Failed => "failed",
-        Outcome::Interrupted => "interrupted",
+    let class = match s.verdict {
+        Verdict::Passed => "passed",
+        Verdict::Failed => "failed",
+        Verdict::Interrupted => "interrupted",
     };
     let _ = write!(
         out,
         "<header class=\"verdict {class}\">\n<span class=\"badge\">{}</span>\n\
          <h1>{} <span class=\"kind\">{}</span></h1>\n",
-        s.outcome.as_str().to_uppercase(),
+        s.verdict.as_str().to_uppercase(),
         escape(&s.scenario),
         escape(&s.kind)
     );
@@ -181,7 +181,7 @@ fn callouts(out: &mut String, s: &Summary) {
     callout(
         out,
         "p95 latency",
-        &format!("{} ms", short(t.judged_latency().p95)),
+        &format!("{} ms", short(t.latency_ms.p95)),
         &format!(
             "p50 {} ms · p99 {} ms",
             short(t.latency_ms.p50),
@@ -225,7 +225,7 @@ fn callouts(out: &mut String, s: &Summary) {
             .map_or("not recovered".to_owned(), |r| format!("{} s", short(r)));
         callout(out, "Recovery after the burst", &big, &burst.why);
     }
-    if let Some(monitor) = &s.monitor {
+    for monitor in &s.monitors {
         target_callout(out, monitor);
     }
     out.push_str("</section>\n");
@@ -247,7 +247,8 @@ fn target_callout(out: &mut String, m: &crate::MonitorSummary) {
         why.push(format!("trend {} MB/h", short(slope)));
     }
     why.push(format!("{} samples", m.samples));
-    callout(out, "Target peak memory", &big, &why.join(" · "));
+    let title = format!("Peak memory of {}", m.name);
+    callout(out, &title, &big, &why.join(" · "));
 }
 
 fn thresholds(out: &mut String, s: &Summary) {
@@ -335,7 +336,7 @@ mod tests {
         assert!(html.contains("class=\"cooldown\""));
         assert!(html.contains("knee 50"));
         assert!(
-            !html.contains("Target peak memory"),
+            !html.contains("Peak memory of"),
             "no monitor, no target callout"
         );
     }
@@ -343,15 +344,17 @@ mod tests {
     #[test]
     fn the_monitor_summary_shows_as_the_target_callout() {
         let mut summary = testdata::summary();
-        summary.monitor = Some(crate::MonitorSummary {
+        summary.monitors = vec![crate::MonitorSummary {
+            name: "the demo target".to_owned(),
             samples: 60,
             peak_cpu_percent: Some(81.5),
             peak_rss_mb: Some(512.0),
             first_rss_mb: Some(400.0),
             last_rss_mb: Some(512.0),
             rss_slope_mb_per_hour: Some(112.0),
-        });
+        }];
         let html = render(&summary);
+        assert!(html.contains("Peak memory of the demo target"), "{html}");
         assert!(html.contains("<span class=\"big\">512 MB</span>"), "{html}");
         assert!(html.contains("peak CPU 81.5 % of a core"));
         assert!(html.contains("RSS 400 → 512 MB"));

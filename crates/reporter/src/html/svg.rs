@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use super::escape;
-use crate::num::{round, trim};
+use stampede_metrics::format::{round, trim};
 
 /// The drawing's width in its own units: full width, or half for charts side by side.
 pub(crate) const WIDE: f64 = 960.0;

@@ -3,9 +3,9 @@
 use std::fmt::Write;
 
 use super::escape;
-use crate::figures::Figures;
-use crate::num::{grouped, percent, short};
 use crate::summary::Summary;
+use stampede_metrics::Figures;
+use stampede_metrics::format::{grouped, percent, short};
 
 /// Failures listed at most; the rest are in failures.csv.
 const FAILURE_ROWS: usize = 20;
@@ -29,7 +29,7 @@ const FIGURE_HEADS: &str = "<th>requests</th><th>failed</th><th>errors</th><th>r
     <th>min</th><th>mean</th><th>p50</th><th>p90</th><th>p95</th><th>p99</th><th>p99.9</th><th>max</th>";
 
 pub(super) fn steps_table(out: &mut String, s: &Summary) {
-    let open = s.steps.iter().any(|st| st.target_rate.is_some());
+    let open = s.steps.iter().any(|st| st.load.planned_rate.is_some());
     let _ = write!(
         out,
         "<h2>Steps</h2>\n<table>\n<tr><th class=\"text\">step</th><th>users</th>{}{FIGURE_HEADS}<th>reconnects</th></tr>\n",
@@ -43,9 +43,9 @@ pub(super) fn steps_table(out: &mut String, s: &Summary) {
         let rates = if open {
             format!(
                 "<td>{}</td><td>{}</td><td>{}</td>",
-                st.target_rate.map(short).unwrap_or_default(),
-                st.achieved_rate.map(short).unwrap_or_default(),
-                grouped(st.dropped)
+                st.load.planned_rate.map(short).unwrap_or_default(),
+                st.load.achieved_rate.map(short).unwrap_or_default(),
+                grouped(st.load.dropped)
             )
         } else {
             String::new()
@@ -58,7 +58,7 @@ pub(super) fn steps_table(out: &mut String, s: &Summary) {
             if st.cut_short { " (cut short)" } else { "" },
             st.users,
             figure_cells(&st.figures),
-            grouped(st.reconnects)
+            grouped(st.load.reconnects)
         );
     }
     let t = &s.total;
@@ -69,23 +69,19 @@ pub(super) fn steps_table(out: &mut String, s: &Summary) {
         if open {
             format!(
                 "<td></td><td>{}</td><td>{}</td>",
-                t.achieved_rate.map(short).unwrap_or_default(),
-                grouped(t.dropped)
+                t.load.achieved_rate.map(short).unwrap_or_default(),
+                grouped(t.load.dropped)
             )
         } else {
             String::new()
         },
         figure_cells(&t.figures),
-        grouped(t.reconnects)
+        grouped(t.load.reconnects)
     );
     let _ = writeln!(
         out,
-        "<p class=\"note\">Latency in ms from the actual send{}; measured time excludes warm-up.</p>",
-        if t.figures.latency_corrected_ms.is_some() {
-            " (open-model thresholds and analysis use it from the scheduled send, in summary.json)"
-        } else {
-            ""
-        }
+        "<p class=\"note\">{}; measured time excludes warm-up.</p>",
+        escape(&crate::describe::latency_basis(&t.figures))
     );
 }
 

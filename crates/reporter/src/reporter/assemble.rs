@@ -3,13 +3,12 @@
 
 use std::time::SystemTime;
 
-use stampede_metrics::RunOutcome;
+use stampede_metrics::format::{ratio, round};
+use stampede_metrics::{Figures, LoadFigures, RunEnding};
 
 use super::Reporter;
 use crate::clock::rfc3339;
-use crate::figures::Figures;
-use crate::num::{ratio, round};
-use crate::summary::{Outcome, SCHEMA_VERSION, Summary, TotalSummary};
+use crate::summary::{SCHEMA_VERSION, Summary, TotalSummary, Verdict};
 use crate::threshold::{drift_rules, evaluate};
 
 impl Reporter {
@@ -17,18 +16,18 @@ impl Reporter {
         let mut steps = self.steps.clone();
         steps.sort_by_key(|s| s.index);
         let duration: f64 = steps.iter().map(|s| s.duration_s).sum();
-        let open_model = steps.iter().any(|s| s.target_rate.is_some());
+        let peak_users = steps.iter().map(|s| s.load.peak_users).max().unwrap_or(0);
+        // A run of open-model steps has a planned rate over the run: the arrivals scheduled per
+        // second of measured time.
+        let planned_rate = steps
+            .iter()
+            .any(|s| s.load.planned_rate.is_some())
+            .then(|| round(ratio(self.total.scheduled as f64, duration), 3));
         let total = TotalSummary {
             users: steps.iter().map(|s| s.users).max().unwrap_or(0),
-            peak_users: steps.iter().map(|s| s.peak_users).max().unwrap_or(0),
             duration_s: round(duration, 3),
-            achieved_rate: open_model
-                .then(|| round(ratio(self.total.iterations as f64, duration), 3)),
+            load: LoadFigures::of(&self.total, duration, peak_users, planned_rate),
             figures: Figures::of(&self.total.aggregate(), duration),
-            dropped: self.total.dropped,
-            reconnects: self.total.reconnects,
-            late_starts: self.total.late_starts,
-            iterations: self.total.iterations,
             requests_by_name: self.by_name(&self.total, duration),
         };
         let series = self.series.series().clone();
@@ -49,14 +48,21 @@ impl Reporter {
                 (now, elapsed, None, Figures::default())
             }
         };
-        let (outcome, aborted) = match run_outcome {
+        let failed = thresholds.iter().any(|t| !t.passed);
+        let (verdict, aborted, stopped) = match run_outcome {
             // Without a RunEnded the run did not finish normally: report it as interrupted.
-            None | Some(RunOutcome::Interrupted) => (Outcome::Interrupted, None),
-            Some(RunOutcome::Aborted { reason }) => (Outcome::Failed, Some(reason)),
-            Some(RunOutcome::Completed) if thresholds.iter().any(|t| !t.passed) => {
-                (Outcome::Failed, None)
+            None | Some(RunEnding::Interrupted) => (Verdict::Interrupted, None, None),
+            Some(RunEnding::Aborted { reason }) => (Verdict::Failed, Some(reason), None),
+            Some(RunEnding::StoppedEarly { reason }) => {
+                let verdict = if failed {
+                    Verdict::Failed
+                } else {
+                    Verdict::Passed
+                };
+                (verdict, None, Some(reason))
             }
-            Some(RunOutcome::Completed) => (Outcome::Passed, None),
+            Some(RunEnding::Completed) if failed => (Verdict::Failed, None, None),
+            Some(RunEnding::Completed) => (Verdict::Passed, None, None),
         };
         Summary {
             schema_version: SCHEMA_VERSION,
@@ -69,8 +75,11 @@ impl Reporter {
             started_at: rfc3339(self.started_at),
             finished_at: rfc3339(finished_at),
             elapsed_s: round(elapsed.as_secs_f64(), 3),
-            outcome,
+            verdict,
             aborted,
+            stopped,
+            alerts: self.alerts.clone(),
+            alerts_dropped: self.alerts_dropped,
             steps,
             total,
             setup: (setup.requests > 0).then_some(setup),
@@ -83,7 +92,7 @@ impl Reporter {
                 &self.plan.checks,
             ),
             series,
-            monitor: self.monitor.summary(),
+            monitors: self.monitor.summaries(),
         }
     }
 }

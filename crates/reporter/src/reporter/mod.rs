@@ -12,24 +12,23 @@ mod assemble;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use stampede_metrics::format::round;
 use stampede_metrics::{
-    Event, IntervalSnapshot, MonitorSample, RunEnd, RunOutcome, StatsSet, StepEnd, StepInfo,
+    Alert, Event, Figures, IntervalSnapshot, LoadFigures, RunEnd, RunEnding, StatsSet, StepInfo,
 };
-use stampede_scenario::Plan;
+use stampede_plan::Plan;
 
 use crate::analysis::AnalysisOptions;
 use crate::atomic::write_atomic;
 use crate::facts::PlanFacts;
 use crate::failures::{self, FailureLog};
-use crate::figures::Figures;
 use crate::history::{self, DEFAULT_KEEP, HistoryEntry};
 use crate::monitor::MonitorTrack;
 use crate::named::Named;
-use crate::num::{ratio, round};
 use crate::series::{SeriesBuilder, group_for};
 use crate::steps_csv::{self, StepRow};
 use crate::streams::{Streams, csv_io};
-use crate::summary::{SUMMARY_FILE, StepSummary, Summary};
+use crate::summary::{MAX_ALERTS, SUMMARY_FILE, StepSummary, Summary};
 use crate::{Error, render};
 
 pub const STEPS_FILE: &str = "steps.csv";
@@ -46,12 +45,15 @@ pub struct RunMeta {
     pub tag: Option<String>,
 }
 
-/// A step that has started and not yet ended: its measured statistics so far, in case the run
-/// stops before the engine sends `StepEnded`.
+/// A step that has started and not yet ended: its measured intervals so far. A step's figures
+/// are the sum of its measured intervals, nothing else, so a run stopped inside a step (or
+/// killed, and replayed from its record) reports that step the same way.
 struct OpenStep {
     index: usize,
     stats: StatsSet,
+    /// Measured time covered by the intervals so far.
     measured: Duration,
+    /// The most users active at an interval's end, for a step that never ended.
     peak_users: u32,
 }
 
@@ -62,7 +64,7 @@ pub struct Reporter {
     history_keep: usize,
     analysis: AnalysisOptions,
     started_at: SystemTime,
-    end: Option<(SystemTime, Duration, RunOutcome, Figures)>,
+    end: Option<(SystemTime, Duration, RunEnding, Figures)>,
     infos: Vec<Option<StepInfo>>,
     steps: Vec<StepSummary>,
     rows: Vec<StepRow>,
@@ -70,6 +72,8 @@ pub struct Reporter {
     /// threads do not finish a step at the same instant).
     open: Vec<OpenStep>,
     total: StatsSet,
+    alerts: Vec<Alert>,
+    alerts_dropped: u64,
     /// `None` once a write failed: the temporary files are then dropped, and removed.
     streams: Option<Streams>,
     series: SeriesBuilder,
@@ -99,6 +103,8 @@ impl Reporter {
             rows: Vec::new(),
             open: Vec::new(),
             total: StatsSet::new(plan.requests.len()),
+            alerts: Vec::new(),
+            alerts_dropped: 0,
             streams: Some(streams),
             series: SeriesBuilder::new(
                 group_for(
@@ -127,21 +133,12 @@ impl Reporter {
         self
     }
 
-    /// Takes the monitor's latest sample of the target. It is shown on the time series rows
-    /// written from now on and summed up in summary.json; feed it before the interval it
-    /// belongs to.
-    pub fn record_monitor(&mut self, sample: &MonitorSample) {
-        self.monitor.push(sample);
-        if let Some(streams) = &mut self.streams {
-            streams.monitor = Some(*sample);
-        }
-    }
-
     /// Takes one event. Never panics; a write error is kept and returned by [`Reporter::finish`].
     pub fn record(&mut self, event: &Event<'_>) {
         match event {
             Event::RunStarted(start) => {
                 self.started_at = start.started_at;
+                self.monitor.sources(&start.monitors);
                 let result = self
                     .streams
                     .as_mut()
@@ -156,9 +153,30 @@ impl Reporter {
                 self.open_step(info.index);
             }
             Event::Interval(snapshot) => self.interval(snapshot),
+            Event::Alert(alert) => {
+                if self.alerts.len() < MAX_ALERTS {
+                    self.alerts.push((*alert).clone());
+                } else {
+                    self.alerts_dropped += 1;
+                }
+            }
             Event::StepEnded(end) => {
-                self.open.retain(|o| o.index != end.index);
-                self.add_step(end);
+                let open = match self.open.iter().position(|o| o.index == end.index) {
+                    Some(at) => self.open.remove(at),
+                    None => OpenStep {
+                        index: end.index,
+                        stats: StatsSet::new(self.plan.names.len()),
+                        measured: Duration::ZERO,
+                        peak_users: 0,
+                    },
+                };
+                self.add_step(
+                    end.index,
+                    &open.stats,
+                    end.measured,
+                    end.peak_users,
+                    end.cut_short,
+                );
             }
             Event::RunEnded(end) => self.run_ended(end),
         }
@@ -181,6 +199,9 @@ impl Reporter {
     }
 
     fn interval(&mut self, snapshot: &IntervalSnapshot) {
+        for sample in &snapshot.monitor {
+            self.monitor.push(sample);
+        }
         let result = self.streams.as_mut().map(|s| s.push(snapshot));
         self.keep_error(result);
         self.series.push(snapshot);
@@ -207,15 +228,13 @@ impl Reporter {
     /// intervals, marked cut short.
     fn close_open_steps(&mut self) {
         for open in std::mem::take(&mut self.open) {
-            let rate = self.info(open.index).and_then(|i| i.rate);
-            self.add_step(&StepEnd {
-                index: open.index,
-                measured: open.measured,
-                peak_users: open.peak_users,
-                target_rate: rate,
-                stats: open.stats,
-                cut_short: true,
-            });
+            self.add_step(
+                open.index,
+                &open.stats,
+                open.measured,
+                open.peak_users,
+                true,
+            );
         }
     }
 
@@ -223,63 +242,55 @@ impl Reporter {
         self.infos.get(index).and_then(Option::as_ref)
     }
 
-    fn add_step(&mut self, end: &StepEnd) {
-        if self.steps.iter().any(|s| s.index == end.index) {
+    fn add_step(
+        &mut self,
+        index: usize,
+        stats: &StatsSet,
+        measured: Duration,
+        peak_users: u32,
+        cut_short: bool,
+    ) {
+        if self.steps.iter().any(|s| s.index == index) {
             return;
         }
-        let info = self.info(end.index).cloned().unwrap_or_else(|| StepInfo {
-            index: end.index,
-            label: format!("step {}", end.index + 1),
-            users: end.peak_users,
-            rate: end.target_rate,
+        let info = self.info(index).cloned().unwrap_or_else(|| StepInfo {
+            index,
+            label: format!("step {}", index + 1),
+            users: peak_users,
+            rate: None,
             offset: Duration::ZERO,
             ramp: Duration::ZERO,
             warmup: Duration::ZERO,
-            hold: end.measured,
+            hold: measured,
             cooldown: Duration::ZERO,
         });
-        let seconds = end.measured.as_secs_f64();
-        for (id, stats) in end.stats.requests.iter().enumerate() {
-            if stats.requests() > 0 {
+        let seconds = measured.as_secs_f64();
+        for (id, request) in stats.requests.iter().enumerate() {
+            if request.requests() > 0 {
                 let method = self.plan.methods.get(id).map_or("", String::as_str);
                 let name = self.plan.names.get(id).map_or("", String::as_str);
-                let row = StepRow::of(end.index + 1, info.users, method, name, stats, seconds);
+                let row = StepRow::of(index + 1, peak_users, method, name, request, seconds);
                 self.rows.push(row);
             }
         }
-        let aggregate = end.stats.aggregate();
-        let row = StepRow::of(
-            end.index + 1,
-            info.users,
-            "",
-            "Aggregated",
-            &aggregate,
-            seconds,
-        );
+        let aggregate = stats.aggregate();
+        let row = StepRow::of(index + 1, peak_users, "", "Aggregated", &aggregate, seconds);
         self.rows.push(row);
         self.steps.push(StepSummary {
-            index: end.index,
+            index,
             label: info.label.clone(),
             users: info.users,
-            peak_users: end.peak_users,
             offset_s: round(info.offset.as_secs_f64(), 3),
             warmup_s: round(info.warmup.as_secs_f64(), 3),
             hold_s: round(info.hold.as_secs_f64(), 3),
             cooldown_s: round(info.cooldown.as_secs_f64(), 3),
             duration_s: round(seconds, 3),
-            target_rate: end.target_rate,
-            achieved_rate: end
-                .target_rate
-                .map(|_| round(ratio(end.stats.iterations as f64, seconds), 3)),
+            load: LoadFigures::of(stats, seconds, peak_users, info.rate),
             figures: Figures::of(&aggregate, seconds),
-            dropped: end.stats.dropped,
-            reconnects: end.stats.reconnects,
-            late_starts: end.stats.late_starts,
-            iterations: end.stats.iterations,
-            cut_short: end.cut_short,
-            requests_by_name: self.by_name(&end.stats, seconds),
+            cut_short,
+            requests_by_name: self.by_name(stats, seconds),
         });
-        self.total.add(&end.stats);
+        self.total.add(stats);
     }
 
     fn by_name(&self, stats: &StatsSet, seconds: f64) -> Named<Figures> {

@@ -7,14 +7,14 @@ use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use stampede_metrics::{
-    Event, FailureKey, IntervalSnapshot, Outcome, RunEnd, RunOutcome, RunStart, StatsSet, StepEnd,
-    StepInfo,
+    Alert, Event, FailureKey, IntervalSnapshot, Outcome, RunEnd, RunEnding, RunStart, StatsSet,
+    StepEnd, StepInfo,
 };
-use stampede_reporter::{Reporter, RunMeta, Summary};
-use stampede_scenario::{
+use stampede_plan::{
     Check, Condition, Kind, Load, Metric, Op, Plan, Request, Scope, StatusSet, Step, Template,
     Think, Threshold,
 };
+use stampede_reporter::{Reporter, RunMeta, Summary};
 
 pub const STARTED: u64 = 1_795_428_900; // 2026-11-23T10:15:00Z
 
@@ -56,8 +56,7 @@ pub fn threshold(metric: Metric, op: Op, value: f64, scope: Scope) -> Threshold 
         condition: Condition { op, value },
         warn: None,
         scope,
-        window: None,
-        abort: false,
+        live: None,
     }
 }
 
@@ -165,6 +164,7 @@ pub enum Owned {
     StepStarted(StepInfo),
     Interval(IntervalSnapshot),
     StepEnded(StepEnd),
+    Alert(Alert),
     RunEnded(RunEnd),
 }
 
@@ -175,6 +175,7 @@ impl Owned {
             Owned::StepStarted(e) => f(&Event::StepStarted(e)),
             Owned::Interval(e) => f(&Event::Interval(e)),
             Owned::StepEnded(e) => f(&Event::StepEnded(e)),
+            Owned::Alert(e) => f(&Event::Alert(e)),
             Owned::RunEnded(e) => f(&Event::RunEnded(e)),
         }
     }
@@ -187,6 +188,7 @@ pub fn events(plan: &Plan, load: Load_, ending: Ending) -> Vec<Owned> {
         planned: plan.total_duration(),
         threads: 1,
         base_url: "http://127.0.0.1:8080".to_owned(),
+        monitors: Vec::new(),
     })];
     let offsets = plan.step_offsets();
     let mut seq = 0;
@@ -210,7 +212,6 @@ pub fn events(plan: &Plan, load: Load_, ending: Ending) -> Vec<Owned> {
             hold: step.hold,
             cooldown: step.cooldown,
         }));
-        let mut total = StatsSet::new(plan.requests.len());
         let seconds = step.hold.as_secs() as usize;
         let stop_at = if last && ending == Ending::InterruptedInLastStep {
             2
@@ -229,11 +230,11 @@ pub fn events(plan: &Plan, load: Load_, ending: Ending) -> Vec<Owned> {
                 }
             }
             stats.iterations = counts.iter().sum();
+            if rate.is_some() {
+                stats.scheduled = stats.iterations;
+            }
             stats.reconnects = u64::from(second == 0);
             let warmup = (second as u64) < step.warmup.as_secs();
-            if !warmup {
-                total.add(&stats);
-            }
             out.push(Owned::Interval(IntervalSnapshot {
                 step: index,
                 seq,
@@ -242,6 +243,7 @@ pub fn events(plan: &Plan, load: Load_, ending: Ending) -> Vec<Owned> {
                 warmup,
                 active_users: step.load.max_users(),
                 stats,
+                monitor: Vec::new(),
             }));
             seq += 1;
             elapsed = offsets[index] + Duration::from_secs(second as u64 + 1);
@@ -253,15 +255,13 @@ pub fn events(plan: &Plan, load: Load_, ending: Ending) -> Vec<Owned> {
             index,
             measured: step.hold - step.warmup,
             peak_users: step.load.max_users(),
-            target_rate: rate,
-            stats: total,
             cut_short: false,
         }));
         elapsed += step.cooldown;
     }
     let outcome = match ending {
-        Ending::Completed => RunOutcome::Completed,
-        Ending::InterruptedInLastStep => RunOutcome::Interrupted,
+        Ending::Completed => RunEnding::Completed,
+        Ending::InterruptedInLastStep => RunEnding::Interrupted,
     };
     let mut setup = StatsSet::new(plan.requests.len());
     let n = plan.requests.len();

@@ -4,8 +4,8 @@
 //! with a line, and the engine never touches the file system.
 
 use crate::file::{DataFile, DataModeFile};
-use crate::plan::{DataMode, DataSet};
 use crate::spanned::Spanned;
+use stampede_plan::{DataMode, DataSet};
 
 use super::Lowerer;
 

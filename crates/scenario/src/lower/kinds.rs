@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use crate::file::{BurstKeys, CapacityKeys, Common, SmokeKeys, SoakKeys, ThroughputKeys};
 use crate::parse::KindFile;
-use crate::plan::{Load, Plan, Step, Think};
 use crate::spanned::Spanned;
 use crate::types::{Count, Dur, Positive};
+use stampede_plan::{Load, Plan, Step, Think};
 
 use super::Lowerer;
 

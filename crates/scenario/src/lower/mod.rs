@@ -18,8 +18,8 @@ use std::time::Duration;
 use crate::diag::Sink;
 use crate::file::{Common, DefaultsFile};
 use crate::parse::KindFile;
-use crate::plan::{BaseUrl, DataSet, Plan};
 use crate::spanned::Spanned;
+use stampede_plan::{BaseUrl, DataSet, Plan};
 
 /// Looks up `${env:NAME}`: the process environment, or a fake one in tests.
 pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -64,7 +64,7 @@ impl<'a> Lowerer<'a> {
     pub(crate) fn lower(&mut self, file: KindFile, default_name: &str) -> Plan {
         let (common, specific) = kinds::split(file);
         let mut plan = Plan {
-            kind: *common.kind,
+            kind: common.kind.value.0,
             ..Plan::default()
         };
         self.common(&common, default_name, &mut plan);

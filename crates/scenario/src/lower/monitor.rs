@@ -5,8 +5,8 @@
 //! starts, since the server writes it when it starts.
 
 use crate::file::{MonitorFile, MonitorLimitFile};
-use crate::plan::{BaseUrl, MetricsUrl, Monitor, MonitorLimit, MonitorProcess};
 use crate::spanned::Spanned;
+use stampede_plan::{BaseUrl, MetricsUrl, Monitor, MonitorLimit, MonitorProcess};
 
 use super::Lowerer;
 use super::url::{LOOPBACK_HINT, is_loopback, split_url};
@@ -113,7 +113,7 @@ impl Lowerer<'_> {
         }
         if let Some(rss) = &file.rss {
             monitor.rss_bytes = self.limit(rss, "rss", parse_size, RSS_EXAMPLE, |v| {
-                crate::plan::format_bytes(v)
+                stampede_metrics::format::bytes(v)
             });
         }
         let watched = monitor.process.is_some()

@@ -3,12 +3,12 @@
 use std::time::Duration;
 
 use crate::file::{CheckFile, Common, RequestFile, SignFile};
-use crate::plan::{
+use crate::spanned::{Any, Spanned};
+use crate::types::{StatusSpec, parse_duration};
+use stampede_plan::template::Template;
+use stampede_plan::{
     Capture, CaptureFrom, Check, Flow, Header, Request, RequestId, Sign, StatusSet, Think,
 };
-use crate::spanned::{Any, Spanned};
-use crate::template::Template;
-use crate::types::{StatusSpec, parse_duration};
 
 use super::{Defaults, Lowerer};
 

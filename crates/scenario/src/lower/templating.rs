@@ -7,7 +7,7 @@ use std::ops::Range;
 
 use crate::parse::did_you_mean;
 use crate::spanned::{Any, Spanned};
-use crate::template::{Part, Template, Var};
+use stampede_plan::template::{Part, Template, Var};
 
 use super::Lowerer;
 

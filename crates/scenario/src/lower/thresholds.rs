@@ -6,25 +6,11 @@
 use std::ops::Range;
 
 use crate::file::{DriftFile, MetricConditions, ThresholdValue, ThresholdsFile};
-use crate::plan::{Condition, Drift, Metric, Op, Scope, Threshold};
 use crate::spanned::Spanned;
 use crate::types::parse_duration;
+use stampede_plan::{Condition, Drift, LiveRule, Metric, Op, Scope, Threshold};
 
 use super::Lowerer;
-
-fn metric(key: &str) -> Metric {
-    match key {
-        "p50" => Metric::P50,
-        "p90" => Metric::P90,
-        "p95" => Metric::P95,
-        "p99" => Metric::P99,
-        "max" => Metric::Max,
-        "mean" => Metric::Mean,
-        "error-rate" => Metric::ErrorRate,
-        "rps" => Metric::Rps,
-        _ => Metric::Checks,
-    }
-}
 
 /// Parses `"< 500ms"` for `metric`: latencies need a unit, rates a `%`, rps a plain number.
 pub(crate) fn parse_condition(text: &str, metric: Metric) -> Result<Condition, String> {
@@ -93,21 +79,7 @@ fn example(metric: Metric) -> String {
         Metric::ErrorRate => "error-rate = \"< 1%\"".into(),
         Metric::Checks => "checks = \"> 99%\"".into(),
         Metric::Rps => "rps = \"> 100\"".into(),
-        latency => format!("{} = \"< 500ms\"", key_of(latency)),
-    }
-}
-
-fn key_of(metric: Metric) -> &'static str {
-    match metric {
-        Metric::P50 => "p50",
-        Metric::P90 => "p90",
-        Metric::P95 => "p95",
-        Metric::P99 => "p99",
-        Metric::Max => "max",
-        Metric::Mean => "mean",
-        Metric::ErrorRate => "error-rate",
-        Metric::Rps => "rps",
-        Metric::Checks => "checks",
+        latency => format!("{} = \"< 500ms\"", latency.name()),
     }
 }
 
@@ -171,8 +143,8 @@ impl Lowerer<'_> {
         scope: Scope,
         out: &mut Vec<Threshold>,
     ) {
-        for (key, value) in conditions.entries() {
-            let metric = metric(key);
+        for (metric, value) in conditions.entries() {
+            let key = metric.name();
             let threshold = match &value.value {
                 ThresholdValue::Simple(text) => self
                     .condition(&Spanned::new(value.span.clone(), text.clone()), metric)
@@ -181,8 +153,7 @@ impl Lowerer<'_> {
                         condition,
                         warn: None,
                         scope,
-                        window: None,
-                        abort: false,
+                        live: None,
                     }),
                 ThresholdValue::Full(table) => {
                     let condition = match &table.limit {
@@ -206,13 +177,13 @@ impl Lowerer<'_> {
                             "{ limit = \"< 2s\", window = \"30s\", abort = true }",
                         );
                     }
+                    let live = window.map(|window| LiveRule { window, abort });
                     condition.map(|condition| Threshold {
                         metric,
                         condition,
                         warn,
                         scope,
-                        window,
-                        abort,
+                        live,
                     })
                 }
             };
@@ -223,8 +194,8 @@ impl Lowerer<'_> {
     /// Capacity's `stop-when`: plain conditions, saying when to stop.
     pub(super) fn stop_when(&mut self, conditions: &MetricConditions) -> Vec<(Metric, Condition)> {
         let mut out = Vec::new();
-        for (key, value) in conditions.entries() {
-            let metric = metric(key);
+        for (metric, value) in conditions.entries() {
+            let key = metric.name();
             match &value.value {
                 ThresholdValue::Simple(text) => {
                     if let Some(condition) =

@@ -5,8 +5,8 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use crate::plan::{BaseUrl, HttpBase};
 use crate::spanned::Spanned;
+use stampede_plan::{BaseUrl, HttpBase};
 
 use super::Lowerer;
 

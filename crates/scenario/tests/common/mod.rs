@@ -4,7 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use stampede_scenario::{Diagnostics, Overrides, Plan, load_str_with_env, load_with_env};
+use stampede_plan::Plan;
+use stampede_scenario::{Diagnostics, Overrides, load_str_with_env, load_with_env};
 
 /// The only environment variables tests see.
 pub fn fake_env(name: &str) -> Option<String> {

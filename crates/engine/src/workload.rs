@@ -1,0 +1,149 @@
+//! What a virtual user needs from its load thread, and nothing more: the plan made ready, where
+//! to connect, where to count, the run-wide sequences, and whether the step is over.
+//!
+//! The shard owns the scheduling (when users start, stop, and take arrivals); a user only sees
+//! this narrow environment, so a user can run more than one activity without knowing the shard.
+
+use std::cell::{Cell, RefCell, RefMut};
+use std::sync::Arc;
+
+use stampede_metrics::StatsSet;
+use stampede_plan::Plan;
+
+use crate::conn::Connector;
+use crate::prepare::Prepared;
+use crate::rng::Rng;
+use crate::share::Share;
+
+/// Where a request's measurements go.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ledger {
+    /// The step's statistics.
+    Step,
+    /// Per-user setup (a login): reported apart, never mixed into the step's percentiles.
+    Setup,
+}
+
+pub(crate) struct Workload {
+    pub(crate) plan: Arc<Plan>,
+    pub(crate) prepared: Arc<Vec<Prepared>>,
+    pub(crate) connector: Connector,
+    /// Prepended to every rendered path.
+    pub(crate) prefix: Arc<str>,
+    /// This load thread's share of the run.
+    pub(crate) share: Share,
+    picker: Picker,
+    stats: RefCell<StatsSet>,
+    setup_stats: RefCell<StatsSet>,
+    seq: Cell<u64>,
+    data_seq: Cell<u64>,
+    /// Set when the current step ends: users start nothing new.
+    stopping: Cell<bool>,
+}
+
+impl Workload {
+    pub(crate) fn new(
+        plan: Arc<Plan>,
+        prepared: Arc<Vec<Prepared>>,
+        connector: Connector,
+        prefix: Arc<str>,
+        share: Share,
+    ) -> Workload {
+        let n = plan.requests.len();
+        let picker = if plan.flows.is_empty() {
+            Picker::new(plan.requests.iter().map(|r| r.weight))
+        } else {
+            Picker::new(plan.flows.iter().map(|f| f.weight))
+        };
+        Workload {
+            plan,
+            prepared,
+            connector,
+            prefix,
+            share,
+            picker,
+            stats: RefCell::new(StatsSet::new(n)),
+            setup_stats: RefCell::new(StatsSet::new(n)),
+            seq: Cell::new(0),
+            data_seq: Cell::new(0),
+            stopping: Cell::new(false),
+        }
+    }
+
+    /// The statistics a request's outcome goes to.
+    pub(crate) fn ledger(&self, ledger: Ledger) -> RefMut<'_, StatsSet> {
+        match ledger {
+            Ledger::Step => self.stats.borrow_mut(),
+            Ledger::Setup => self.setup_stats.borrow_mut(),
+        }
+    }
+
+    /// The step's statistics so far, replaced by empty ones: one interval's snapshot.
+    pub(crate) fn take_interval(&self) -> StatsSet {
+        let fresh = StatsSet::new(self.plan.requests.len());
+        std::mem::replace(&mut *self.stats.borrow_mut(), fresh)
+    }
+
+    pub(crate) fn take_setup(&self) -> StatsSet {
+        std::mem::take(&mut *self.setup_stats.borrow_mut())
+    }
+
+    /// A request or a flow, by weight.
+    pub(crate) fn pick(&self, rng: &mut Rng) -> usize {
+        self.picker.pick(rng)
+    }
+
+    /// The next number of `${seq}`, unique over the run without a shared counter.
+    pub(crate) fn next_seq(&self) -> u64 {
+        self.share.global(bump(&self.seq))
+    }
+
+    /// The next number of the run-wide `[data]` row sequence.
+    pub(crate) fn next_data_seq(&self) -> u64 {
+        self.share.global(bump(&self.data_seq))
+    }
+
+    pub(crate) fn stopping(&self) -> bool {
+        self.stopping.get()
+    }
+
+    pub(crate) fn set_stopping(&self, stopping: bool) {
+        self.stopping.set(stopping);
+    }
+}
+
+fn bump(cell: &Cell<u64>) -> u64 {
+    let value = cell.get();
+    cell.set(value + 1);
+    value
+}
+
+/// Picks an index by weight: requests when the plan has no flows, flows otherwise.
+struct Picker {
+    cumulative: Vec<u64>,
+}
+
+impl Picker {
+    /// Weight 0 means "never picked" (a login used only in setup); if every weight is 0 the
+    /// choice is uniform.
+    fn new(weights: impl Iterator<Item = u32>) -> Picker {
+        let weights: Vec<u64> = weights.map(u64::from).collect();
+        let all_zero = weights.iter().all(|&w| w == 0);
+        let mut total = 0u64;
+        let cumulative = weights
+            .into_iter()
+            .map(|w| {
+                total += if all_zero { 1 } else { w };
+                total
+            })
+            .collect();
+        Picker { cumulative }
+    }
+
+    #[inline]
+    fn pick(&self, rng: &mut Rng) -> usize {
+        let total = *self.cumulative.last().unwrap_or(&1);
+        let ticket = rng.below(total);
+        self.cumulative.partition_point(|&c| c <= ticket)
+    }
+}

@@ -1,0 +1,286 @@
+//! The figures of a span (one request in one interval, a step, a window of intervals, the run):
+//! computed once from merged statistics, rounded once, and then only read.
+//!
+//! Every number a user sees comes from here: the live limits, the final thresholds, the console
+//! table, steps.csv, timeseries.csv, summary.json, summary.md, report.html, the progress line,
+//! history and compare. [`Figures::value`] is the one place a [`Metric`] gets its value.
+//!
+//! Latency has one headline. Where every request of the span had a schedule (the open model),
+//! the headline is measured from the scheduled send, which is what a user of a queueing system
+//! waits, and the figure from the actual send sits beside it; otherwise the headline is from the
+//! actual send. Thresholds, live aborts, the knee and the tables all read the headline.
+
+use serde::{Deserialize, Serialize};
+use stampede_plan::Metric;
+
+use crate::format::{ratio, round};
+use crate::{Latency, OutcomeCounts, RequestStats, StatsSet};
+
+/// min, mean and percentiles in milliseconds, rounded to the microsecond (the histogram's unit).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LatencyMs {
+    pub min: f64,
+    pub mean: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub p99_9: f64,
+    pub max: f64,
+}
+
+impl LatencyMs {
+    pub fn of(latency: &Latency) -> LatencyMs {
+        if latency.is_empty() {
+            return LatencyMs::default();
+        }
+        let h = latency.histogram();
+        let ms = |us: u64| round(us as f64 / 1000.0, 3);
+        LatencyMs {
+            min: ms(h.min()),
+            mean: round(h.mean() / 1000.0, 3),
+            p50: ms(h.value_at_quantile(0.50)),
+            p90: ms(h.value_at_quantile(0.90)),
+            p95: ms(h.value_at_quantile(0.95)),
+            p99: ms(h.value_at_quantile(0.99)),
+            p99_9: ms(h.value_at_quantile(0.999)),
+            max: ms(h.max()),
+        }
+    }
+
+    /// `(label, value)` in display order.
+    pub fn labelled(&self) -> [(&'static str, f64); 8] {
+        [
+            ("min", self.min),
+            ("mean", self.mean),
+            ("p50", self.p50),
+            ("p90", self.p90),
+            ("p95", self.p95),
+            ("p99", self.p99),
+            ("p99.9", self.p99_9),
+            ("max", self.max),
+        ]
+    }
+}
+
+/// The milliseconds of `quantile` in a histogram, rounded as every figure is. For the columns
+/// that are not in [`LatencyMs`] (steps.csv's 66 %, 98 %, 99.99 %).
+pub fn quantile_ms(latency: &Latency, quantile: f64) -> f64 {
+    round(latency.quantile_us(quantile) as f64 / 1000.0, 3)
+}
+
+/// Where a latency is measured from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LatencyFrom {
+    /// The moment the request was written (closed model): hides queueing in the generator.
+    #[default]
+    Sent,
+    /// The moment the request was due (open model): coordinated omission corrected.
+    Scheduled,
+}
+
+/// Everything reported about the requests of one span.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Figures {
+    /// Requests completed, whatever their outcome.
+    pub requests: u64,
+    /// Requests that did not succeed (unexpected status, no response, failed check).
+    pub failed: u64,
+    /// `failed / requests`, 0 when there were no requests.
+    pub error_rate: f64,
+    /// Requests completed per second of the span.
+    pub rps: f64,
+    pub outcomes: OutcomeCounts,
+    pub checks_failed: u64,
+    /// 429 responses that said when to come back.
+    pub retry_after_seen: u64,
+    pub body_bytes: u64,
+    /// The headline latency: see the module documentation.
+    pub latency_ms: LatencyMs,
+    /// What `latency_ms` is measured from.
+    pub latency_from: LatencyFrom,
+    /// From the actual send, beside a headline measured from the scheduled send.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_sent_ms: Option<LatencyMs>,
+}
+
+impl Figures {
+    /// The figures of `stats`, measured over `seconds`.
+    pub fn of(stats: &RequestStats, seconds: f64) -> Figures {
+        let requests = stats.requests();
+        let (headline, from) = headline(stats);
+        Figures {
+            requests,
+            failed: stats.failed,
+            error_rate: round(ratio(stats.failed as f64, requests as f64), 6),
+            rps: round(ratio(requests as f64, seconds), 3),
+            outcomes: stats.outcomes,
+            checks_failed: stats.checks_failed,
+            retry_after_seen: stats.retry_after_seen,
+            body_bytes: stats.body_bytes,
+            latency_ms: LatencyMs::of(headline),
+            latency_from: from,
+            latency_sent_ms: (from == LatencyFrom::Scheduled)
+                .then(|| LatencyMs::of(&stats.latency)),
+        }
+    }
+
+    /// The value a threshold, a live limit, a stop condition or a knee rule judges; `None` when
+    /// the span had no requests, so an idle span never passes or trips anything by accident.
+    pub fn value(&self, metric: Metric) -> Option<f64> {
+        if self.requests == 0 {
+            return None;
+        }
+        let latency = &self.latency_ms;
+        Some(match metric {
+            Metric::P50 => latency.p50,
+            Metric::P90 => latency.p90,
+            Metric::P95 => latency.p95,
+            Metric::P99 => latency.p99,
+            Metric::Max => latency.max,
+            Metric::Mean => latency.mean,
+            Metric::ErrorRate => self.error_rate,
+            Metric::Rps => self.rps,
+            Metric::Checks => round(
+                1.0 - ratio(self.checks_failed as f64, self.requests as f64),
+                6,
+            ),
+        })
+    }
+}
+
+/// The histogram the headline reads, and what it is measured from: the scheduled send when
+/// every request of the span had one.
+pub fn headline(stats: &RequestStats) -> (&Latency, LatencyFrom) {
+    if !stats.corrected.is_empty() && stats.corrected.count() == stats.latency.count() {
+        (&stats.corrected, LatencyFrom::Scheduled)
+    } else {
+        (&stats.latency, LatencyFrom::Sent)
+    }
+}
+
+/// What the load did over a span, beside its requests: users, iterations, and for the open
+/// model the arrivals planned, started late, or dropped.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LoadFigures {
+    /// The most users active at once.
+    pub peak_users: u32,
+    /// Iterations (one request, or one walk of a flow) completed.
+    pub iterations: u64,
+    /// Connections re-opened after the previous one broke.
+    pub reconnects: u64,
+    /// Open model: arrivals per second asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned_rate: Option<f64>,
+    /// Open model: arrivals started per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub achieved_rate: Option<f64>,
+    /// Open model: arrivals scheduled.
+    pub scheduled: u64,
+    /// Open model: arrivals never sent, for want of a free user.
+    pub dropped: u64,
+    /// Open model: arrivals sent later than scheduled by more than the allowance.
+    pub late_starts: u64,
+}
+
+impl LoadFigures {
+    /// The load figures of `stats` over `seconds`; `planned_rate` is the open model's rate.
+    pub fn of(
+        stats: &StatsSet,
+        seconds: f64,
+        peak_users: u32,
+        planned_rate: Option<f64>,
+    ) -> LoadFigures {
+        let started = stats.scheduled.saturating_sub(stats.dropped);
+        LoadFigures {
+            peak_users,
+            iterations: stats.iterations,
+            reconnects: stats.reconnects,
+            planned_rate,
+            achieved_rate: planned_rate.map(|_| round(ratio(started as f64, seconds), 3)),
+            scheduled: stats.scheduled,
+            dropped: stats.dropped,
+            late_starts: stats.late_starts,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Outcome;
+
+    #[test]
+    fn figures_of_known_stats() {
+        let mut stats = RequestStats::default();
+        for ms in 1..=100u64 {
+            stats.outcomes.bump(Outcome::Status2xx);
+            stats.latency.record_us(ms * 1000);
+        }
+        for _ in 0..4 {
+            stats.outcomes.bump(Outcome::RateLimited);
+            stats.failed += 1;
+            stats.latency.record_us(500);
+        }
+        let f = Figures::of(&stats, 10.0);
+        assert_eq!((f.requests, f.failed), (104, 4));
+        assert_eq!(f.outcomes.get(Outcome::RateLimited), 4);
+        assert_eq!(f.rps, 10.4);
+        assert_eq!(f.error_rate, 0.038462);
+        assert_eq!(f.latency_ms.min, 0.5);
+        assert_eq!(f.latency_ms.p50, 48.031);
+        assert_eq!(f.latency_ms.max, 100.031);
+        assert_eq!(f.latency_from, LatencyFrom::Sent);
+        assert_eq!(f.latency_sent_ms, None);
+        assert_eq!(f.value(Metric::P50), Some(48.031));
+        assert_eq!(f.value(Metric::ErrorRate), Some(0.038462));
+    }
+
+    #[test]
+    fn a_fully_scheduled_span_heads_with_the_corrected_latency() {
+        let mut stats = RequestStats::default();
+        for n in 0..100u64 {
+            stats.outcomes.bump(Outcome::Status2xx);
+            stats.latency.record_us(1000);
+            // Queued behind a stall: waited far longer than the exchange took.
+            stats.corrected.record_us(1000 + n * 10_000);
+        }
+        let f = Figures::of(&stats, 1.0);
+        assert_eq!(f.latency_from, LatencyFrom::Scheduled);
+        assert!(f.latency_ms.p95 > 900.0, "{:?}", f.latency_ms);
+        assert_eq!(f.latency_sent_ms.map(|l| l.p95), Some(1.0));
+        assert_eq!(f.value(Metric::P95), Some(f.latency_ms.p95));
+    }
+
+    #[test]
+    fn a_partly_scheduled_span_heads_with_the_sent_latency() {
+        let mut stats = RequestStats::default();
+        stats.outcomes.bump(Outcome::Status2xx);
+        stats.outcomes.bump(Outcome::Status2xx);
+        stats.latency.record_us(1000);
+        stats.latency.record_us(1000);
+        stats.corrected.record_us(5000);
+        assert_eq!(Figures::of(&stats, 1.0).latency_from, LatencyFrom::Sent);
+    }
+
+    #[test]
+    fn no_requests_means_zero_rates_and_no_values() {
+        let f = Figures::of(&RequestStats::default(), 0.0);
+        assert_eq!((f.rps, f.error_rate), (0.0, 0.0));
+        assert_eq!(f.latency_ms, LatencyMs::default());
+        for metric in Metric::ALL {
+            assert_eq!(f.value(metric), None, "{metric:?}");
+        }
+    }
+
+    #[test]
+    fn achieved_rate_counts_started_arrivals() {
+        let mut stats = StatsSet::new(1);
+        stats.scheduled = 1000;
+        stats.dropped = 100;
+        let load = LoadFigures::of(&stats, 10.0, 5, Some(100.0));
+        assert_eq!(load.achieved_rate, Some(90.0));
+        assert_eq!(LoadFigures::of(&stats, 10.0, 5, None).achieved_rate, None);
+    }
+}

@@ -1,0 +1,208 @@
+//! The `Plan`: what the engine runs and the reporter judges, as plain data.
+//!
+//! The contract between the parser (`stampede-scenario`) and everything downstream: the engine,
+//! the monitor and the reporter depend on this crate, never on TOML, figment or schemars. Every
+//! default is resolved when a scenario is lowered, so nothing downstream decides one, and the
+//! types allow no state that lowering would refuse.
+//!
+//! Every kind of scenario lowers to the same shape, a list of steps, each a load held for a time
+//! and followed by an optional cooldown. Smoke, capacity, throughput, burst and soak are different
+//! step lists, not different engines.
+//!
+//! Knows nothing of sockets, histograms, files or formats: std and serde only.
+
+mod data;
+mod metric;
+mod monitor;
+mod request;
+mod target;
+pub mod template;
+
+use std::time::Duration;
+
+pub use data::{DataMode, DataSet};
+pub use metric::{Condition, Drift, LiveRule, Metric, Op, Scope, Threshold, Unit};
+pub use monitor::{
+    DEFAULT_CPU_SECONDS_SERIES, DEFAULT_RSS_SERIES, Monitor, MonitorLimit, MonitorProcess,
+};
+pub use request::{Capture, CaptureFrom, Check, Flow, Header, Request, RequestId, Sign, StatusSet};
+pub use target::{BaseUrl, HttpBase, MetricsUrl};
+pub use template::{Context, Part, Template, Var};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    Smoke,
+    Capacity,
+    Throughput,
+    Burst,
+    Soak,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 5] = [
+        Kind::Smoke,
+        Kind::Capacity,
+        Kind::Throughput,
+        Kind::Burst,
+        Kind::Soak,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Smoke => "smoke",
+            Kind::Capacity => "capacity",
+            Kind::Throughput => "throughput",
+            Kind::Burst => "burst",
+            Kind::Soak => "soak",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub name: String,
+    pub kind: Kind,
+    pub description: String,
+    pub base_url: BaseUrl,
+    pub requests: Vec<Request>,
+    /// Ordered walks over requests; when non-empty, users pick a flow by weight instead of a
+    /// single request.
+    pub flows: Vec<Flow>,
+    /// Requests each user runs once before its first iteration (a login), measured apart.
+    pub setup: Vec<RequestId>,
+    pub steps: Vec<Step>,
+    /// Names of the per-user captured values; templates refer to them by index.
+    pub captures: Vec<String>,
+    /// How often the engine snapshots and reports its statistics.
+    pub interval: Duration,
+    /// How long in-flight requests may finish after a step ends or the run is stopped.
+    pub grace: Duration,
+    pub connect_timeout: Duration,
+    pub thresholds: Vec<Threshold>,
+    /// Users x this factor at the knee is the safe ceiling a capacity run reports.
+    pub ceiling_factor: f64,
+    /// Rows that feed `Var::Data`, loaded at validation time.
+    pub data: Option<DataSet>,
+    /// Capacity: stop the sweep after a step where any of these holds (`p95 > 2s`). Unlike
+    /// thresholds, these say when to stop, not what must hold.
+    pub stop_when: Vec<(Metric, Condition)>,
+    /// Width of a bucket of the reported time series: a soak's `interval` (default 1 minute);
+    /// for the other kinds the same as `interval`.
+    pub series_interval: Duration,
+    /// Soak: how far the last bucket may drift from the first.
+    pub drift: Option<Drift>,
+    /// `[monitor]`: the target's CPU and memory, watched each interval, with limits.
+    pub monitor: Option<Monitor>,
+}
+
+impl Default for Plan {
+    /// An empty smoke plan against the builtin target: a base for plans built in code
+    /// (`Plan { steps, requests, ..Plan::default() }`).
+    fn default() -> Plan {
+        Plan {
+            name: String::new(),
+            kind: Kind::Smoke,
+            description: String::new(),
+            base_url: BaseUrl::Builtin,
+            requests: Vec::new(),
+            flows: Vec::new(),
+            setup: Vec::new(),
+            steps: Vec::new(),
+            captures: Vec::new(),
+            interval: Duration::from_secs(1),
+            grace: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(5),
+            thresholds: Vec::new(),
+            ceiling_factor: 0.8,
+            data: None,
+            stop_when: Vec::new(),
+            series_interval: Duration::from_secs(1),
+            drift: None,
+            monitor: None,
+        }
+    }
+}
+
+impl Plan {
+    /// When each step starts, from the start of the run.
+    pub fn step_offsets(&self) -> Vec<Duration> {
+        let mut at = Duration::ZERO;
+        self.steps
+            .iter()
+            .map(|step| {
+                let start = at;
+                at += step.hold + step.cooldown;
+                start
+            })
+            .collect()
+    }
+
+    /// The whole run, every step and cooldown included.
+    pub fn total_duration(&self) -> Duration {
+        self.steps.iter().map(|s| s.hold + s.cooldown).sum()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Step {
+    /// A short human label: "50 users", "200/s", "burst".
+    pub label: String,
+    pub load: Load,
+    /// Time to bring users up from zero to the step's count, inside `hold`.
+    pub ramp: Duration,
+    /// Time at the end of `hold` over which users leave, linearly down to zero (closed model).
+    pub ramp_down: Duration,
+    /// Leading part of the hold whose measurements are left out of the step's figures.
+    pub warmup: Duration,
+    /// How long the step runs, ramp and warm-up included.
+    pub hold: Duration,
+    /// Idle time after the step: no traffic at all.
+    pub cooldown: Duration,
+    /// Replaces every request's think time during this step (a throughput sweep over think times).
+    pub think: Option<Think>,
+    /// Closed model: iterations each user runs before it stops early (`None`: until `hold` ends).
+    pub iterations_per_user: Option<u64>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Load {
+    /// A fixed number of users, each looping: request, think, request.
+    Closed { users: u32 },
+    /// Iterations started at a fixed rate whatever the responses, by users from a capped pool.
+    Open {
+        rate_per_s: f64,
+        max_users: u32,
+        max_backlog: u32,
+    },
+    /// `requests` iterations fired at once at the start of the step, then nothing.
+    Burst { requests: u32 },
+}
+
+impl Load {
+    /// Users a step may have at most.
+    pub fn max_users(&self) -> u32 {
+        match *self {
+            Load::Closed { users } => users,
+            Load::Open { max_users, .. } => max_users,
+            Load::Burst { requests } => requests,
+        }
+    }
+
+    /// The arrival rate asked for, for the open model.
+    pub fn rate_per_s(&self) -> Option<f64> {
+        match *self {
+            Load::Open { rate_per_s, .. } => Some(rate_per_s),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Think {
+    #[default]
+    None,
+    Fixed(Duration),
+    /// Uniformly random in `[lo, hi]`.
+    Range(Duration, Duration),
+}
