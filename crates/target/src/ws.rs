@@ -50,12 +50,6 @@ struct Peer {
     kick: Arc<Notify>,
 }
 
-/// One member of the room: leaves it when dropped.
-struct Member<'a> {
-    room: &'a Room,
-    id: u64,
-}
-
 impl Room {
     pub(crate) fn new(buffer: usize) -> Self {
         Room {
@@ -65,7 +59,8 @@ impl Room {
         }
     }
 
-    fn join(&self) -> (Member<'_>, mpsc::Receiver<Message>, Arc<Notify>) {
+    /// Adds a peer; returns its id, its inbox and the notice that it has been cut off.
+    fn join(&self) -> (u64, mpsc::Receiver<Message>, Arc<Notify>) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (outbox, inbox) = mpsc::channel(self.buffer);
         let kick = Arc::new(Notify::new());
@@ -74,7 +69,11 @@ impl Room {
             kick: Arc::clone(&kick),
         };
         lock(&self.peers).insert(id, peer);
-        (Member { room: self, id }, inbox, kick)
+        (id, inbox, kick)
+    }
+
+    fn leave(&self, id: u64) {
+        lock(&self.peers).remove(&id);
     }
 
     /// Queues `message` for every peer but `from`; returns how many were cut off as slow.
@@ -95,12 +94,6 @@ impl Room {
             }
         });
         slow
-    }
-}
-
-impl Drop for Member<'_> {
-    fn drop(&mut self) {
-        lock(&self.room.peers).remove(&self.id);
     }
 }
 
@@ -127,10 +120,12 @@ pub(crate) fn accept(state: &Arc<State>, req: &mut Request<Incoming>) -> Respons
     }
     let accept_key = derive_accept_key(key.as_bytes());
     let upgrade = hyper::upgrade::on(req);
-    let open = Open::new(Arc::clone(state));
+    // Join the room before answering, so a broadcast sent right after this client's
+    // handshake completes already reaches it.
+    let mut peer = Open::new(Arc::clone(state));
     tokio::spawn(async move {
         match upgrade.await {
-            Ok(upgraded) => serve(&open.state, upgraded).await,
+            Ok(upgraded) => serve(&mut peer, upgraded).await,
             Err(err) => debug!(error = %err, "websocket upgrade failed"),
         }
     });
@@ -165,42 +160,64 @@ fn handshake_key(headers: &HeaderMap) -> Option<HeaderValue> {
     }
 }
 
-/// A websocket's place in the open count and gauge, given back when dropped.
+/// An open websocket: its place in the open count, the gauge and the room, all given back
+/// when dropped.
 struct Open {
     state: Arc<State>,
+    id: u64,
+    inbox: mpsc::Receiver<Message>,
+    kick: Arc<Notify>,
 }
 
 impl Open {
     fn new(state: Arc<State>) -> Self {
         let counters = &state.metrics.counters;
         counters.websockets_open.fetch_add(1, Ordering::Relaxed);
-        Open { state }
+        let (id, inbox, kick) = state.room.join();
+        Open {
+            state,
+            id,
+            inbox,
+            kick,
+        }
     }
 }
 
 impl Drop for Open {
     fn drop(&mut self) {
+        self.state.room.leave(self.id);
         self.state.hub.close_one();
         let counters = &self.state.metrics.counters;
         counters.websockets_open.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
-/// The echo loop of one websocket, until either side closes it or it is cut off as slow.
-async fn serve(state: &State, upgraded: Upgraded) {
+/// Serves one websocket until either side closes it or it is cut off as slow. The cut-off
+/// wins even while a write to a client that stopped reading is blocked.
+async fn serve(peer: &mut Open, upgraded: Upgraded) {
     let config = WebSocketConfig::default()
         .max_message_size(Some(MAX_MESSAGE_BYTES))
         .max_frame_size(Some(MAX_MESSAGE_BYTES));
-    let mut socket =
+    let socket =
         WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
-    let (member, mut inbox, kick) = state.room.join();
+    let state = Arc::clone(&peer.state);
+    tokio::select! {
+        () = echo(&state, peer.id, &mut peer.inbox, socket) => {}
+        // Counted where the queue overflowed; here the socket is only let go.
+        () = peer.kick.notified() => debug!("cut off a slow websocket consumer"),
+    }
+}
+
+/// The echo loop: answers what the client sends and forwards what other peers broadcast.
+async fn echo(
+    state: &State,
+    id: u64,
+    inbox: &mut mpsc::Receiver<Message>,
+    mut socket: WebSocketStream<TokioIo<Upgraded>>,
+) {
     let counters = &state.metrics.counters;
     loop {
         let sent = tokio::select! {
-            () = kick.notified() => {
-                bump(&counters.slow_ws_consumers);
-                break;
-            }
             queued = inbox.recv() => match queued {
                 Some(message) => socket.send(message).await,
                 None => break,
@@ -209,7 +226,7 @@ async fn serve(state: &State, upgraded: Upgraded) {
                 Some(Ok(message @ (Message::Text(_) | Message::Binary(_)))) => {
                     bump(&counters.ws_messages_received);
                     if asks_for_broadcast(&message) {
-                        let slow = state.room.broadcast(member.id, &message);
+                        let slow = state.room.broadcast(id, &message);
                         add(&counters.slow_ws_consumers, slow);
                     }
                     socket.send(message).await
@@ -234,7 +251,6 @@ async fn serve(state: &State, upgraded: Upgraded) {
         }
         bump(&counters.ws_messages_sent);
     }
-    drop(member);
 }
 
 /// True for a text message holding a JSON object whose `broadcast` is `true`.
@@ -279,13 +295,9 @@ mod tests {
         let (sender, _sender_inbox, _) = room.join();
         let (_reader, mut reader_inbox, reader_kick) = room.join();
         let message = Message::text("hi");
-        assert_eq!(room.broadcast(sender.id, &message), 0);
-        assert_eq!(
-            room.broadcast(sender.id, &message),
-            1,
-            "the second overflows"
-        );
-        assert_eq!(room.broadcast(sender.id, &message), 0, "cut off once");
+        assert_eq!(room.broadcast(sender, &message), 0);
+        assert_eq!(room.broadcast(sender, &message), 1, "the second overflows");
+        assert_eq!(room.broadcast(sender, &message), 0, "cut off once");
         assert!(reader_inbox.try_recv().is_ok());
         // The kick was stored for the peer's loop to see.
         let kicked = reader_kick.notified();

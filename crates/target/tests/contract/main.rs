@@ -7,4 +7,6 @@ mod events;
 mod faults;
 mod lifecycle;
 mod metrics;
+mod sse_client;
+mod streams;
 mod webhooks;
