@@ -10,3 +10,4 @@ mod metrics;
 mod sse_client;
 mod streams;
 mod webhooks;
+mod websocket;
