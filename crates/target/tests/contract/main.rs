@@ -9,5 +9,6 @@ mod lifecycle;
 mod metrics;
 mod sse_client;
 mod streams;
+mod tls;
 mod webhooks;
 mod websocket;
