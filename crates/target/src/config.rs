@@ -132,7 +132,8 @@ pub struct Streams {
     /// Fraction of deliveries discarded (counted as dropped), in `0.0..=1.0`.
     pub drop_ratio: f64,
     /// Events (or WebSocket messages) queued for one stream; a consumer whose queue is full
-    /// is disconnected and counted as a slow consumer. 0 is taken as 1.
+    /// is disconnected and counted as a slow consumer. For an event stream that closes its
+    /// connection, so over HTTP/2 the connection's other streams go with it. 0 is taken as 1.
     pub buffer: usize,
     /// Messages each conversation keeps to replay after `Last-Event-ID`; 0 is taken as 1.
     pub replay: usize,

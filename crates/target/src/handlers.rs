@@ -55,24 +55,8 @@ pub(crate) fn start(
     req: &mut Request<Incoming>,
     hangup: &Arc<Notify>,
 ) -> Handler {
-    if let Some(limiter) = &state.limit_all
-        && route != Route::Metrics
-        && let Verdict::Limited { retry_after_s } = limiter.check("", Instant::now())
-    {
-        return Handler::Done(rate_limited(retry_after_s));
-    }
-    if let Some(method) = route
-        .method()
-        .filter(|method| *method != req.method().as_str())
-    {
-        let mut response = respond::error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            r#"{"error":"method not allowed"}"#,
-        );
-        response
-            .headers_mut()
-            .insert(ALLOW, HeaderValue::from_static(method));
-        return Handler::Done(response);
+    if let Some(refused) = refuse_early(state, route, req.method()) {
+        return Handler::Done(refused);
     }
     if route == Route::WebSocket {
         return Handler::Done(ws::accept(state, req));
@@ -136,6 +120,28 @@ pub(crate) fn start(
         },
     };
     Handler::Done(done)
+}
+
+/// The answers that need nothing but the route and method: `429` from the global bucket
+/// (which counts every request but `/metrics`, wrong methods included) and `405`.
+fn refuse_early(state: &State, route: Route, method: &http::Method) -> Option<Response<Body>> {
+    if let Some(limiter) = &state.limit_all
+        && route != Route::Metrics
+        && let Verdict::Limited { retry_after_s } = limiter.check("", Instant::now())
+    {
+        return Some(rate_limited(retry_after_s));
+    }
+    let allowed = route
+        .method()
+        .filter(|allowed| *allowed != method.as_str())?;
+    let mut response = respond::error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        r#"{"error":"method not allowed"}"#,
+    );
+    response
+        .headers_mut()
+        .insert(ALLOW, HeaderValue::from_static(allowed));
+    Some(response)
 }
 
 /// Reads the body and answers the job `start` left. `Err` when the client went away.

@@ -347,3 +347,47 @@ async fn a_stream_that_stops_reading_is_cut_off_and_counted() {
     post(&mut client, "slow", "{}").await;
     assert_eq!(metric(&mut client, series).await, 1.0);
 }
+
+#[tokio::test]
+async fn streams_work_over_http2_too() {
+    use bytes::Bytes;
+    use http_body_util::{BodyExt, Empty};
+    use hyper::client::conn::http2;
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+
+    let target = target_with(Streams::default());
+    let addr = target.addr();
+    let tcp = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connects");
+    let (mut sender, connection) = http2::handshake(TokioExecutor::new(), TokioIo::new(tcp))
+        .await
+        .expect("an h2c connection");
+    tokio::spawn(connection);
+    let request = http::Request::get(format!("http://{addr}/stream?conversation=h2"))
+        .header("x-api-key", KEY)
+        .body(Empty::<Bytes>::new())
+        .expect("a request");
+    let response = sender.send_request(request).await.expect("a response");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.version(), http::Version::HTTP_2);
+    let mut body = response.into_body();
+
+    let mut client = Client::connect(addr).await;
+    let id = post(&mut client, "h2", r#"{"over":"h2"}"#).await;
+    let mut text = String::new();
+    while !text.contains("\n\n") {
+        let frame = tokio::time::timeout(crate::sse_client::STREAM_GUARD, body.frame())
+            .await
+            .expect("an event before the guard")
+            .expect("the stream is open")
+            .expect("a frame");
+        if let Some(data) = frame.data_ref() {
+            text.push_str(std::str::from_utf8(data).expect("UTF-8"));
+        }
+    }
+    assert!(
+        text.starts_with(&format!("id: {id}\nevent: message\n")),
+        "{text}"
+    );
+}
