@@ -2,12 +2,13 @@
 //! behind `Last-Event-ID`, and the fan-out of each posted message with its delay, drop and
 //! slow-consumer rules.
 //!
-//! Everything is bounded: a conversation keeps its last `replay` messages, at most
-//! `MAX_CONVERSATIONS` are tracked, a stream follows at most `MAX_STREAM_CONVERSATIONS`, and
-//! each stream's queue holds `buffer` deliveries; a stream whose queue is full is cut off
-//! rather than let grow. Knows nothing of HTTP: streams are queues, messages are bytes.
+//! Everything is bounded: a conversation keeps its last `replay` messages, all of them
+//! together at most `MAX_REPLAY_BYTES` (past it the oldest message anywhere goes first), at
+//! most `MAX_CONVERSATIONS` are tracked, a stream follows at most `MAX_STREAM_CONVERSATIONS`,
+//! and each stream's queue holds `buffer` deliveries; a stream whose queue is full is cut
+//! off rather than let grow. Knows nothing of HTTP: streams are queues, messages are bytes.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -23,6 +24,11 @@ use crate::state::lock;
 /// Conversations tracked at once. Past it, an idle one (no subscriber) is forgotten, the one
 /// whose last message is oldest; if none is idle, new conversations are refused.
 pub(crate) const MAX_CONVERSATIONS: usize = 10_000;
+
+/// Bytes of message events kept for replay, across all conversations: with 64 KiB messages
+/// and a ring of 256 in each of thousands of conversations, a count alone would allow
+/// gigabytes.
+pub(crate) const MAX_REPLAY_BYTES: usize = 64 * 1024 * 1024;
 
 /// Conversations one stream may follow.
 pub(crate) const MAX_STREAM_CONVERSATIONS: usize = 64;
@@ -94,6 +100,12 @@ struct Inner {
     forgotten_up_to: u64,
     next_stream: u64,
     rng: Rng,
+    /// Bytes held by every ring, against `replay_budget` (`MAX_REPLAY_BYTES`).
+    held_bytes: usize,
+    replay_budget: usize,
+    /// The id of each non-empty ring's oldest message, and its conversation: the first
+    /// entry is the oldest message kept anywhere, the next to go when over budget.
+    fronts: BTreeMap<u64, Box<str>>,
 }
 
 struct Conversation {
@@ -122,6 +134,9 @@ impl Hub {
                 forgotten_up_to: 0,
                 next_stream: 1,
                 rng: Rng::new(seed),
+                held_bytes: 0,
+                replay_budget: MAX_REPLAY_BYTES,
+                fronts: BTreeMap::new(),
             }),
             open: AtomicUsize::new(0),
             knobs: Streams {
@@ -222,13 +237,13 @@ impl Hub {
             dropped: 0,
             slow_consumers: 0,
         };
+        inner.remember(conversation, id, frame.clone(), self.knobs.replay);
         let Inner {
             conversations, rng, ..
         } = &mut *inner;
         let Some(target) = conversations.get_mut(conversation) else {
             return Ok(fanout);
         };
-        target.remember(id, frame.clone(), self.knobs.replay);
         target
             .subscribers
             .retain(|subscriber| deliver(subscriber, &frame, &self.knobs, rng, now, &mut fanout));
@@ -298,9 +313,54 @@ impl Inner {
             .min_by_key(|(_, conversation)| conversation.newest_id())
             .map(|(name, conversation)| (name.clone(), conversation.newest_id()));
         let (name, newest) = idle.ok_or(Refused::TooManyConversations)?;
-        self.conversations.remove(&name);
+        if let Some(forgotten) = self.conversations.remove(&name) {
+            if let Some((front, _)) = forgotten.ring.front() {
+                self.fronts.remove(front);
+            }
+            let bytes: usize = forgotten.ring.iter().map(|(_, frame)| frame.len()).sum();
+            self.held_bytes -= bytes;
+        }
         self.forgotten_up_to = self.forgotten_up_to.max(newest);
         Ok(())
+    }
+
+    /// Keeps `frame` for replay in `name`, then lets go of what is past the conversation's
+    /// count or the hub's byte budget, oldest first.
+    fn remember(&mut self, name: &str, id: u64, frame: Bytes, replay: usize) {
+        let Some(conversation) = self.conversations.get_mut(name) else {
+            return;
+        };
+        if conversation.ring.is_empty() {
+            self.fronts.insert(id, name.into());
+        }
+        self.held_bytes += frame.len();
+        conversation.ring.push_back((id, frame));
+        if conversation.ring.len() > replay {
+            self.evict_oldest_of(name);
+        }
+        // Each turn removes one message, so this ends; the newest message itself may go
+        // when it alone is over the budget.
+        while self.held_bytes > self.replay_budget {
+            let Some(oldest) = self.fronts.values().next().cloned() else {
+                break;
+            };
+            self.evict_oldest_of(&oldest);
+        }
+    }
+
+    fn evict_oldest_of(&mut self, name: &str) {
+        let Some(conversation) = self.conversations.get_mut(name) else {
+            return;
+        };
+        let Some((id, frame)) = conversation.ring.pop_front() else {
+            return;
+        };
+        conversation.evicted_up_to = id;
+        self.held_bytes -= frame.len();
+        self.fronts.remove(&id);
+        if let Some((next, _)) = conversation.ring.front() {
+            self.fronts.insert(*next, name.into());
+        }
     }
 
     /// The replay after `after` for a stream following `names`, or a reset when some of it
@@ -332,15 +392,6 @@ impl Inner {
 }
 
 impl Conversation {
-    fn remember(&mut self, id: u64, frame: Bytes, replay: usize) {
-        while self.ring.len() >= replay {
-            if let Some((evicted, _)) = self.ring.pop_front() {
-                self.evicted_up_to = evicted;
-            }
-        }
-        self.ring.push_back((id, frame));
-    }
-
     fn newest_id(&self) -> u64 {
         self.ring.back().map_or(self.evicted_up_to, |(id, _)| *id)
     }
@@ -490,6 +541,36 @@ mod tests {
         assert_eq!(inner.conversations.len(), MAX_CONVERSATIONS);
         assert!(!inner.conversations.contains_key("c0"), "the oldest goes");
         assert_eq!(inner.forgotten_up_to, 1);
+    }
+
+    #[test]
+    fn replay_bytes_stay_within_the_budget_oldest_first() {
+        let hub = hub(100, 8);
+        let frame_bytes = {
+            post(&hub, "a");
+            lock(&hub.inner).held_bytes
+        };
+        lock(&hub.inner).replay_budget = frame_bytes * 3;
+        for conversation in ["b", "a", "c", "b"] {
+            post(&hub, conversation);
+        }
+        let inner = lock(&hub.inner);
+        assert!(inner.held_bytes <= frame_bytes * 3, "{}", inner.held_bytes);
+        let kept = |name: &str| -> Vec<u64> {
+            inner.conversations[name]
+                .ring
+                .iter()
+                .map(|(id, _)| *id)
+                .collect()
+        };
+        // Ids 1 (a) and 2 (b) were the oldest; 3 (a), 4 (c) and 5 (b) remain.
+        assert_eq!(
+            (kept("a"), kept("b"), kept("c")),
+            (vec![3], vec![5], vec![4])
+        );
+        assert_eq!(inner.conversations["b"].evicted_up_to, 2);
+        let fronts: Vec<u64> = inner.fronts.keys().copied().collect();
+        assert_eq!(fronts, [3, 4, 5]);
     }
 
     impl Fanout {
