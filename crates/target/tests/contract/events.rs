@@ -165,8 +165,8 @@ async fn rate_limit_all_covers_every_route_but_metrics() {
             other => panic!("unexpected {other}"),
         }
     }
-    // The burst is one second's worth; a slow machine may earn a token or two meanwhile.
-    assert!((10..=12).contains(&ok), "{ok} allowed");
+    // The burst is one second's worth; a slow machine earns a token per 100 ms meanwhile.
+    assert!((10..=15).contains(&ok), "{ok} allowed");
     assert_eq!(ok + limited, 50);
     assert_eq!(client.get("/metrics", &[]).await.status, StatusCode::OK);
     let limited_events = client.post("/events", &api_key(), "{}").await;

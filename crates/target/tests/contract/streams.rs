@@ -220,7 +220,6 @@ async fn the_fanout_delay_holds_each_delivery() {
     let mut client = Client::connect(addr).await;
     let started = Instant::now();
     let id = post(&mut client, "r", "{}").await;
-    assert!(started.elapsed() < delay, "the post itself is not delayed");
     assert_eq!(stream.next_event().await.id(), id);
     assert!(started.elapsed() >= delay, "{:?}", started.elapsed());
 }
