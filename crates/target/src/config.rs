@@ -1,5 +1,9 @@
 //! What the target serves and which faults it injects; the defaults are a friendly demo.
+//!
+//! Plain data: nothing here opens a file or a socket. Certificate files named by
+//! [`TlsConfig::Files`] are read when the target starts.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Environment variable that `Config::default()` reads for the webhook secret.
@@ -25,6 +29,17 @@ pub struct Config {
     /// worked on" at once, the rest queue. With `work = S`, the target's capacity is
     /// `workers / S` requests per second, so a sweep past it shows a real knee; 0 is taken as 1.
     pub workers: usize,
+    /// One token bucket shared by every request except `/metrics`: past it, `429` with
+    /// `Retry-After` in whole seconds (at least 1). Burst is one second's worth. `None` (or
+    /// `Some(0)`) leaves every route unlimited but `POST /events`, as before.
+    pub rate_limit_all_per_s: Option<u32>,
+    /// Serve HTTPS instead of plain HTTP (HTTP/1.1 and HTTP/2 by ALPN either way).
+    pub tls: Option<TlsConfig>,
+    /// Server-sent events, conversations and WebSockets.
+    pub streams: Streams,
+    /// Seed of the draws the target makes (faults, fan-out delays and drops), so a test can
+    /// repeat them; `None` draws a fresh seed at start.
+    pub seed: Option<u64>,
 }
 
 impl Default for Config {
@@ -43,6 +58,10 @@ impl Default for Config {
             rate_limit_per_s: 1000,
             store_capacity: 10_000,
             workers: 8,
+            rate_limit_all_per_s: None,
+            tls: None,
+            streams: Streams::default(),
+            seed: None,
         }
     }
 }
@@ -90,4 +109,47 @@ pub enum Latency {
     Fixed(Duration),
     /// Wait a uniformly drawn time between the two bounds (in either order).
     Range(Duration, Duration),
+}
+
+/// Where the TLS certificate comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsConfig {
+    /// A fresh CA and a leaf for `localhost`, `127.0.0.1` and `::1`, signed by it, made at
+    /// start; the CA's PEM is `Target::certificate_pem()`, for clients to trust.
+    Generated,
+    /// A PEM certificate chain (leaf first) and its PEM private key (PKCS#8, PKCS#1 or SEC1).
+    Files { cert: PathBuf, key: PathBuf },
+}
+
+/// Knobs of `GET /stream` (server-sent events), `POST /conversations/{id}/messages` and
+/// `GET /ws`. Every queue they use is bounded by these numbers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Streams {
+    /// Time between `: heartbeat` comments on each open event stream.
+    pub heartbeat: Duration,
+    /// Delay added to each delivery of a posted message to a stream, drawn per delivery.
+    pub fanout_delay: Latency,
+    /// Fraction of deliveries discarded (counted as dropped), in `0.0..=1.0`.
+    pub drop_ratio: f64,
+    /// Events (or WebSocket messages) queued for one stream; a consumer whose queue is full
+    /// is disconnected and counted as a slow consumer. For an event stream that closes its
+    /// connection, so over HTTP/2 the connection's other streams go with it. 0 is taken as 1.
+    pub buffer: usize,
+    /// Messages each conversation keeps to replay after `Last-Event-ID`; 0 is taken as 1.
+    pub replay: usize,
+    /// Most event streams and WebSockets open at once (together); past it, `503`.
+    pub max_open: usize,
+}
+
+impl Default for Streams {
+    fn default() -> Self {
+        Streams {
+            heartbeat: Duration::from_secs(15),
+            fanout_delay: Latency::None,
+            drop_ratio: 0.0,
+            buffer: 1024,
+            replay: 256,
+            max_open: 100_000,
+        }
+    }
 }

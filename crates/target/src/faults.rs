@@ -51,7 +51,16 @@ pub(crate) fn decide(
     if rng.chance(faults.stall_ratio) {
         return Ok(Action::Stall(faults.stall_for));
     }
-    let delay = match faults.latency {
+    Ok(Action::Serve {
+        delay: draw(faults.latency, rng),
+        work: Some(faults.work).filter(|work| !work.is_zero()),
+        fail: rng.chance(faults.error_ratio),
+    })
+}
+
+/// The wait `latency` asks for, drawn when it is a range; `None` for no wait at all.
+pub(crate) fn draw(latency: Latency, rng: &mut Rng) -> Option<Duration> {
+    let delay = match latency {
         Latency::None => None,
         Latency::Fixed(delay) => Some(delay),
         Latency::Range(a, b) => {
@@ -59,11 +68,7 @@ pub(crate) fn decide(
             Some(low + (high - low).mul_f64(rng.next_f64()))
         }
     };
-    Ok(Action::Serve {
-        delay: delay.filter(|delay| !delay.is_zero()),
-        work: Some(faults.work).filter(|work| !work.is_zero()),
-        fail: rng.chance(faults.error_ratio),
-    })
+    delay.filter(|delay| !delay.is_zero())
 }
 
 /// Overrides `faults` with `latency`, `error`, `stall`, `stall_for`, `close` and `work` from the
@@ -143,7 +148,7 @@ impl Rng {
 
     /// True with probability `ratio`; draws nothing for 0 and 1 (and NaN counts as 0), so
     /// requests without faults cost no random numbers.
-    fn chance(&mut self, ratio: f64) -> bool {
+    pub(crate) fn chance(&mut self, ratio: f64) -> bool {
         if ratio.is_nan() || ratio <= 0.0 {
             false
         } else if ratio >= 1.0 {

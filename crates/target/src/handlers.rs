@@ -1,6 +1,7 @@
 //! What each route answers. Everything that can be decided from the head of the request is
 //! answered at once (`start`); only routes that need the body go on to `finish`.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -8,9 +9,11 @@ use http::header::{ALLOW, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 use serde::Deserialize;
+use tokio::sync::Notify;
 
 use crate::auth::{self, MAX_USER_BYTES};
 use crate::body::{self, BodyError, MAX_JSON_BYTES, MAX_WEBHOOK_BYTES};
+use crate::conversations;
 use crate::query;
 use crate::ratelimit::Verdict;
 use crate::respond::{self, Body};
@@ -19,6 +22,7 @@ use crate::service::Dropped;
 use crate::state::{State, lock};
 use crate::store;
 use crate::webhook;
+use crate::ws;
 
 /// Events `/inbox` returns without `?limit=`, and the most it returns with one.
 const DEFAULT_INBOX_LIMIT: usize = 10;
@@ -38,33 +42,36 @@ pub(crate) enum BodyJob {
     Login,
     CreateEvent,
     Webhook { signature: [u8; 32] },
+    Message { conversation: Box<str> },
 }
 
 /// Answers `req` as far as its head allows: method, credentials, rate limit, declared size.
+/// Event streams and websockets are answered here too; `hangup` closes this request's
+/// connection, which is how a slow event stream is let go.
 pub(crate) fn start(
-    state: &State,
+    state: &Arc<State>,
     route: Route,
     param: Option<&str>,
-    req: &Request<Incoming>,
+    req: &mut Request<Incoming>,
+    hangup: &Arc<Notify>,
 ) -> Handler {
-    if let Some(method) = route
-        .method()
-        .filter(|method| *method != req.method().as_str())
-    {
-        let mut response = respond::error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            r#"{"error":"method not allowed"}"#,
-        );
-        response
-            .headers_mut()
-            .insert(ALLOW, HeaderValue::from_static(method));
-        return Handler::Done(response);
+    if let Some(refused) = refuse_early(state, route, req.method()) {
+        return Handler::Done(refused);
+    }
+    if route == Route::WebSocket {
+        return Handler::Done(ws::accept(state, req));
     }
     let headers = req.headers();
-    // Only the events API checks credentials, so `/health` never pays for an HMAC.
+    // Only the events and conversations APIs check credentials, so `/health` never pays
+    // for an HMAC.
     let needs_auth = matches!(
         route,
-        Route::CreateEvent | Route::GetEvent | Route::AckEvent | Route::Inbox
+        Route::CreateEvent
+            | Route::GetEvent
+            | Route::AckEvent
+            | Route::Inbox
+            | Route::Stream
+            | Route::PostMessage
     );
     let credential = if needs_auth {
         match auth::credential(headers).filter(|credential| state.auth.accepts(credential)) {
@@ -80,6 +87,17 @@ pub(crate) fn start(
         }
         Route::Metrics => metrics(state),
         Route::Unmatched => respond::not_found(),
+        Route::Stream => conversations::open_stream(state, req.uri().query(), headers, hangup),
+        // Answered above, before credentials: a websocket needs none.
+        Route::WebSocket => respond::not_found(),
+        Route::PostMessage => match param.filter(|id| conversations::valid_conversation_id(id)) {
+            None => conversations::bad_conversation_id(),
+            Some(_) if body::declared_too_large(headers, MAX_JSON_BYTES) => respond::too_large(),
+            Some(id) => {
+                let conversation = id.into();
+                return Handler::NeedsBody(BodyJob::Message { conversation });
+            }
+        },
         Route::GetEvent => get_event(state, param),
         Route::AckEvent => ack_event(state, param),
         Route::Inbox => inbox(state, req.uri().query()),
@@ -104,6 +122,28 @@ pub(crate) fn start(
     Handler::Done(done)
 }
 
+/// The answers that need nothing but the route and method: `429` from the global bucket
+/// (which counts every request but `/metrics`, wrong methods included) and `405`.
+fn refuse_early(state: &State, route: Route, method: &http::Method) -> Option<Response<Body>> {
+    if let Some(limiter) = &state.limit_all
+        && route != Route::Metrics
+        && let Verdict::Limited { retry_after_s } = limiter.check("", Instant::now())
+    {
+        return Some(rate_limited(retry_after_s));
+    }
+    let allowed = route
+        .method()
+        .filter(|allowed| *allowed != method.as_str())?;
+    let mut response = respond::error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        r#"{"error":"method not allowed"}"#,
+    );
+    response
+        .headers_mut()
+        .insert(ALLOW, HeaderValue::from_static(allowed));
+    Some(response)
+}
+
 /// Reads the body and answers the job `start` left. `Err` when the client went away.
 pub(crate) async fn finish(
     state: &State,
@@ -112,7 +152,7 @@ pub(crate) async fn finish(
 ) -> Result<Response<Body>, Dropped> {
     let limit = match job {
         BodyJob::Webhook { .. } => MAX_WEBHOOK_BYTES,
-        BodyJob::Login | BodyJob::CreateEvent => MAX_JSON_BYTES,
+        BodyJob::Login | BodyJob::CreateEvent | BodyJob::Message { .. } => MAX_JSON_BYTES,
     };
     let bytes = match body::read(body, limit).await {
         Ok(bytes) => bytes,
@@ -122,6 +162,9 @@ pub(crate) async fn finish(
     Ok(match job {
         BodyJob::Login => login(state, &bytes),
         BodyJob::CreateEvent => create_event(state, bytes),
+        BodyJob::Message { conversation } => {
+            conversations::post_message(state, &conversation, &bytes)
+        }
         BodyJob::Webhook { signature } => {
             if webhook::verify(&state.webhook_mac, &bytes, &signature) {
                 respond::json(StatusCode::OK, Bytes::from_static(br#"{"received":true}"#))
@@ -134,7 +177,7 @@ pub(crate) async fn finish(
 
 fn metrics(state: &State) -> Response<Body> {
     let events_stored = lock(&state.store).len();
-    let mut response = Response::new(Body::new(state.metrics.render(events_stored).into()));
+    let mut response = Response::new(Body::full(state.metrics.render(events_stored)));
     response.headers_mut().insert(CONTENT_TYPE, PROMETHEUS_TEXT);
     response
 }
@@ -234,7 +277,7 @@ fn bad_signature() -> Response<Body> {
 
 /// True for UTF-8 text holding exactly one JSON object. Validated without building it, so
 /// the payload is stored as received.
-fn is_json_object(body: &[u8]) -> bool {
+pub(crate) fn is_json_object(body: &[u8]) -> bool {
     let Ok(text) = std::str::from_utf8(body) else {
         return false;
     };

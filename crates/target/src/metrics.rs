@@ -12,15 +12,17 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
+use crate::counters::Counters;
 use crate::routes::Route;
 use crate::state::lock;
 
 /// Status labels; a dropped request (closed or stalled by a fault) has no status code.
-const STATUSES: [&str; 12] = [
-    "200", "201", "400", "401", "403", "404", "405", "413", "429", "500", "other", "dropped",
+const STATUSES: [&str; 14] = [
+    "101", "200", "201", "400", "401", "403", "404", "405", "413", "429", "500", "503", "other",
+    "dropped",
 ];
-const OTHER: usize = 10;
-const DROPPED: usize = 11;
+const OTHER: usize = 12;
+const DROPPED: usize = 13;
 
 /// Highest latency the histograms tell apart; slower requests are counted at this value.
 const MAX_TRACKED_NS: u64 = 3_600_000_000_000;
@@ -34,6 +36,8 @@ pub(crate) enum Outcome {
 }
 
 pub(crate) struct Metrics {
+    /// Everything counted beyond the per-route table.
+    pub(crate) counters: Counters,
     counts: [[AtomicU64; STATUSES.len()]; Route::ALL.len()],
     latencies: [Mutex<RouteLatency>; Route::ALL.len()],
 }
@@ -46,6 +50,7 @@ struct RouteLatency {
 impl Metrics {
     pub(crate) fn new() -> Self {
         Metrics {
+            counters: Counters::default(),
             counts: std::array::from_fn(|_| std::array::from_fn(|_| AtomicU64::new(0))),
             latencies: std::array::from_fn(|_| {
                 Mutex::new(RouteLatency {
@@ -72,6 +77,7 @@ impl Metrics {
         let mut out = String::with_capacity(4096);
         self.render_counts(&mut out);
         self.render_latencies(&mut out);
+        self.counters.render(&mut out);
         // Writing into a String cannot fail, here and below.
         let _ = writeln!(
             out,
@@ -200,6 +206,8 @@ mod tests {
             status_index(Outcome::Status(StatusCode::IM_A_TEAPOT)),
             OTHER
         );
-        assert_eq!(status_index(Outcome::Status(StatusCode::CREATED)), 1);
+        assert_eq!(status_index(Outcome::Status(StatusCode::CREATED)), 2);
+        assert_eq!(STATUSES[OTHER], "other");
+        assert_eq!(STATUSES[DROPPED], "dropped");
     }
 }

@@ -1,13 +1,62 @@
 //! Building responses: JSON bodies with the right content type, static where possible so
-//! the hot endpoints copy nothing.
+//! the hot endpoints copy nothing; and the one body type that is either such a chunk or an
+//! event stream.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HeaderValue};
 use http::{Response, StatusCode};
 use http_body_util::Full;
+use hyper::body::{Body as HttpBody, Frame, SizeHint};
 
-/// The body type of every response: one chunk, known length.
-pub(crate) type Body = Full<Bytes>;
+use crate::stream::{CutOff, EventStream};
+
+/// The body of every response: one chunk of known length, or a server-sent event stream.
+/// An enum rather than a boxed body, so the hot endpoints pay no allocation for it; the
+/// rare, large event stream is the one boxed.
+pub(crate) enum Body {
+    Full(Full<Bytes>),
+    Events(Box<EventStream>),
+}
+
+impl Body {
+    pub(crate) fn full(bytes: impl Into<Bytes>) -> Body {
+        Body::Full(Full::new(bytes.into()))
+    }
+}
+
+impl HttpBody for Body {
+    type Data = Bytes;
+    type Error = CutOff;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, CutOff>>> {
+        match self.get_mut() {
+            Body::Full(full) => Pin::new(full)
+                .poll_frame(cx)
+                .map_err(|never| match never {}),
+            Body::Events(events) => events.poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            Body::Full(full) => full.is_end_stream(),
+            Body::Events(_) => false,
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            Body::Full(full) => full.size_hint(),
+            Body::Events(_) => SizeHint::default(),
+        }
+    }
+}
 
 const JSON: HeaderValue = HeaderValue::from_static("application/json");
 
@@ -16,7 +65,7 @@ pub(crate) const STATUS_OK: &[u8] = br#"{"status":"ok"}"#;
 
 /// A JSON response with `status` and `body`.
 pub(crate) fn json(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
-    let mut response = Response::new(Full::new(body.into()));
+    let mut response = Response::new(Body::full(body));
     *response.status_mut() = status;
     response.headers_mut().insert(CONTENT_TYPE, JSON);
     response

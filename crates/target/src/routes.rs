@@ -11,13 +11,16 @@ pub(crate) enum Route {
     AckEvent,
     Inbox,
     Webhook,
+    Stream,
+    PostMessage,
+    WebSocket,
     Metrics,
     Unmatched,
 }
 
 impl Route {
     /// All routes, in the order metrics are printed; `index()` points into it.
-    pub(crate) const ALL: [Route; 10] = [
+    pub(crate) const ALL: [Route; 13] = [
         Route::Health,
         Route::Ready,
         Route::Login,
@@ -26,6 +29,9 @@ impl Route {
         Route::AckEvent,
         Route::Inbox,
         Route::Webhook,
+        Route::Stream,
+        Route::PostMessage,
+        Route::WebSocket,
         Route::Metrics,
         Route::Unmatched,
     ];
@@ -45,6 +51,9 @@ impl Route {
             Route::AckEvent => "/events/{id}/ack",
             Route::Inbox => "/inbox",
             Route::Webhook => "/webhooks/{name}",
+            Route::Stream => "/stream",
+            Route::PostMessage => "/conversations/{id}/messages",
+            Route::WebSocket => "/ws",
             Route::Metrics => "/metrics",
             Route::Unmatched => "unmatched",
         }
@@ -53,16 +62,25 @@ impl Route {
     /// The one method each route answers, as sent in `Allow`; `None` for `Unmatched`.
     pub(crate) fn method(self) -> Option<&'static str> {
         match self {
-            Route::Health | Route::Ready | Route::GetEvent | Route::Inbox | Route::Metrics => {
-                Some("GET")
-            }
-            Route::Login | Route::CreateEvent | Route::AckEvent | Route::Webhook => Some("POST"),
+            Route::Health
+            | Route::Ready
+            | Route::GetEvent
+            | Route::Inbox
+            | Route::Stream
+            | Route::WebSocket
+            | Route::Metrics => Some("GET"),
+            Route::Login
+            | Route::CreateEvent
+            | Route::AckEvent
+            | Route::Webhook
+            | Route::PostMessage => Some("POST"),
             Route::Unmatched => None,
         }
     }
 }
 
-/// The route of `path` and its one path parameter (an event id or a webhook name).
+/// The route of `path` and its one path parameter (an event id, a webhook name or a
+/// conversation id).
 pub(crate) fn resolve(path: &str) -> (Route, Option<&str>) {
     match path {
         "/health" => return (Route::Health, None),
@@ -71,7 +89,15 @@ pub(crate) fn resolve(path: &str) -> (Route, Option<&str>) {
         "/events" => return (Route::CreateEvent, None),
         "/inbox" => return (Route::Inbox, None),
         "/metrics" => return (Route::Metrics, None),
+        "/stream" => return (Route::Stream, None),
+        "/ws" => return (Route::WebSocket, None),
         _ => {}
+    }
+    if let Some(rest) = path.strip_prefix("/conversations/") {
+        return match rest.split_once('/') {
+            Some((id, "messages")) if !id.is_empty() => (Route::PostMessage, Some(id)),
+            _ => (Route::Unmatched, None),
+        };
     }
     if let Some(rest) = path.strip_prefix("/events/") {
         return match rest.split_once('/') {
@@ -102,6 +128,12 @@ mod tests {
             ("/events/evt_1/nack", Route::Unmatched, None),
             ("/webhooks/a/b", Route::Unmatched, None),
             ("/healthz", Route::Unmatched, None),
+            ("/stream", Route::Stream, None),
+            ("/ws", Route::WebSocket, None),
+            ("/conversations/c1/messages", Route::PostMessage, Some("c1")),
+            ("/conversations//messages", Route::Unmatched, None),
+            ("/conversations/c1", Route::Unmatched, None),
+            ("/conversations/c1/messages/x", Route::Unmatched, None),
         ];
         for (path, route, param) in cases {
             assert_eq!(resolve(path), (route, param), "{path}");

@@ -1,22 +1,23 @@
 //! Running the target: its own runtime on its own thread, an accept loop, one task per
-//! connection, and a prompt shutdown.
+//! connection (see `connection`), and a prompt shutdown.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use hyper::server::conn::http1;
-use hyper_util::rt::TokioIo;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::oneshot;
+use tokio_rustls::TlsAcceptor;
 use tracing::debug;
 
 use crate::config::Config;
+use crate::connection;
 use crate::error::Error;
-use crate::service::Conn;
 use crate::state::State;
+use crate::tls;
 
 /// Name of the runtime's threads, so they are easy to tell apart in `top -H` and profiles.
 const THREAD_NAME: &str = "stampede-target";
@@ -31,6 +32,8 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
 /// A running target on its own runtime thread(s). Dropping it shuts it down.
 pub struct Target {
     addr: SocketAddr,
+    /// PEM a client should trust, when the target serves TLS.
+    trust_pem: Option<String>,
     state: Arc<State>,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
@@ -47,6 +50,12 @@ impl Target {
     /// May be called from inside another tokio runtime: the target's runtime is built,
     /// run and dropped on its own thread only.
     pub fn start_on(addr: SocketAddr, config: Config) -> Result<Target, Error> {
+        // Certificates first: a bad file is reported before any port is taken.
+        let tls = config.tls.as_ref().map(tls::load).transpose()?;
+        let (acceptor, trust_pem) = match tls {
+            Some(tls) => (Some(tls.acceptor), Some(tls.trust_pem)),
+            None => (None, None),
+        };
         // Bind on the caller's thread, so a taken port is reported to the caller.
         let bind_error = |source| Error::Bind { addr, source };
         let listener = std::net::TcpListener::bind(addr).map_err(bind_error)?;
@@ -57,10 +66,16 @@ impl Target {
         let threads = config.threads.max(1);
         let (stop, stopped) = oneshot::channel();
         let (started, started_rx) = mpsc::sync_channel(1);
-        let serving = Arc::clone(&state);
+        let serving = Serving {
+            listener,
+            addr: local_addr,
+            threads,
+            state: Arc::clone(&state),
+            tls: acceptor,
+        };
         let thread = std::thread::Builder::new()
             .name(THREAD_NAME.into())
-            .spawn(move || run_runtime(listener, local_addr, threads, serving, stopped, started))
+            .spawn(move || run_runtime(serving, stopped, started))
             .map_err(Error::Thread)?;
         let outcome = started_rx.recv().unwrap_or_else(|_| {
             Err(Error::Runtime(std::io::Error::other(
@@ -72,9 +87,10 @@ impl Target {
             let _ = thread.join();
             return Err(err);
         }
-        debug!(addr = %local_addr, threads, "demo target listening");
+        debug!(addr = %local_addr, threads, tls = trust_pem.is_some(), "demo target listening");
         Ok(Target {
             addr: local_addr,
+            trust_pem,
             state,
             stop: Some(stop),
             thread: Some(thread),
@@ -84,6 +100,48 @@ impl Target {
     /// The address the target listens on (with the real port when started on port 0).
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// `https` when the target serves TLS, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.trust_pem.is_some() {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
+    /// `scheme://addr`, such as `https://127.0.0.1:40123`, for a scenario's base URL.
+    pub fn base_url(&self) -> String {
+        format!("{}://{}", self.scheme(), self.addr)
+    }
+
+    /// The PEM a client should trust to reach this target over TLS: the CA generated at
+    /// start for `TlsConfig::Generated`, or the certificate file's contents for
+    /// `TlsConfig::Files`. `None` for a plain-HTTP target.
+    pub fn certificate_pem(&self) -> Option<&str> {
+        self.trust_pem.as_deref()
+    }
+
+    /// Writes `certificate_pem()` to `path` (replacing it), for a client's `ca-file`.
+    pub fn write_certificate(&self, path: &Path) -> Result<(), Error> {
+        let pem = self.trust_pem.as_deref().ok_or(Error::NoCertificate)?;
+        std::fs::write(path, pem).map_err(|source| Error::WriteCertificate {
+            path: path.to_owned(),
+            source,
+        })
+    }
+
+    /// Serves until Ctrl-C or SIGTERM, then shuts down. Call it from a plain thread (such as
+    /// `main`), not from inside an async runtime.
+    pub fn serve_until_signal(self) -> Result<(), Error> {
+        let signals = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .map_err(Error::Runtime)?;
+        let waited = signals.block_on(shutdown_signal());
+        self.shutdown();
+        waited.map_err(Error::Signal)
     }
 
     /// Requests that reached the router so far, faulted ones included.
@@ -126,14 +184,7 @@ impl std::fmt::Debug for Target {
 /// Serves on `addr` until Ctrl-C or SIGTERM: the standalone `stampede target`. Call it
 /// from a plain thread (such as `main`), not from inside an async runtime.
 pub fn run_blocking(addr: SocketAddr, config: Config) -> Result<(), Error> {
-    let target = Target::start_on(addr, config)?;
-    let signals = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .build()
-        .map_err(Error::Runtime)?;
-    let waited = signals.block_on(shutdown_signal());
-    target.shutdown();
-    waited.map_err(Error::Signal)
+    Target::start_on(addr, config)?.serve_until_signal()
 }
 
 async fn shutdown_signal() -> std::io::Result<()> {
@@ -152,16 +203,29 @@ async fn shutdown_signal() -> std::io::Result<()> {
     }
 }
 
-/// The body of the target's thread: builds the runtime, says whether that worked, serves
-/// until told to stop, then drops every connection with the runtime.
-fn run_runtime(
+/// What the target's thread needs to serve.
+struct Serving {
     listener: std::net::TcpListener,
     addr: SocketAddr,
     threads: usize,
     state: Arc<State>,
+    tls: Option<TlsAcceptor>,
+}
+
+/// The body of the target's thread: builds the runtime, says whether that worked, serves
+/// until told to stop, then drops every connection with the runtime.
+fn run_runtime(
+    serving: Serving,
     stopped: oneshot::Receiver<()>,
     started: mpsc::SyncSender<Result<(), Error>>,
 ) {
+    let Serving {
+        listener,
+        addr,
+        threads,
+        state,
+        tls,
+    } = serving;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads)
         .thread_name(THREAD_NAME)
@@ -190,18 +254,23 @@ fn run_runtime(
     if started.send(Ok(())).is_err() {
         return;
     }
-    runtime.block_on(accept_loop(listener, state, stopped));
+    runtime.block_on(accept_loop(listener, state, tls, stopped));
     // Dropping the runtime drops every connection task, stalled ones included.
     runtime.shutdown_timeout(SHUTDOWN_GRACE);
 }
 
-async fn accept_loop(listener: TcpListener, state: Arc<State>, mut stop: oneshot::Receiver<()>) {
+async fn accept_loop(
+    listener: TcpListener,
+    state: Arc<State>,
+    tls: Option<TlsAcceptor>,
+    mut stop: oneshot::Receiver<()>,
+) {
     loop {
         tokio::select! {
             biased;
             _ = &mut stop => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => serve(stream, Arc::clone(&state)),
+                Ok((stream, _peer)) => connection::spawn(stream, Arc::clone(&state), tls.clone()),
                 Err(err) => {
                     debug!(error = %err, "accept failed");
                     tokio::time::sleep(ACCEPT_BACKOFF).await;
@@ -210,23 +279,4 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>, mut stop: oneshot
         }
     }
     debug!("demo target stopped accepting");
-}
-
-fn serve(stream: TcpStream, state: Arc<State>) {
-    // Small JSON answers on keep-alive connections: don't let Nagle hold them back.
-    // Failing to set it only costs latency, so it is not worth dropping the connection.
-    let _ = stream.set_nodelay(true);
-    let service = Conn::new(state);
-    tokio::spawn(async move {
-        let served = http1::Builder::new()
-            .keep_alive(true)
-            // No header timeout: a virtual user may idle between requests for as long as its
-            // scenario says, and hyper would otherwise close idle keep-alive connections.
-            .header_read_timeout(None)
-            .serve_connection(TokioIo::new(stream), service)
-            .await;
-        if let Err(err) = served {
-            debug!(error = %err, "connection ended with an error");
-        }
-    });
 }

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use http::{Request, Response, StatusCode};
 use hyper::body::{Body as _, Incoming};
 use hyper::service::Service;
+use tokio::sync::Notify;
 
 use crate::body::{self, BodyError};
 use crate::faults::{self, Action, Rng};
@@ -36,12 +37,14 @@ type Answer = Result<Response<Body>, Dropped>;
 pub(crate) struct Conn {
     state: Arc<State>,
     rng: Cell<Rng>,
+    /// Notified to close this connection: how a slow event stream on it is let go.
+    hangup: Arc<Notify>,
 }
 
 impl Conn {
-    pub(crate) fn new(state: Arc<State>) -> Self {
+    pub(crate) fn new(state: Arc<State>, hangup: Arc<Notify>) -> Self {
         let rng = Cell::new(state.connection_rng());
-        Conn { state, rng }
+        Conn { state, rng, hangup }
     }
 
     /// Counts an answer known now and hands it to hyper without boxing.
@@ -73,10 +76,14 @@ impl Service<Request<Incoming>> for Conn {
     type Error = Dropped;
     type Future = Reply;
 
-    fn call(&self, req: Request<Incoming>) -> Reply {
+    fn call(&self, mut req: Request<Incoming>) -> Reply {
         let started = Instant::now();
         self.state.requests_served.fetch_add(1, Ordering::Relaxed);
-        let (route, param) = routes::resolve(req.uri().path());
+        self.state.metrics.counters.count_version(req.version());
+        // A cheap clone (reference counts, no copy) that frees `req` to be borrowed mutably
+        // by the websocket upgrade while the path parameter is still in use.
+        let uri = req.uri().clone();
+        let (route, param) = routes::resolve(uri.path());
 
         // `/metrics` is how an operator sees the faults, so faults never apply to it.
         let action = if route == Route::Metrics {
@@ -87,7 +94,7 @@ impl Service<Request<Incoming>> for Conn {
             })
         } else {
             let mut rng = self.rng.get();
-            let action = faults::decide(&self.state.faults, req.uri().query(), &mut rng);
+            let action = faults::decide(&self.state.faults, uri.query(), &mut rng);
             self.rng.set(rng);
             action
         };
@@ -109,7 +116,7 @@ impl Service<Request<Incoming>> for Conn {
         let handler = if fail {
             Handler::Done(respond::injected_error())
         } else {
-            handlers::start(&self.state, route, param, &req)
+            handlers::start(&self.state, route, param, &mut req, &self.hangup)
         };
         // A body nobody reads would make hyper close the connection after answering; read
         // it first, unless the answer is that it is too large to read.

@@ -9,9 +9,11 @@ use sha2::Sha256;
 use crate::auth::{self, Auth};
 use crate::config::{Config, Faults};
 use crate::faults::Rng;
+use crate::hub::Hub;
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
 use crate::store::Store;
+use crate::ws::Room;
 
 pub(crate) struct State {
     /// Requests that reached the router, faults included.
@@ -21,6 +23,12 @@ pub(crate) struct State {
     /// Keyed once with the webhook secret; cloned per request.
     pub(crate) webhook_mac: Hmac<Sha256>,
     pub(crate) limiter: RateLimiter,
+    /// The bucket every request but `/metrics` shares, when `rate_limit_all_per_s` is set.
+    pub(crate) limit_all: Option<RateLimiter>,
+    /// Conversations and the event streams that follow them.
+    pub(crate) hub: Hub,
+    /// The open websockets, for broadcasts.
+    pub(crate) room: Room,
     pub(crate) store: Mutex<Store>,
     pub(crate) metrics: Metrics,
     /// The simulated worker pool of the `work` fault.
@@ -31,19 +39,30 @@ pub(crate) struct State {
 
 impl State {
     pub(crate) fn new(config: &Config) -> Self {
-        let seed_bytes = auth::random_key();
-        let mut seed = [0u8; 8];
-        seed.copy_from_slice(&seed_bytes[..8]);
+        let seed = config.seed.unwrap_or_else(|| {
+            let mut seed = [0u8; 8];
+            seed.copy_from_slice(&auth::random_key()[..8]);
+            u64::from_le_bytes(seed)
+        });
+        // The hub draws from its own stream, so its draws do not depend on how many
+        // connections came first.
+        let hub_seed = Rng::new(seed ^ 0x5EED_F00D_2B1C_3D4A).next_u64();
         State {
             requests_served: AtomicU64::new(0),
             faults: config.faults,
             auth: Auth::new(&config.api_keys),
             webhook_mac: auth::keyed_mac(config.webhook_secret.as_bytes()),
             limiter: RateLimiter::new(config.rate_limit_per_s),
+            limit_all: config
+                .rate_limit_all_per_s
+                .filter(|rate| *rate > 0)
+                .map(RateLimiter::new),
+            hub: Hub::new(config.streams, hub_seed),
+            room: Room::new(config.streams.buffer),
             store: Mutex::new(Store::new(config.store_capacity)),
             workers: tokio::sync::Semaphore::new(config.workers.max(1)),
             metrics: Metrics::new(),
-            seed: u64::from_le_bytes(seed),
+            seed,
             connections: AtomicU64::new(0),
         }
     }

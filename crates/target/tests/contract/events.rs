@@ -1,4 +1,5 @@
-//! The events API: create, get, inbox, ack, rate limits and the capped store.
+//! The events API: create, get, inbox, ack, rate limits (its own and the global one) and
+//! the capped store.
 
 use http::StatusCode;
 use serde_json::json;
@@ -136,4 +137,47 @@ async fn the_store_stays_capped() {
         "{}",
         metrics.text()
     );
+}
+
+#[tokio::test]
+async fn rate_limit_all_covers_every_route_but_metrics() {
+    let target = Target::start(Config {
+        rate_limit_all_per_s: Some(10),
+        ..Config::default()
+    })
+    .expect("starts");
+    let mut client = Client::connect(target.addr()).await;
+    let mut ok = 0;
+    let mut limited = 0;
+    for _ in 0..50 {
+        let reply = client.get("/health", &[]).await;
+        match reply.status {
+            StatusCode::OK => ok += 1,
+            StatusCode::TOO_MANY_REQUESTS => {
+                limited += 1;
+                let retry_after: u64 = reply.headers["retry-after"]
+                    .to_str()
+                    .expect("ASCII")
+                    .parse()
+                    .expect("whole seconds");
+                assert!(retry_after >= 1);
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    // The burst is one second's worth; a slow machine earns a token per 100 ms meanwhile.
+    assert!((10..=15).contains(&ok), "{ok} allowed");
+    assert_eq!(ok + limited, 50);
+    assert_eq!(client.get("/metrics", &[]).await.status, StatusCode::OK);
+    let limited_events = client.post("/events", &api_key(), "{}").await;
+    assert_eq!(limited_events.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn by_default_health_is_never_rate_limited() {
+    let target = target();
+    let mut client = Client::connect(target.addr()).await;
+    for _ in 0..2_000 {
+        assert_eq!(client.get("/health", &[]).await.status, StatusCode::OK);
+    }
 }

@@ -7,4 +7,8 @@ mod events;
 mod faults;
 mod lifecycle;
 mod metrics;
+mod sse_client;
+mod streams;
+mod tls;
 mod webhooks;
+mod websocket;

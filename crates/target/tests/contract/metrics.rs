@@ -40,6 +40,17 @@ fn parse_sample(line: &str) -> (&str, f64) {
     (series, value)
 }
 
+/// The value of `series` (name and labels, as printed) in a `/metrics` text; panics when
+/// it is missing.
+pub fn sample(text: &str, series: &str) -> f64 {
+    text.lines()
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(parse_sample)
+        .find(|(s, _)| *s == series)
+        .map(|(_, value)| value)
+        .unwrap_or_else(|| panic!("no {series} in\n{text}"))
+}
+
 #[tokio::test]
 async fn metrics_count_the_requests_just_made() {
     let target = target();
