@@ -109,9 +109,14 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// The reporter's rooms, in order: a file may use its own room and the rooms before it, never
+/// one after, so the rooms form a chain without circles (see `crates/reporter/src/lib.rs`).
+const REPORTER_ROOMS: [&str; 5] = ["summary", "store", "judge", "render", "live"];
+
 pub fn run() -> Result<(), String> {
     let mut problems = dependency_problems()?;
     problems.extend(doc_problems(&workspace_root()));
+    problems.extend(room_problems(&workspace_root().join("crates/reporter/src")));
     if problems.is_empty() {
         println!("tidy: ok");
         Ok(())
@@ -239,6 +244,47 @@ fn doc_problems(root: &Path) -> Vec<String> {
     problems
 }
 
+/// Uses of a later reporter room from an earlier one (`crate::live` inside `summary/`).
+fn room_problems(src: &Path) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (rank, room) in REPORTER_ROOMS.iter().enumerate() {
+        for path in rust_files(&src.join(room)) {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            for (number, line) in text.lines().enumerate() {
+                let code = line.split("//").next().unwrap_or("");
+                for later in &REPORTER_ROOMS[rank + 1..] {
+                    if code.contains(&format!("crate::{later}")) {
+                        problems.push(format!(
+                            "{}:{}: the {room} room uses the later room {later}",
+                            path.display(),
+                            number + 1
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    problems
+}
+
+/// Every `.rs` file under `dir`, sorted.
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -253,6 +299,26 @@ mod tests {
     fn every_rust_file_opens_with_a_doc_comment() {
         let problems = doc_problems(&workspace_root());
         assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    #[test]
+    fn reporter_rooms_form_a_chain() {
+        let problems = room_problems(&workspace_root().join("crates/reporter/src"));
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    #[test]
+    fn the_room_check_sees_a_backward_use() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("summary")).expect("mkdir");
+        std::fs::write(
+            dir.path().join("summary/x.rs"),
+            "//! x\nuse crate::live::Reporter; // and crate::live in a comment is fine\n",
+        )
+        .expect("write");
+        let problems = room_problems(dir.path());
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].ends_with("x.rs:2: the summary room uses the later room live"));
     }
 
     #[test]

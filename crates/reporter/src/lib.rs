@@ -1,10 +1,19 @@
 //! Result files of a run: steps.csv, summary.json, time series, interval logs, failures,
 //! Markdown and HTML reports, thresholds, analysis, history and comparison.
 //!
-//! Knows nothing of the network: no tokio, no hyper, no engine. It gets a `Plan` and the run's
-//! `Event`s (plain data from `stampede-metrics`) and owns every file format, so an engine change
-//! cannot quietly change a column. Everything it writes is written atomically, and everything a
-//! report shows is rebuilt from summary.json and histograms.hlog alone (`rerender`, `compare`).
+//! Knows nothing of the network: no tokio, no hyper, no engine, no parser. It gets a `Plan` and
+//! the run's `Event`s (plain data from `stampede-metrics`) and owns every file format, so an
+//! engine change cannot quietly change a column. Everything it writes is written atomically.
+//!
+//! Rooms, by job (each may use the ones before it, never one after):
+//!
+//! | room | job |
+//! |---|---|
+//! | `summary` | the schema: summary.json's types, plain data |
+//! | `store` | where results live: atomic writes, run ids, history, the interval log |
+//! | `judge` | thresholds, analyses, comparison |
+//! | `render` | text, Markdown, HTML, tables, from a summary alone |
+//! | `live` | the `Reporter`: events in, streamed files and the finished summary out |
 //!
 //! Files of a run, in `results/<scenario>/<run-id>/`:
 //!
@@ -20,52 +29,38 @@
 //!
 //! and `results/<scenario>/history.jsonl`, one line per run.
 
-mod analysis;
-mod atomic;
-mod clock;
-mod compare;
-mod describe;
 mod error;
-mod facts;
-mod failures;
-mod history;
-mod hlog;
-mod html;
-mod markdown;
-mod monitor;
-mod named;
-mod render;
-mod reporter;
-mod series;
-mod steps_csv;
-mod streams;
-mod summary;
-mod text;
-mod threshold;
-mod timeseries;
-mod window;
+pub mod judge;
+pub mod live;
+pub mod render;
+pub mod store;
+pub mod summary;
 
-pub use analysis::{Analysis, AnalysisOptions, Burst, CurvePoint, Drift, Elbow, Knee};
-pub use atomic::write_atomic;
-pub use clock::new_run_id;
-pub use compare::{Change, CompareOptions, Comparison, RequestComparison, StepComparison, compare};
 pub use error::Error;
-pub use history::{
-    HISTORY_FILE, HistoryEntry, HistoryFigures, HistoryStep, append as append_history, history,
-    history_table, previous_run,
+pub use judge::analysis::AnalysisOptions;
+pub use judge::compare::{
+    Change, CompareOptions, Comparison, RequestComparison, StepComparison, compare,
 };
-pub use hlog::{HLOG_FILE, HlogInterval, StepHistograms, read_intervals};
-pub use monitor::MonitorSummary;
-pub use named::Named;
+pub use live::streams::TIMESERIES_FILE;
+pub use live::{FAILURES_FILE, Reporter, RunMeta, STEPS_FILE};
+pub use render::history::history_table;
 pub use render::{HTML_FILE, MARKDOWN_FILE, rerender};
-pub use reporter::{FAILURES_FILE, Reporter, RunMeta, STEPS_FILE};
-pub use series::{Series, SeriesPoint};
 pub use stampede_metrics::{Figures, LatencyFrom, LatencyMs, LoadFigures};
-pub use streams::TIMESERIES_FILE;
+pub use store::atomic::write_atomic;
+pub use store::clock::new_run_id;
+pub use store::history::{
+    HISTORY_FILE, HistoryEntry, HistoryFigures, HistoryStep, append as append_history, history,
+    previous_run,
+};
+pub use store::hlog::{HLOG_FILE, HlogInterval, StepHistograms, read_intervals};
+pub use summary::analysis::{Analysis, Burst, CurvePoint, Drift, Elbow, Knee};
+pub use summary::monitor::MonitorSummary;
+pub use summary::named::Named;
+pub use summary::series::{Series, SeriesPoint};
+pub use summary::threshold::{JudgedScope, ThresholdResult, ValueUnit};
 pub use summary::{
     FailureRow, SCHEMA_VERSION, SUMMARY_FILE, StepSummary, Summary, TotalSummary, Verdict,
 };
-pub use threshold::ThresholdResult;
 
 #[cfg(test)]
 mod testdata;

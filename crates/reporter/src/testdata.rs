@@ -4,11 +4,12 @@
 use stampede_metrics::{Figures, LatencyMs, LoadFigures, Outcome, OutcomeCounts};
 use stampede_plan::Metric;
 
-use crate::analysis::{Analysis, AnalysisOptions, knee};
-use crate::named::Named;
-use crate::series::{Series, SeriesPoint};
+use crate::judge::analysis::{AnalysisOptions, knee};
+use crate::summary::analysis::Analysis;
+use crate::summary::named::Named;
+use crate::summary::series::{Series, SeriesPoint};
+use crate::summary::threshold::{JudgedScope, ThresholdResult};
 use crate::summary::{FailureRow, SCHEMA_VERSION, StepSummary, Summary, TotalSummary, Verdict};
-use crate::threshold::{JudgedScope, ThresholdResult};
 
 fn figures(requests: u64, failed: u64, rps: f64, latency: [f64; 8]) -> Figures {
     let [min, mean, p50, p90, p95, p99, p99_9, max] = latency;

@@ -1,0 +1,344 @@
+//! Comparing two stored runs, step by step and request by request: the change in p50, p95, p99,
+//! error rate and RPS, each flagged only when it is beyond what sampling noise explains.
+//!
+//! Percentiles are compared through their confidence intervals, read from the stored histograms:
+//! with `n` samples the q-quantile lies, with the chosen confidence, between the quantiles
+//! `q -/+ z*sqrt(q(1-q)/n)` (the order-statistic bound, distribution-free), widened to the
+//! histogram's bucket edges. A change is significant when the two intervals do not overlap. The
+//! error rate uses a two-proportion z-test; RPS a Poisson z-test on the request counts. A change
+//! being significant says it is real, not that it matters: `regressed(pct)` adds the size.
+
+use std::path::Path;
+
+use serde::Serialize;
+use stampede_metrics::Latency;
+
+use crate::Error;
+use crate::store::hlog::StepHistograms;
+use crate::summary::{StepSummary, Summary};
+use stampede_metrics::Figures;
+use stampede_metrics::format::{self, round, short};
+use stampede_plan::Metric;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CompareOptions {
+    /// The z value of the confidence level: 2.576 is 99 %, two-sided.
+    pub z: f64,
+}
+
+impl Default for CompareOptions {
+    fn default() -> Self {
+        CompareOptions { z: 2.576 }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Comparison {
+    pub current_run: String,
+    pub baseline_run: String,
+    pub steps: Vec<StepComparison>,
+    /// Steps present in only one of the runs, or matched by position with different labels.
+    pub notes: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StepComparison {
+    pub index: usize,
+    pub label: String,
+    /// All requests of the step together.
+    pub total: RequestComparison,
+    pub requests: Vec<RequestComparison>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RequestComparison {
+    pub name: String,
+    pub changes: Vec<Change>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Change {
+    /// `p50`, `p95`, `p99` (ms), `error-rate` (a fraction) or `rps`.
+    pub metric: Metric,
+    pub baseline: f64,
+    pub current: f64,
+    /// Relative change in percent; `None` when the baseline is 0.
+    pub change_pct: Option<f64>,
+    /// Beyond sampling noise.
+    pub significant: bool,
+    /// In the bad direction: latency or errors up, throughput down.
+    pub worse: bool,
+}
+
+impl Change {
+    /// A real change for the worse by more than `pct` percent (any real rise from zero errors).
+    pub fn regressed(&self, pct: f64) -> bool {
+        self.significant && self.worse && self.change_pct.is_none_or(|c| c.abs() > pct)
+    }
+}
+
+/// Compares the run in `current_run_dir` with the one in `baseline_run_dir`, from their
+/// summary.json and histograms.hlog. Steps are matched by position.
+pub fn compare(
+    current_run_dir: &Path,
+    baseline_run_dir: &Path,
+    options: &CompareOptions,
+) -> Result<Comparison, Error> {
+    let current = Summary::read(current_run_dir)?;
+    let baseline = Summary::read(baseline_run_dir)?;
+    let current_h = StepHistograms::read(current_run_dir, &current)?;
+    let baseline_h = StepHistograms::read(baseline_run_dir, &baseline)?;
+    let mut notes = Vec::new();
+    let mut steps = Vec::new();
+    for (ci, step) in current.steps.iter().enumerate() {
+        let Some(bi) = baseline.steps.iter().position(|b| b.index == step.index) else {
+            notes.push(format!("{} is not in the baseline", step.title()));
+            continue;
+        };
+        let base = &baseline.steps[bi];
+        if base.label != step.label {
+            notes.push(format!(
+                "step {} is \"{}\" now and was \"{}\" in the baseline",
+                step.index + 1,
+                step.label,
+                base.label
+            ));
+        }
+        let total = RequestComparison {
+            name: "Aggregated".to_owned(),
+            changes: changes(
+                (&step.figures, step, &current_h.aggregate(ci)),
+                (&base.figures, base, &baseline_h.aggregate(bi)),
+                options,
+            ),
+        };
+        let mut requests = Vec::new();
+        for (ri, (name, figures)) in step.requests_by_name.iter().enumerate() {
+            let Some(bj) = base.requests_by_name.iter().position(|(n, _)| n == name) else {
+                continue;
+            };
+            let base_figures = &base.requests_by_name.0[bj].1;
+            if figures.requests == 0 && base_figures.requests == 0 {
+                continue;
+            }
+            requests.push(RequestComparison {
+                name: name.to_owned(),
+                changes: changes(
+                    (figures, step, &current_h.steps[ci].0[ri].1),
+                    (base_figures, base, &baseline_h.steps[bi].0[bj].1),
+                    options,
+                ),
+            });
+        }
+        steps.push(StepComparison {
+            index: step.index,
+            label: step.label.clone(),
+            total,
+            requests,
+        });
+    }
+    for base in &baseline.steps {
+        if !current.steps.iter().any(|s| s.index == base.index) {
+            notes.push(format!("{} did not run this time", base.title()));
+        }
+    }
+    Ok(Comparison {
+        current_run: current.run_id,
+        baseline_run: baseline.run_id,
+        steps,
+        notes,
+    })
+}
+
+fn changes(
+    (now, now_step, now_latency): (&Figures, &StepSummary, &Latency),
+    (was, was_step, was_latency): (&Figures, &StepSummary, &Latency),
+    options: &CompareOptions,
+) -> Vec<Change> {
+    let mut out = Vec::new();
+    for (metric, q) in [
+        (Metric::P50, 0.50),
+        (Metric::P95, 0.95),
+        (Metric::P99, 0.99),
+    ] {
+        let (current, cur_lo, cur_hi) = quantile_interval(now_latency, q, options.z);
+        let (baseline, base_lo, base_hi) = quantile_interval(was_latency, q, options.z);
+        let significant = !now_latency.is_empty()
+            && !was_latency.is_empty()
+            && (cur_lo > base_hi || cur_hi < base_lo);
+        out.push(change(
+            metric,
+            baseline,
+            current,
+            significant,
+            current > baseline,
+        ));
+    }
+    let significant = proportions_differ(
+        (now.failed, now.requests),
+        (was.failed, was.requests),
+        options.z,
+    );
+    out.push(change(
+        Metric::ErrorRate,
+        was.error_rate,
+        now.error_rate,
+        significant,
+        now.error_rate > was.error_rate,
+    ));
+    let significant = rates_differ(
+        (now.requests, now_step.duration_s),
+        (was.requests, was_step.duration_s),
+        options.z,
+    );
+    out.push(change(
+        Metric::Rps,
+        was.rps,
+        now.rps,
+        significant,
+        now.rps < was.rps,
+    ));
+    out
+}
+
+fn change(metric: Metric, baseline: f64, current: f64, significant: bool, worse: bool) -> Change {
+    Change {
+        metric,
+        baseline,
+        current,
+        change_pct: (baseline > 0.0).then(|| round((current - baseline) / baseline * 100.0, 2)),
+        significant,
+        worse: significant && worse,
+    }
+}
+
+/// The q-quantile in ms and its confidence interval `(value, low, high)`.
+pub(crate) fn quantile_interval(latency: &Latency, q: f64, z: f64) -> (f64, f64, f64) {
+    if latency.is_empty() {
+        return (0.0, 0.0, 0.0);
+    }
+    let h = latency.histogram();
+    let n = latency.count() as f64;
+    let spread = z * (q * (1.0 - q) / n).sqrt();
+    let low = h.lowest_equivalent(latency.quantile_us((q - spread).max(0.0)));
+    let high = h.highest_equivalent(latency.quantile_us((q + spread).min(1.0)));
+    let ms = |us: u64| us as f64 / 1000.0;
+    (ms(latency.quantile_us(q)), ms(low), ms(high))
+}
+
+/// Two-proportion z-test on `(failed, requests)`.
+fn proportions_differ((f1, n1): (u64, u64), (f2, n2): (u64, u64), z: f64) -> bool {
+    if n1 == 0 || n2 == 0 {
+        return false;
+    }
+    let (f1, n1, f2, n2) = (f1 as f64, n1 as f64, f2 as f64, n2 as f64);
+    let pooled = (f1 + f2) / (n1 + n2);
+    let se = (pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2)).sqrt();
+    se > 0.0 && ((f1 / n1 - f2 / n2) / se).abs() > z
+}
+
+/// Poisson z-test on `(count, seconds)`.
+fn rates_differ((c1, s1): (u64, f64), (c2, s2): (u64, f64), z: f64) -> bool {
+    if s1 <= 0.0 || s2 <= 0.0 || c1 + c2 == 0 {
+        return false;
+    }
+    let (c1, c2) = (c1 as f64, c2 as f64);
+    let se = (c1 / (s1 * s1) + c2 / (s2 * s2)).sqrt();
+    ((c1 / s1 - c2 / s2) / se).abs() > z
+}
+
+impl Comparison {
+    /// True when any step or request got worse, beyond noise, by more than `pct` percent:
+    /// what `--fail-on-regression PCT` fails on.
+    pub fn regressed(&self, pct: f64) -> bool {
+        !self.regressions(pct).is_empty()
+    }
+
+    /// Every regression beyond `pct` percent, described: `step 2 GET /items p95 +35% (40 -> 54 ms)`.
+    pub fn regressions(&self, pct: f64) -> Vec<String> {
+        let mut out = Vec::new();
+        for step in &self.steps {
+            for request in std::iter::once(&step.total).chain(&step.requests) {
+                for c in request.changes.iter().filter(|c| c.regressed(pct)) {
+                    out.push(format!(
+                        "step {} {} {}",
+                        step.index + 1,
+                        request.name,
+                        describe(c)
+                    ));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A change's value in its metric's unit, for people.
+pub(crate) fn value(metric: Metric, v: f64) -> String {
+    format::value(metric.unit(), v)
+}
+
+pub(crate) fn signed_pct(pct: f64) -> String {
+    format!("{}{}%", if pct > 0.0 { "+" } else { "" }, short(pct))
+}
+
+fn describe(c: &Change) -> String {
+    format!(
+        "{} {} ({} -> {})",
+        c.metric.name(),
+        c.change_pct.map_or("up from 0".to_owned(), signed_pct),
+        value(c.metric, c.baseline),
+        value(c.metric, c.current)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn latency(values_us: impl IntoIterator<Item = u64>) -> Latency {
+        let mut l = Latency::new();
+        for v in values_us {
+            l.record_us(v);
+        }
+        l
+    }
+
+    #[test]
+    fn same_distribution_is_not_significant_a_shifted_one_is() {
+        let a = latency((0..10_000).map(|i| 10_000 + (i * 7919) % 5000));
+        let b = latency((0..10_000).map(|i| 10_000 + (i * 104_729) % 5000));
+        let c = latency((0..10_000).map(|i| 11_000 + (i * 7919) % 5000));
+        let (_, alo, ahi) = quantile_interval(&a, 0.95, 2.576);
+        let (_, blo, bhi) = quantile_interval(&b, 0.95, 2.576);
+        let (_, clo, _) = quantile_interval(&c, 0.95, 2.576);
+        assert!(alo <= bhi && blo <= ahi, "overlap expected");
+        assert!(clo > ahi, "a 1 ms shift on 10k samples is beyond noise");
+    }
+
+    #[test]
+    fn few_samples_make_wide_intervals() {
+        let small = latency([10_000, 20_000, 30_000, 40_000, 50_000]);
+        let (p50, lo, hi) = quantile_interval(&small, 0.5, 2.576);
+        assert_eq!(p50, 30.015);
+        assert!(lo <= 10.0 && hi >= 50.0, "{lo} {hi}");
+    }
+
+    #[test]
+    fn proportion_and_rate_tests() {
+        assert!(!proportions_differ((10, 10_000), (12, 10_000), 2.576));
+        assert!(proportions_differ((10, 10_000), (100, 10_000), 2.576));
+        assert!(!proportions_differ((0, 100), (0, 100), 2.576));
+        assert!(!rates_differ((1000, 10.0), (1010, 10.0), 2.576));
+        assert!(rates_differ((1000, 10.0), (1500, 10.0), 2.576));
+    }
+
+    #[test]
+    fn regressions_need_significance_direction_and_size() {
+        let c = change(Metric::P95, 100.0, 130.0, true, true);
+        assert!(c.regressed(10.0) && !c.regressed(30.0));
+        assert!(!change(Metric::P95, 100.0, 130.0, false, true).regressed(10.0));
+        assert!(!change(Metric::Rps, 100.0, 130.0, true, false).regressed(10.0));
+        assert!(change(Metric::ErrorRate, 0.0, 0.01, true, true).regressed(50.0));
+    }
+}

@@ -1,0 +1,98 @@
+//! The summary of a finished run: totals, thresholds, analysis and verdict, assembled from what
+//! the reporter kept.
+
+use std::time::SystemTime;
+
+use stampede_metrics::format::{ratio, round};
+use stampede_metrics::{Figures, LoadFigures, RunEnding};
+
+use super::Reporter;
+use crate::judge::thresholds::{drift_rules, evaluate};
+use crate::store::clock::rfc3339;
+use crate::summary::{SCHEMA_VERSION, Summary, TotalSummary, Verdict};
+
+impl Reporter {
+    pub(super) fn summary(&self) -> Summary {
+        let mut steps = self.steps.clone();
+        steps.sort_by_key(|s| s.index);
+        let duration: f64 = steps.iter().map(|s| s.duration_s).sum();
+        let peak_users = steps.iter().map(|s| s.load.peak_users).max().unwrap_or(0);
+        // A run of open-model steps has a planned rate over the run: the arrivals scheduled per
+        // second of measured time.
+        let planned_rate = steps
+            .iter()
+            .any(|s| s.load.planned_rate.is_some())
+            .then(|| round(ratio(self.total.scheduled as f64, duration), 3));
+        let total = TotalSummary {
+            users: steps.iter().map(|s| s.users).max().unwrap_or(0),
+            duration_s: round(duration, 3),
+            load: LoadFigures::of(&self.total, duration, peak_users, planned_rate),
+            figures: Figures::of(&self.total.aggregate(), duration),
+            requests_by_name: self.by_name(&self.total, duration),
+        };
+        let series = self.series.series().clone();
+        let analysis = self.plan.analyse(&steps, &series.points, &self.analysis);
+        let mut thresholds = evaluate(&self.plan.thresholds, &steps, &total, &self.plan.names);
+        // A soak's drift limits written in the plan are rules like thresholds: they decide the
+        // verdict. Default limits only inform.
+        if let Some(drift) = &analysis.drift {
+            thresholds.extend(drift_rules(drift, self.plan.drift));
+        }
+        let (finished_at, elapsed, run_outcome, setup) = match &self.end {
+            Some((at, elapsed, outcome, setup)) => {
+                (*at, *elapsed, Some(outcome.clone()), setup.clone())
+            }
+            None => {
+                let now = SystemTime::now();
+                let elapsed = now.duration_since(self.started_at).unwrap_or_default();
+                (now, elapsed, None, Figures::default())
+            }
+        };
+        let failed = thresholds.iter().any(|t| !t.passed);
+        let (verdict, aborted, stopped) = match run_outcome {
+            // Without a RunEnded the run did not finish normally: report it as interrupted.
+            None | Some(RunEnding::Interrupted) => (Verdict::Interrupted, None, None),
+            Some(RunEnding::Aborted { reason }) => (Verdict::Failed, Some(reason), None),
+            Some(RunEnding::StoppedEarly { reason }) => {
+                let verdict = if failed {
+                    Verdict::Failed
+                } else {
+                    Verdict::Passed
+                };
+                (verdict, None, Some(reason))
+            }
+            Some(RunEnding::Completed) if failed => (Verdict::Failed, None, None),
+            Some(RunEnding::Completed) => (Verdict::Passed, None, None),
+        };
+        Summary {
+            schema_version: SCHEMA_VERSION,
+            scenario: self.meta.scenario.clone(),
+            kind: self.meta.kind.clone(),
+            description: self.plan.description.clone(),
+            run_id: self.meta.run_id.clone(),
+            tag: self.meta.tag.clone(),
+            base_url: self.meta.base_url.clone(),
+            started_at: rfc3339(self.started_at),
+            finished_at: rfc3339(finished_at),
+            elapsed_s: round(elapsed.as_secs_f64(), 3),
+            verdict,
+            aborted,
+            stopped,
+            alerts: self.alerts.clone(),
+            alerts_dropped: self.alerts_dropped,
+            steps,
+            total,
+            setup: (setup.requests > 0).then_some(setup),
+            thresholds,
+            analysis,
+            failures: self.failures.rows(
+                self.started_at,
+                &self.plan.methods,
+                &self.plan.names,
+                &self.plan.checks,
+            ),
+            series,
+            monitors: self.monitor.summaries(),
+        }
+    }
+}

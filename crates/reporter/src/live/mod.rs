@@ -1,0 +1,355 @@
+//! The `Reporter`: listens to a run's events, streams per-interval rows, and writes every result
+//! file when the run is over.
+//!
+//! Memory stays bounded whatever the run's length: per-interval rows go straight to temporary
+//! files (renamed into place at the end), a step's histograms live only until the step ends, and
+//! what is kept is the run total, small per-step figures, the failure tally and a series capped
+//! at [`crate::series::MAX_POINTS`] points. `record` never panics and does no more than format
+//! and buffer a few rows; an I/O error is remembered and returned by `finish`.
+
+mod assemble;
+pub mod failures;
+pub mod monitor;
+pub mod series;
+pub mod steps_csv;
+pub mod streams;
+pub mod timeseries;
+pub mod window;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use stampede_metrics::format::round;
+use stampede_metrics::{
+    Alert, Event, Figures, IntervalSnapshot, LoadFigures, RunEnd, RunEnding, StatsSet, StepInfo,
+};
+use stampede_plan::Plan;
+
+use crate::judge::analysis::AnalysisOptions;
+use crate::judge::facts::PlanFacts;
+use crate::live::monitor::MonitorTrack;
+use crate::live::series::{SeriesBuilder, group_for};
+use crate::live::streams::{Streams, csv_io};
+use crate::store::atomic::write_atomic;
+use crate::store::history::{self, DEFAULT_KEEP, HistoryEntry};
+use crate::summary::named::Named;
+use crate::summary::{MAX_ALERTS, SUMMARY_FILE, StepSummary, Summary};
+use crate::{Error, render};
+use failures::FailureLog;
+use steps_csv::StepRow;
+
+pub const STEPS_FILE: &str = "steps.csv";
+pub const FAILURES_FILE: &str = "failures.csv";
+
+/// Who ran what, where: the parts of a run the events do not carry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunMeta {
+    pub run_id: String,
+    pub scenario: String,
+    pub kind: String,
+    pub base_url: String,
+    /// A free label recorded in the history (a commit, a build, "after the cache fix").
+    pub tag: Option<String>,
+}
+
+/// A step that has started and not yet ended: its measured intervals so far. A step's figures
+/// are the sum of its measured intervals, nothing else, so a run stopped inside a step (or
+/// killed, and replayed from its record) reports that step the same way.
+struct OpenStep {
+    index: usize,
+    stats: StatsSet,
+    /// Measured time covered by the intervals so far.
+    measured: Duration,
+    /// The most users active at an interval's end, for a step that never ended.
+    peak_users: u32,
+}
+
+pub struct Reporter {
+    dir: PathBuf,
+    meta: RunMeta,
+    plan: PlanFacts,
+    history_keep: usize,
+    analysis: AnalysisOptions,
+    started_at: SystemTime,
+    end: Option<(SystemTime, Duration, RunEnding, Figures)>,
+    infos: Vec<Option<StepInfo>>,
+    steps: Vec<StepSummary>,
+    rows: Vec<StepRow>,
+    /// Usually one; two while a step's last intervals overlap the next step's first ones (load
+    /// threads do not finish a step at the same instant).
+    open: Vec<OpenStep>,
+    total: StatsSet,
+    alerts: Vec<Alert>,
+    alerts_dropped: u64,
+    /// `None` once a write failed: the temporary files are then dropped, and removed.
+    streams: Option<Streams>,
+    series: SeriesBuilder,
+    failures: FailureLog,
+    monitor: MonitorTrack,
+    error: Option<Error>,
+}
+
+impl Reporter {
+    /// Creates `dir` (`results/<scenario>/<run-id>`) and opens the streamed files in it.
+    pub fn create(plan: &Plan, meta: RunMeta, dir: &Path) -> Result<Reporter, Error> {
+        std::fs::create_dir_all(dir).map_err(|source| Error::CreateDir {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let facts = PlanFacts::of(plan);
+        let streams = Streams::create(dir, facts.rows_per_interval, &facts.names, &facts.tags)?;
+        Ok(Reporter {
+            dir: dir.to_path_buf(),
+            meta,
+            history_keep: DEFAULT_KEEP,
+            analysis: AnalysisOptions::default(),
+            started_at: SystemTime::now(),
+            end: None,
+            infos: vec![None; plan.steps.len()],
+            steps: Vec::new(),
+            rows: Vec::new(),
+            open: Vec::new(),
+            total: StatsSet::new(plan.requests.len()),
+            alerts: Vec::new(),
+            alerts_dropped: 0,
+            streams: Some(streams),
+            series: SeriesBuilder::new(
+                group_for(
+                    plan.total_duration(),
+                    plan.interval,
+                    facts.rows_per_interval,
+                ),
+                plan.interval,
+            ),
+            failures: FailureLog::default(),
+            monitor: MonitorTrack::default(),
+            error: None,
+            plan: facts,
+        })
+    }
+
+    /// Keeps the last `runs` runs in the scenario's history (default 100).
+    pub fn history_limit(mut self, runs: usize) -> Reporter {
+        self.history_keep = runs.max(1);
+        self
+    }
+
+    /// Replaces the limits of the knee, elbow, drift and burst analyses.
+    pub fn analysis_options(mut self, options: AnalysisOptions) -> Reporter {
+        self.analysis = options;
+        self
+    }
+
+    /// Takes one event. Never panics; a write error is kept and returned by [`Reporter::finish`].
+    pub fn record(&mut self, event: &Event<'_>) {
+        match event {
+            Event::RunStarted(start) => {
+                self.started_at = start.started_at;
+                self.monitor.sources(&start.monitors);
+                let result = self
+                    .streams
+                    .as_mut()
+                    .map(|s| s.start(&self.meta.scenario, &self.meta.run_id, start.started_at));
+                self.keep_error(result);
+            }
+            Event::StepStarted(info) => {
+                if self.infos.len() <= info.index {
+                    self.infos.resize(info.index + 1, None);
+                }
+                self.infos[info.index] = Some((*info).clone());
+                self.open_step(info.index);
+            }
+            Event::Interval(snapshot) => self.interval(snapshot),
+            Event::Alert(alert) => {
+                if self.alerts.len() < MAX_ALERTS {
+                    self.alerts.push((*alert).clone());
+                } else {
+                    self.alerts_dropped += 1;
+                }
+            }
+            Event::StepEnded(end) => {
+                let open = match self.open.iter().position(|o| o.index == end.index) {
+                    Some(at) => self.open.remove(at),
+                    None => OpenStep {
+                        index: end.index,
+                        stats: StatsSet::new(self.plan.names.len()),
+                        measured: Duration::ZERO,
+                        peak_users: 0,
+                    },
+                };
+                self.add_step(
+                    end.index,
+                    &open.stats,
+                    end.measured,
+                    end.peak_users,
+                    end.cut_short,
+                );
+            }
+            Event::RunEnded(end) => self.run_ended(end),
+        }
+    }
+
+    fn open_step(&mut self, index: usize) -> &mut OpenStep {
+        let at = match self.open.iter().position(|o| o.index == index) {
+            Some(at) => at,
+            None => {
+                self.open.push(OpenStep {
+                    index,
+                    stats: StatsSet::new(self.plan.names.len()),
+                    measured: Duration::ZERO,
+                    peak_users: 0,
+                });
+                self.open.len() - 1
+            }
+        };
+        &mut self.open[at]
+    }
+
+    fn interval(&mut self, snapshot: &IntervalSnapshot) {
+        for sample in &snapshot.monitor {
+            self.monitor.push(sample);
+        }
+        let result = self.streams.as_mut().map(|s| s.push(snapshot));
+        self.keep_error(result);
+        self.series.push(snapshot);
+        self.failures.push(snapshot);
+        if self.steps.iter().any(|s| s.index == snapshot.step) {
+            // A straggler after its step ended: it is in the streams, not in the step.
+            return;
+        }
+        let open = self.open_step(snapshot.step);
+        open.peak_users = open.peak_users.max(snapshot.active_users);
+        if !snapshot.warmup {
+            open.stats.add(&snapshot.stats);
+            open.measured += snapshot.length;
+        }
+    }
+
+    fn run_ended(&mut self, end: &RunEnd) {
+        self.close_open_steps();
+        let setup = Figures::of(&end.setup.aggregate(), end.elapsed.as_secs_f64());
+        self.end = Some((end.finished_at, end.elapsed, end.outcome.clone(), setup));
+    }
+
+    /// Steps the engine never ended (the run stopped inside them) are reported from their
+    /// intervals, marked cut short.
+    fn close_open_steps(&mut self) {
+        for open in std::mem::take(&mut self.open) {
+            self.add_step(
+                open.index,
+                &open.stats,
+                open.measured,
+                open.peak_users,
+                true,
+            );
+        }
+    }
+
+    fn info(&self, index: usize) -> Option<&StepInfo> {
+        self.infos.get(index).and_then(Option::as_ref)
+    }
+
+    fn add_step(
+        &mut self,
+        index: usize,
+        stats: &StatsSet,
+        measured: Duration,
+        peak_users: u32,
+        cut_short: bool,
+    ) {
+        if self.steps.iter().any(|s| s.index == index) {
+            return;
+        }
+        let info = self.info(index).cloned().unwrap_or_else(|| StepInfo {
+            index,
+            label: format!("step {}", index + 1),
+            users: peak_users,
+            rate: None,
+            offset: Duration::ZERO,
+            ramp: Duration::ZERO,
+            warmup: Duration::ZERO,
+            hold: measured,
+            cooldown: Duration::ZERO,
+        });
+        let seconds = measured.as_secs_f64();
+        for (id, request) in stats.requests.iter().enumerate() {
+            if request.requests() > 0 {
+                let method = self.plan.methods.get(id).map_or("", String::as_str);
+                let name = self.plan.names.get(id).map_or("", String::as_str);
+                let row = StepRow::of(index + 1, peak_users, method, name, request, seconds);
+                self.rows.push(row);
+            }
+        }
+        let aggregate = stats.aggregate();
+        let row = StepRow::of(index + 1, peak_users, "", "Aggregated", &aggregate, seconds);
+        self.rows.push(row);
+        self.steps.push(StepSummary {
+            index,
+            label: info.label.clone(),
+            users: info.users,
+            offset_s: round(info.offset.as_secs_f64(), 3),
+            warmup_s: round(info.warmup.as_secs_f64(), 3),
+            hold_s: round(info.hold.as_secs_f64(), 3),
+            cooldown_s: round(info.cooldown.as_secs_f64(), 3),
+            duration_s: round(seconds, 3),
+            load: LoadFigures::of(stats, seconds, peak_users, info.rate),
+            figures: Figures::of(&aggregate, seconds),
+            cut_short,
+            requests_by_name: self.by_name(stats, seconds),
+        });
+        self.total.add(stats);
+    }
+
+    fn by_name(&self, stats: &StatsSet, seconds: f64) -> Named<Figures> {
+        Named(
+            self.plan
+                .names
+                .iter()
+                .zip(&stats.requests)
+                .map(|(name, s)| (name.clone(), Figures::of(s, seconds)))
+                .collect(),
+        )
+    }
+
+    fn keep_error(&mut self, result: Option<Result<(), Error>>) {
+        if let Some(Err(err)) = result {
+            self.error.get_or_insert(err);
+            self.streams = None;
+        }
+    }
+
+    /// Writes every file (each atomically), appends the run to the scenario's history, and
+    /// returns the summary.
+    pub fn finish(mut self) -> Result<Summary, Error> {
+        self.close_open_steps();
+        if let Some(err) = self.error.take() {
+            return Err(err);
+        }
+        if let Some(streams) = self.streams.take() {
+            streams.finish()?;
+        }
+        self.series.flush();
+        let summary = self.summary();
+
+        let mut csv = Vec::new();
+        steps_csv::write(&mut csv, &self.rows).map_err(|err| self.csv_error(STEPS_FILE, err))?;
+        write_atomic(&self.dir.join(STEPS_FILE), &csv)?;
+        let mut csv = Vec::new();
+        failures::write(&mut csv, &summary.failures)
+            .map_err(|err| self.csv_error(FAILURES_FILE, err))?;
+        write_atomic(&self.dir.join(FAILURES_FILE), &csv)?;
+        write_atomic(&self.dir.join(SUMMARY_FILE), &summary.to_json())?;
+        render::write_rendered(&self.dir, &summary)?;
+        if let Some(scenario_dir) = self.dir.parent() {
+            history::append(scenario_dir, &HistoryEntry::of(&summary), self.history_keep)?;
+        }
+        Ok(summary)
+    }
+
+    fn csv_error(&self, file: &str, err: csv::Error) -> Error {
+        Error::Write {
+            path: self.dir.join(file),
+            source: csv_io(err),
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! The run over time for charts and trend analysis: aggregate figures per point, with the number
+//! of points bounded so a 24-hour soak stays a small summary.json.
+//!
+//! Each point merges a whole number of engine intervals, chosen when the run starts from its
+//! planned length, so its percentiles are exact (merged histograms), never averaged.
+
+use std::time::Duration;
+
+use stampede_metrics::{IntervalSnapshot, StatsSet};
+
+use crate::live::window::Window;
+use crate::summary::series::{MAX_POINTS, Series, SeriesPoint};
+use stampede_metrics::format::{ratio, round};
+
+/// Engine intervals per point so that a run of `planned` has at most [`MAX_POINTS`] points,
+/// and at least `min_group`.
+pub(crate) fn group_for(planned: Duration, interval: Duration, min_group: usize) -> usize {
+    let intervals = planned.as_secs_f64() / interval.as_secs_f64().max(1e-3);
+    let needed = (intervals / MAX_POINTS as f64).ceil() as usize;
+    needed.max(min_group).max(1)
+}
+
+/// Builds the series as intervals arrive.
+pub(crate) struct SeriesBuilder {
+    window: Window,
+    series: Series,
+    /// One merged request, reused every interval.
+    scratch: StatsSet,
+}
+
+impl SeriesBuilder {
+    pub(crate) fn new(group: usize, interval: Duration) -> SeriesBuilder {
+        SeriesBuilder {
+            window: Window::new(group),
+            series: Series {
+                point_s: round(interval.as_secs_f64() * group as f64, 3),
+                points: Vec::new(),
+            },
+            scratch: StatsSet::new(1),
+        }
+    }
+
+    pub(crate) fn push(&mut self, snapshot: &IntervalSnapshot) {
+        self.scratch.clear();
+        for stats in &snapshot.stats.requests {
+            self.scratch.requests[0].add(stats);
+        }
+        let points = &mut self.series.points;
+        self.window
+            .push(snapshot, &self.scratch, |w| points.push(point(w)));
+    }
+
+    /// Closes the last, possibly partial, point.
+    pub(crate) fn flush(&mut self) {
+        let points = &mut self.series.points;
+        self.window.flush(&mut |w| points.push(point(w)));
+    }
+
+    pub(crate) fn series(&self) -> &Series {
+        &self.series
+    }
+}
+
+fn point(window: &Window) -> SeriesPoint {
+    let stats = &window.stats.requests[0];
+    let seconds = window.length().as_secs_f64();
+    let requests = stats.requests();
+    let ms = |q| round(stats.latency.quantile_us(q) as f64 / 1000.0, 3);
+    SeriesPoint {
+        offset_s: round(window.start.as_secs_f64(), 3),
+        length_s: round(seconds, 3),
+        step: window.step,
+        warmup: window.warmup,
+        users: window.users,
+        requests,
+        failed: stats.failed,
+        rps: round(ratio(requests as f64, seconds), 3),
+        error_rate: round(ratio(stats.failed as f64, requests as f64), 6),
+        p50: ms(0.50),
+        p95: ms(0.95),
+        p99: ms(0.99),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_runs_keep_every_interval_and_long_ones_are_bounded() {
+        let second = Duration::from_secs(1);
+        assert_eq!(group_for(Duration::from_secs(300), second, 1), 1);
+        assert_eq!(group_for(Duration::from_secs(300), second, 10), 10);
+        let day = group_for(Duration::from_secs(86_400), second, 1);
+        assert_eq!(day, 58);
+        assert!(86_400 / day <= MAX_POINTS);
+    }
+}

@@ -1,0 +1,301 @@
+//! The end-of-run console summary: one table of steps and the total, failures by kind,
+//! thresholds with ✓/✗, the analysis in a sentence each, and the verdict last, where the eye
+//! lands when the command returns.
+
+use std::fmt::Write;
+
+use crate::summary::{Summary, Verdict};
+use stampede_metrics::format::{grouped, percent, short};
+use stampede_metrics::{Figures, Outcome};
+
+impl Summary {
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "{} ({}) run {}{}",
+            self.scenario,
+            self.kind,
+            self.run_id,
+            self.tag
+                .as_ref()
+                .map(|t| format!(" [{t}]"))
+                .unwrap_or_default()
+        );
+        let _ = writeln!(
+            out,
+            "target {}, started {}, {} s",
+            self.base_url,
+            self.started_at,
+            short(self.elapsed_s)
+        );
+        out.push('\n');
+        out.push_str(&self.steps_table());
+        let kinds: Vec<String> = self
+            .steps
+            .iter()
+            .filter_map(|s| {
+                failure_kinds(&s.figures).map(|k| format!("  step {}: {k}", s.index + 1))
+            })
+            .collect();
+        if !kinds.is_empty() {
+            out.push_str("failures by kind\n");
+            for line in kinds {
+                out.push_str(&line);
+                out.push('\n');
+            }
+        }
+        if let Some(setup) = &self.setup {
+            let _ = writeln!(
+                out,
+                "setup: {} requests, {} failed, p95 {} ms",
+                grouped(setup.requests),
+                grouped(setup.failed),
+                short(setup.latency_ms.p95)
+            );
+        }
+        out.push_str(&self.analysis_text());
+        if !self.thresholds.is_empty() {
+            out.push_str("\nthresholds\n");
+            for t in &self.thresholds {
+                let mark = match (t.passed, t.warned) {
+                    (false, _) => "✗",
+                    (true, true) => "!",
+                    (true, false) => "✓",
+                };
+                let warn = match (&t.warn_condition, t.warned && t.passed) {
+                    (Some(w), true) => format!(", beyond the warning {w}"),
+                    _ => String::new(),
+                };
+                let _ = writeln!(
+                    out,
+                    "  {mark} {}: {}{warn}",
+                    t.describe(),
+                    t.observed_text()
+                );
+            }
+        }
+        out.push('\n');
+        out.push_str(&self.verdict_line());
+        out.push('\n');
+        out
+    }
+
+    /// `PASSED`, `FAILED: 1 of 3 thresholds failed`, ...
+    pub fn verdict_line(&self) -> String {
+        let failed = self.thresholds.iter().filter(|t| !t.passed).count();
+        let warned = self
+            .thresholds
+            .iter()
+            .filter(|t| t.passed && t.warned)
+            .count();
+        let total = self.thresholds.len();
+        let mut line = match self.verdict {
+            Verdict::Passed if total == 0 => "PASSED (no thresholds)".to_owned(),
+            Verdict::Passed => format!("PASSED: {total} of {total} thresholds held"),
+            Verdict::Failed => match &self.aborted {
+                Some(reason) => format!("FAILED: aborted: {reason}"),
+                None => format!("FAILED: {failed} of {total} thresholds failed"),
+            },
+            Verdict::Interrupted => format!(
+                "INTERRUPTED: partial results from {} step{}",
+                self.steps.len(),
+                if self.steps.len() == 1 { "" } else { "s" }
+            ),
+        };
+        if warned > 0 {
+            let _ = write!(
+                line,
+                " ({warned} warning{})",
+                if warned == 1 { "" } else { "s" }
+            );
+        }
+        line
+    }
+
+    fn steps_table(&self) -> String {
+        let header = [
+            "step", "users", "requests", "failed", "rps", "min", "mean", "p50", "p90", "p95",
+            "p99", "p99.9", "max",
+        ];
+        let row = |name: String, users: u32, f: &Figures| -> Vec<String> {
+            let mut cells = vec![
+                name,
+                users.to_string(),
+                grouped(f.requests),
+                if f.failed == 0 {
+                    "0".to_owned()
+                } else {
+                    format!("{} ({})", grouped(f.failed), percent(f.error_rate))
+                },
+                short(f.rps),
+            ];
+            cells.extend(f.latency_ms.labelled().iter().map(|&(_, v)| short(v)));
+            cells
+        };
+        let mut rows: Vec<Vec<String>> = self
+            .steps
+            .iter()
+            .map(|s| row(format!("{} {}", s.index + 1, s.label), s.users, &s.figures))
+            .collect();
+        rows.push(row(
+            "total".to_owned(),
+            self.total.users,
+            &self.total.figures,
+        ));
+        let mut out = table(&header, &rows, 1);
+        out.push_str(&crate::summary::words::latency_basis(&self.total.figures));
+        out.push('\n');
+        out
+    }
+
+    fn analysis_text(&self) -> String {
+        let mut out = String::new();
+        let a = &self.analysis;
+        if let Some(knee) = &a.knee {
+            match (knee.step, knee.users, knee.ceiling_users) {
+                (Some(step), Some(users), Some(ceiling)) => {
+                    let _ = writeln!(
+                        out,
+                        "\nknee: step {} at {users} users; safe ceiling {ceiling} users ({users} x {})",
+                        step + 1,
+                        short(knee.ceiling_factor)
+                    );
+                }
+                _ => out.push_str("\nknee: not found\n"),
+            }
+            let _ = writeln!(out, "  {}", knee.why);
+        }
+        if let Some(elbow) = &a.elbow {
+            match (elbow.found, elbow.rate_under_limit) {
+                (true, Some(rate)) => {
+                    let _ = writeln!(
+                        out,
+                        "\nelbow: {}/s is the highest {} under p95 {} ms ({})",
+                        short(rate),
+                        elbow.load_axis,
+                        short(elbow.limit_ms),
+                        elbow.limit_source
+                    );
+                }
+                _ => out.push_str("\nelbow: not found\n"),
+            }
+            let _ = writeln!(out, "  {}", elbow.why);
+        }
+        if let Some(drift) = &a.drift {
+            let _ = writeln!(out, "\ndrift: {}\n  {}", drift.verdict, drift.why);
+        }
+        if let Some(burst) = &a.burst {
+            let head = match burst.recovery_s {
+                Some(s) => format!("recovered in {} s", short(s)),
+                None => "not recovered".to_owned(),
+            };
+            let _ = writeln!(
+                out,
+                "\nburst (step {}): {head}\n  {}",
+                burst.step + 1,
+                burst.why
+            );
+        }
+        out
+    }
+}
+
+/// Non-success outcomes and failed checks with their counts: `5xx 10, timeout 2, checks 3`.
+fn failure_kinds(f: &Figures) -> Option<String> {
+    let mut parts: Vec<String> = f
+        .outcomes
+        .iter()
+        .filter(|&(outcome, n)| {
+            n > 0 && !matches!(outcome, Outcome::Status2xx | Outcome::Status3xx)
+        })
+        .map(|(outcome, n)| format!("{} {}", outcome.key(), grouped(n)))
+        .collect();
+    if f.checks_failed > 0 {
+        parts.push(format!("checks {}", grouped(f.checks_failed)));
+    }
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
+/// A plain-text table: the first `left` columns (names) left-aligned, the rest (numbers)
+/// right-aligned.
+pub(crate) fn table(header: &[&str], rows: &[Vec<String>], left: usize) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: &mut dyn Iterator<Item = &str>| {
+        let mut text = String::new();
+        for (i, (cell, &w)) in cells.zip(&widths).enumerate() {
+            let gap = if i == 0 { "" } else { "  " };
+            if i < left {
+                let _ = write!(text, "{gap}{cell:<w$}");
+            } else {
+                let _ = write!(text, "{gap}{cell:>w$}");
+            }
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    line(&mut header.iter().copied());
+    for row in rows {
+        line(&mut row.iter().map(String::as_str));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testdata;
+
+    #[test]
+    fn golden_console_summary() {
+        let summary = testdata::summary();
+        let want = "\
+checkout (capacity) run 20261123T101500Z [nightly]
+target http://127.0.0.1:8080, started 2026-11-23T10:15:00Z, 130 s
+
+step         users  requests       failed  rps  min  mean  p50  p90  p95  p99  p99.9  max
+1 50 users      50     6,000            0  100    1  4.52    4  7.1  9.8   20     45  120
+2 100 users    100    11,400  120 (1.05%)  190  1.1  9.31  8.2   15   22   60    150  900
+total          100    17,400  120 (0.69%)  145    1  7.66  6.1   13   18   50    140  900
+latency in ms, from the actual send
+failures by kind
+  step 2: 5xx 100, timeout 20
+
+knee: step 1 at 50 users; safe ceiling 40 users (50 x 0.8)
+  step 2 (100 users) degraded: p95 22 ms is 2.24x the first step's 9.8 ms (limit 2x); error rate 1.05% is over 1%
+
+thresholds
+  ✓ p95 < 500 ms (run): 18 ms
+  ✗ error-rate < 1% (step 2): 1.05%
+  ! p95 < 100 ms (step 1): 9.8 ms, beyond the warning < 5 ms
+
+FAILED: 1 of 3 thresholds failed (1 warning)
+";
+        assert_eq!(summary.to_text(), want);
+    }
+
+    #[test]
+    fn verdicts_and_exit_codes() {
+        let mut summary = testdata::summary();
+        summary.thresholds.retain(|t| t.passed && !t.warned);
+        summary.verdict = Verdict::Passed;
+        assert_eq!(summary.verdict_line(), "PASSED: 1 of 1 thresholds held");
+        summary.verdict = Verdict::Interrupted;
+        assert_eq!(
+            summary.verdict_line(),
+            "INTERRUPTED: partial results from 2 steps"
+        );
+        summary.verdict = Verdict::Failed;
+        summary.aborted = Some("error-rate over 5% for 30s".to_owned());
+        assert_eq!(
+            summary.verdict_line(),
+            "FAILED: aborted: error-rate over 5% for 30s"
+        );
+    }
+}

@@ -1,0 +1,270 @@
+//! The history of a scenario: `results/<scenario>/history.jsonl`, one line per run with its
+//! verdict and key figures, so a trend needs no run directory at all.
+//!
+//! Appends take an exclusive lock on a sidecar file (`.history.lock`) and then replace the
+//! history atomically (trimmed to the last runs), so concurrent runs of one scenario (two CI
+//! jobs) neither lose a line nor leave a torn file, and a reader never needs the lock. Lines a
+//! reader cannot parse (from a newer stampede) are kept by writers and skipped by readers.
+
+use std::fs::OpenOptions;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+use crate::store::atomic::write_atomic;
+use crate::summary::{Summary, Verdict};
+use stampede_metrics::Figures;
+
+pub const HISTORY_FILE: &str = "history.jsonl";
+const LOCK_FILE: &str = ".history.lock";
+/// Runs kept unless told otherwise.
+pub const DEFAULT_KEEP: usize = 100;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub run_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    pub started_at: String,
+    pub verdict: Verdict,
+    pub steps: Vec<HistoryStep>,
+    pub total: HistoryFigures,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HistoryStep {
+    pub index: usize,
+    pub label: String,
+    #[serde(flatten)]
+    pub figures: HistoryFigures,
+}
+
+/// The key figures of a step or a run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct HistoryFigures {
+    pub users: u32,
+    pub requests: u64,
+    pub rps: f64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub error_rate: f64,
+}
+
+impl HistoryFigures {
+    fn of(users: u32, f: &Figures) -> HistoryFigures {
+        HistoryFigures {
+            users,
+            requests: f.requests,
+            rps: f.rps,
+            p50_ms: f.latency_ms.p50,
+            p95_ms: f.latency_ms.p95,
+            p99_ms: f.latency_ms.p99,
+            error_rate: f.error_rate,
+        }
+    }
+}
+
+impl HistoryEntry {
+    pub fn of(summary: &Summary) -> HistoryEntry {
+        HistoryEntry {
+            run_id: summary.run_id.clone(),
+            tag: summary.tag.clone(),
+            started_at: summary.started_at.clone(),
+            verdict: summary.verdict,
+            steps: summary
+                .steps
+                .iter()
+                .map(|s| HistoryStep {
+                    index: s.index,
+                    label: s.label.clone(),
+                    figures: HistoryFigures::of(s.users, &s.figures),
+                })
+                .collect(),
+            total: HistoryFigures::of(summary.total.users, &summary.total.figures),
+        }
+    }
+}
+
+/// Appends `entry` to `scenario_dir/history.jsonl` under an exclusive lock, keeping the last
+/// `keep` runs.
+pub fn append(scenario_dir: &Path, entry: &HistoryEntry, keep: usize) -> Result<(), Error> {
+    std::fs::create_dir_all(scenario_dir).map_err(|source| Error::CreateDir {
+        path: scenario_dir.to_path_buf(),
+        source,
+    })?;
+    let lock_path = scenario_dir.join(LOCK_FILE);
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|source| Error::Lock {
+            path: lock_path.clone(),
+            source,
+        })?;
+    lock.lock().map_err(|source| Error::Lock {
+        path: lock_path,
+        source,
+    })?;
+    // The lock is released when `lock` is dropped, on every path out of here.
+    let path = scenario_dir.join(HISTORY_FILE);
+    let existing = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(source) => return Err(Error::Read { path, source }),
+    };
+    let mut lines: Vec<&str> = existing.lines().filter(|l| !l.trim().is_empty()).collect();
+    let line = serde_json::to_string(entry).expect("a history entry always serialises");
+    lines.push(&line);
+    let skip = lines.len().saturating_sub(keep.max(1));
+    let mut text = lines[skip..].join("\n");
+    text.push('\n');
+    write_atomic(&path, text.as_bytes())?;
+    drop(lock);
+    Ok(())
+}
+
+/// The runs recorded for a scenario, oldest first; none when there is no history yet.
+pub fn history(scenario_dir: &Path) -> Result<Vec<HistoryEntry>, Error> {
+    let path = scenario_dir.join(HISTORY_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => return Err(Error::Read { path, source }),
+    };
+    Ok(text
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect())
+}
+
+/// The directory of the run recorded before `run_id` whose results are still on disk: the
+/// baseline of "compare with last".
+pub fn previous_run(scenario_dir: &Path, run_id: &str) -> Result<Option<PathBuf>, Error> {
+    let entries = history(scenario_dir)?;
+    let before = entries
+        .iter()
+        .position(|e| e.run_id == run_id)
+        .unwrap_or(entries.len());
+    Ok(entries[..before]
+        .iter()
+        .rev()
+        .map(|e| scenario_dir.join(&e.run_id))
+        .find(|dir| dir.join(crate::summary::SUMMARY_FILE).is_file()))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn entry(n: usize, p95: f64, rps: f64) -> HistoryEntry {
+        HistoryEntry {
+            run_id: format!("2026112{}T101500Z", n % 10),
+            tag: (n == 2).then(|| "fix".to_owned()),
+            started_at: "2026-11-23T10:15:00Z".to_owned(),
+            verdict: Verdict::Passed,
+            steps: vec![],
+            total: HistoryFigures {
+                users: 10,
+                requests: 1000 * n as u64,
+                rps,
+                p50_ms: p95 / 2.0,
+                p95_ms: p95,
+                p99_ms: p95 * 2.0,
+                error_rate: 0.001,
+            },
+        }
+    }
+
+    #[test]
+    fn appends_trim_to_the_last_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        for n in 0..7 {
+            append(dir.path(), &entry(n, 10.0, 100.0), 5).unwrap();
+        }
+        let runs = history(dir.path()).unwrap();
+        let ids: Vec<&str> = runs.iter().map(|e| e.run_id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "20261122T101500Z",
+                "20261123T101500Z",
+                "20261124T101500Z",
+                "20261125T101500Z",
+                "20261126T101500Z"
+            ]
+        );
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
+    }
+
+    #[test]
+    fn concurrent_appends_lose_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let dir = dir.path().to_path_buf();
+                std::thread::spawn(move || {
+                    for i in 0..10 {
+                        let mut e = entry(0, 10.0, 100.0);
+                        e.run_id = format!("t{t}-{i}");
+                        append(&dir, &e, 1000).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        let runs = history(dir.path()).unwrap();
+        assert_eq!(runs.len(), 80);
+        for t in 0..8 {
+            // Each thread's runs appear in the order it appended them.
+            let mine: Vec<&str> = runs
+                .iter()
+                .map(|e| e.run_id.as_str())
+                .filter(|id| id.starts_with(&format!("t{t}-")))
+                .collect();
+            let want: Vec<String> = (0..10).map(|i| format!("t{t}-{i}")).collect();
+            assert_eq!(mine, want);
+        }
+    }
+
+    #[test]
+    fn unreadable_lines_are_skipped_by_readers_and_kept_by_writers() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(HISTORY_FILE), "{\"from\":\"the future\"}\n").unwrap();
+        append(dir.path(), &entry(1, 10.0, 100.0), 10).unwrap();
+        assert_eq!(history(dir.path()).unwrap().len(), 1);
+        let text = std::fs::read_to_string(dir.path().join(HISTORY_FILE)).unwrap();
+        assert_eq!(text.lines().count(), 2);
+    }
+
+    #[test]
+    fn no_history_is_empty_not_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(history(&dir.path().join("nothing")).unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_previous_run_is_the_last_one_still_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        for n in 1..=3 {
+            append(dir.path(), &entry(n, 10.0, 100.0), 10).unwrap();
+        }
+        std::fs::create_dir(dir.path().join("20261121T101500Z")).unwrap();
+        std::fs::write(
+            dir.path().join("20261121T101500Z").join("summary.json"),
+            "{}",
+        )
+        .unwrap();
+        let previous = previous_run(dir.path(), "20261123T101500Z").unwrap();
+        assert_eq!(previous, Some(dir.path().join("20261121T101500Z")));
+        assert_eq!(previous_run(dir.path(), "20261121T101500Z").unwrap(), None);
+    }
+}

@@ -1,0 +1,197 @@
+//! The summary schema: summary.json, the run's verdict and figures as every rendering reads them.
+//! A serialization boundary: plain data, computed by `judge` and `live`, read by `render`,
+//! `store` and anyone with a JSON parser.
+//!
+//! Only `schema_version` changes when a field changes meaning or goes away; new fields may be
+//! added within a version (readers ignore what they do not know).
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use stampede_metrics::{Alert, Figures, LoadFigures};
+
+pub mod analysis;
+pub mod monitor;
+pub mod named;
+pub mod series;
+pub mod threshold;
+pub mod words;
+
+use crate::Error;
+use analysis::Analysis;
+use monitor::MonitorSummary;
+use named::Named;
+use series::Series;
+use threshold::ThresholdResult;
+
+/// 2: figures come from the metrics crate's one vocabulary (`latency_ms` is the headline, with
+/// `latency_from` and `latency_sent_ms`; outcomes keyed as in every file; `rate_limited` is
+/// `outcomes["429"]`), threshold metrics are spelled as in TOML (`error-rate`), steps carry
+/// their load figures (`peak_users`, `scheduled`, `dropped`, ...), and `alerts` and `stopped`
+/// say what the live judge found.
+pub const SCHEMA_VERSION: u32 = 2;
+pub const SUMMARY_FILE: &str = "summary.json";
+
+/// The verdict of a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Every step ran and every threshold held.
+    Passed,
+    /// A threshold failed, or a limit aborted the run.
+    Failed,
+    /// Ctrl-C or SIGTERM stopped the run; the steps that ran are reported as they were.
+    Interrupted,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Passed => "passed",
+            Verdict::Failed => "failed",
+            Verdict::Interrupted => "interrupted",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub schema_version: u32,
+    pub scenario: String,
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    pub run_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    pub base_url: String,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    pub finished_at: String,
+    pub elapsed_s: f64,
+    pub verdict: Verdict,
+    /// Why a limit that must hold aborted the run, when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aborted: Option<String>,
+    /// Why a sweep ended before its last step (`stop-when`, a monitor's stop level).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
+    /// What the live judge found while the run went on, in order (at most
+    /// [`MAX_ALERTS`]; `alerts_dropped` counts the rest).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<Alert>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub alerts_dropped: u64,
+    /// The steps that ran, in order (an interrupted run lists fewer than planned).
+    pub steps: Vec<StepSummary>,
+    pub total: TotalSummary,
+    /// Per-user setup requests (a login), measured apart from the steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub setup: Option<Figures>,
+    pub thresholds: Vec<ThresholdResult>,
+    pub analysis: Analysis,
+    /// What failed and how often, as in failures.csv.
+    pub failures: Vec<FailureRow>,
+    /// The run over time, coarsened to a bounded number of points for charts.
+    pub series: Series,
+    /// The target's CPU and memory as the monitor saw them, per watched process.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub monitors: Vec<MonitorSummary>,
+}
+
+/// Alerts kept in a summary at most: a flapping limit must not grow a 24-hour soak's summary.
+pub const MAX_ALERTS: usize = 100;
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StepSummary {
+    /// Position in the plan, from 0 (shown as `step index + 1` to people).
+    pub index: usize,
+    pub label: String,
+    /// Users configured (closed model) or the pool cap (open model); the users actually
+    /// active are `peak_users`.
+    pub users: u32,
+    /// When the step started, from the start of the run.
+    pub offset_s: f64,
+    pub warmup_s: f64,
+    pub hold_s: f64,
+    pub cooldown_s: f64,
+    /// Time measured: the hold without its warm-up, or less when cut short.
+    pub duration_s: f64,
+    #[serde(flatten)]
+    pub load: LoadFigures,
+    #[serde(flatten)]
+    pub figures: Figures,
+    /// The step ended before its planned hold.
+    pub cut_short: bool,
+    pub requests_by_name: Named<Figures>,
+}
+
+impl StepSummary {
+    /// "step 2 (100 users)", for people.
+    pub fn title(&self) -> String {
+        format!("step {} ({})", self.index + 1, self.label)
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TotalSummary {
+    /// The most users any step configured.
+    pub users: u32,
+    /// Measured time, summed over the steps.
+    pub duration_s: f64,
+    /// Summed over the steps; `peak_users` is the largest step's peak.
+    #[serde(flatten)]
+    pub load: LoadFigures,
+    #[serde(flatten)]
+    pub figures: Figures,
+    pub requests_by_name: Named<Figures>,
+}
+
+/// One row of failures.csv: one request failing one way.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailureRow {
+    pub method: String,
+    pub name: String,
+    pub error: String,
+    pub occurrences: u64,
+    pub first_seen: String,
+    pub last_seen: String,
+}
+
+impl Summary {
+    /// Reads `run_dir/summary.json`.
+    pub fn read(run_dir: &Path) -> Result<Summary, Error> {
+        let path = run_dir.join(SUMMARY_FILE);
+        let bytes = std::fs::read(&path).map_err(|source| Error::Read {
+            path: path.clone(),
+            source,
+        })?;
+        // The version is checked before the shape, so an old file says why it cannot be read.
+        #[derive(Deserialize)]
+        struct Version {
+            schema_version: u32,
+        }
+        let version: Version = serde_json::from_slice(&bytes).map_err(|source| Error::Json {
+            path: path.clone(),
+            source,
+        })?;
+        if version.schema_version != SCHEMA_VERSION {
+            return Err(Error::Schema {
+                path,
+                found: version.schema_version,
+                expected: SCHEMA_VERSION,
+            });
+        }
+        serde_json::from_slice(&bytes).map_err(|source| Error::Json { path, source })
+    }
+
+    pub(crate) fn to_json(&self) -> Vec<u8> {
+        let mut bytes = serde_json::to_vec_pretty(self).expect("a summary always serialises");
+        bytes.push(b'\n');
+        bytes
+    }
+}

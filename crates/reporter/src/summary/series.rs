@@ -1,0 +1,33 @@
+//! The run over time for charts and trend analysis, as summary.json stores it: aggregate
+//! figures per point, the number of points bounded (`crate::live::series` builds it).
+
+use serde::{Deserialize, Serialize};
+
+/// At most about this many points per run.
+pub const MAX_POINTS: usize = 1500;
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Series {
+    /// The length of a point, in seconds (the last point of a phase may be shorter).
+    pub point_s: f64,
+    pub points: Vec<SeriesPoint>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SeriesPoint {
+    /// Start of the point, seconds from the start of the run.
+    pub offset_s: f64,
+    pub length_s: f64,
+    /// Step index, from 0.
+    pub step: usize,
+    pub warmup: bool,
+    pub users: u32,
+    pub requests: u64,
+    pub failed: u64,
+    pub rps: f64,
+    pub error_rate: f64,
+    /// Latency percentiles in ms from the actual send.
+    pub p50: f64,
+    pub p95: f64,
+    pub p99: f64,
+}

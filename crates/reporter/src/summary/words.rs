@@ -1,0 +1,118 @@
+//! How the schema words things, for every rendering: what failed (the `Error` column of failures.csv and the
+//! report's failure table), and what the latency figures count from.
+
+use stampede_metrics::format::short;
+use stampede_metrics::{FailureKey, Figures, LatencyFrom, Outcome};
+use stampede_plan::{Check, StatusSet};
+
+/// `HTTP 500`, `timeout`, `connection refused`, `check 0 failed: body contains "ok"`.
+pub(crate) fn failure(key: FailureKey, checks: &[String]) -> String {
+    match key {
+        FailureKey::Status(code) => format!("HTTP {code}"),
+        FailureKey::Transport(outcome) => transport(outcome).to_owned(),
+        FailureKey::Check(index) => match checks.get(usize::from(index)) {
+            Some(check) => format!("check {index} failed: {check}"),
+            None => format!("check {index} failed"),
+        },
+    }
+}
+
+/// What the tables' latency counts from, in a sentence (without a full stop).
+pub(crate) fn latency_basis(figures: &Figures) -> String {
+    match (figures.latency_from, &figures.latency_sent_ms) {
+        (LatencyFrom::Scheduled, Some(sent)) => format!(
+            "latency in ms, from the scheduled send (coordinated omission corrected); from the \
+             actual send p50 {} ms, p95 {} ms, p99 {} ms",
+            short(sent.p50),
+            short(sent.p95),
+            short(sent.p99)
+        ),
+        _ => "latency in ms, from the actual send".to_owned(),
+    }
+}
+
+fn transport(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Timeout => "timeout",
+        Outcome::Refused => "connection refused",
+        Outcome::Reset => "connection reset",
+        Outcome::Other => "protocol error",
+        // A status outcome never reaches here (it is a `Status` key); say what it is anyway.
+        other => other.key(),
+    }
+}
+
+/// A check as the scenario states it.
+pub(crate) fn check(check: &Check) -> String {
+    match check {
+        Check::Status(set) => format!("status in {}", statuses(set)),
+        Check::MaxLatency(limit) => format!("latency <= {}", humantime::format_duration(*limit)),
+        Check::BodyContains(text) => format!("body contains {text:?}"),
+        Check::Json { pointer, equals } => format!("json {pointer} == {equals}"),
+    }
+}
+
+/// `200-299, 304`: the codes of a set as ranges.
+fn statuses(set: &StatusSet) -> String {
+    let mut ranges: Vec<(u16, u16)> = Vec::new();
+    for code in 100..600u16 {
+        if set.contains(code) {
+            match ranges.last_mut() {
+                Some((_, hi)) if *hi + 1 == code => *hi = code,
+                _ => ranges.push((code, code)),
+            }
+        }
+    }
+    let parts: Vec<String> = ranges
+        .into_iter()
+        .map(|(lo, hi)| {
+            if lo == hi {
+                lo.to_string()
+            } else {
+                format!("{lo}-{hi}")
+            }
+        })
+        .collect();
+    parts.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn failures_read_like_locust_errors() {
+        let checks = vec![check(&Check::BodyContains("ok".to_owned()))];
+        assert_eq!(failure(FailureKey::Status(500), &checks), "HTTP 500");
+        assert_eq!(
+            failure(FailureKey::Transport(Outcome::Refused), &checks),
+            "connection refused"
+        );
+        assert_eq!(
+            failure(FailureKey::Check(0), &checks),
+            "check 0 failed: body contains \"ok\""
+        );
+        assert_eq!(failure(FailureKey::Check(3), &checks), "check 3 failed");
+    }
+
+    #[test]
+    fn checks_read_like_the_scenario() {
+        let mut set = StatusSet::empty();
+        for code in [200, 201, 202, 304] {
+            set.insert(code);
+        }
+        assert_eq!(check(&Check::Status(set)), "status in 200-202, 304");
+        assert_eq!(
+            check(&Check::MaxLatency(Duration::from_millis(200))),
+            "latency <= 200ms"
+        );
+        assert_eq!(
+            check(&Check::Json {
+                pointer: "/status".to_owned(),
+                equals: "\"ok\"".to_owned()
+            }),
+            "json /status == \"ok\""
+        );
+    }
+}
