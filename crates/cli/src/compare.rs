@@ -7,12 +7,14 @@ use stampede_reporter::{CompareOptions, HistoryEntry};
 
 use crate::exit;
 use crate::output::{self, OutputFormat};
+use crate::scenarios::results_of;
 
 /// Compare a run with a baseline, per step and per request: p50/p95/p99, error rate and RPS,
 /// flagged only where the difference is beyond run-to-run noise (read from the histograms).
 #[derive(Debug, clap::Args)]
 pub struct CompareCmd {
-    /// The scenario: a name, or a path to its TOML file (its file name is the name).
+    /// The scenario: a name from the scenarios folder (`plans/x`), a path to its file, or its
+    /// results folder's name when the file is gone.
     scenario: String,
     /// The run to judge (default: the latest).
     #[arg(long)]
@@ -27,17 +29,24 @@ pub struct CompareCmd {
     /// Root of the results.
     #[arg(long, default_value = "results")]
     out: PathBuf,
+    /// Where scenario names are looked up.
+    #[arg(long, default_value = "scenarios", env = "STAMPEDE_SCENARIOS")]
+    scenarios: PathBuf,
     #[arg(long, value_enum, default_value_t)]
     output_format: OutputFormat,
 }
 
 impl CompareCmd {
     pub fn run(self) -> anyhow::Result<u8> {
-        let dir = self.out.join(scenario_name(&self.scenario));
+        let results = results_of(&self.out, &self.scenario, &self.scenarios)?;
+        let dir = results.dir.clone();
         let entries = stampede_reporter::history(&dir)
             .with_context(|| format!("cannot read the history in {}", dir.display()))?;
         let current = match &self.run {
-            Some(id) => id.clone(),
+            Some(id) => {
+                results.run_dir(id)?;
+                id.clone()
+            }
             None => match entries.last() {
                 Some(entry) => entry.run_id.clone(),
                 None => bail!("no runs recorded in {}", dir.display()),
@@ -64,17 +73,6 @@ impl CompareCmd {
     }
 }
 
-/// A scenario given as a path is named by its file stem, as `run` names its results.
-fn scenario_name(scenario: &str) -> String {
-    let path = Path::new(scenario);
-    if path.extension().is_some_and(|e| e == "toml") {
-        path.file_stem()
-            .map_or_else(|| scenario.to_owned(), |s| s.to_string_lossy().into_owned())
-    } else {
-        scenario.to_owned()
-    }
-}
-
 fn pick_baseline(
     dir: &Path,
     entries: &[HistoryEntry],
@@ -97,6 +95,8 @@ fn pick_baseline(
             .map(|e| dir.join(&e.run_id))
             .with_context(|| format!("no run tagged `{tag}` before {current}"));
     }
+    stampede_reporter::store::results::check_name(baseline, "a run id")
+        .map_err(anyhow::Error::msg)?;
     let path = dir.join(baseline);
     if !path.is_dir() {
         bail!("no run `{baseline}` in {}", dir.display());
@@ -104,8 +104,10 @@ fn pick_baseline(
     Ok(path)
 }
 
-/// Re-render report.html and summary.md of a stored run from its summary.json and
-/// histograms.hlog.
+/// Rebuild a stored run's files from its run record (record.jsonl): every file, byte for byte as
+/// the run wrote them, or the results of a run that was killed, up to its last interval. A run
+/// without a record (from an older stampede) gets report.html and summary.md again from its
+/// summary.json. The history is left alone.
 #[derive(Debug, clap::Args)]
 pub struct ReportCmd {
     /// The run's directory, e.g. results/smoke/20261123T101500Z.
@@ -114,8 +116,13 @@ pub struct ReportCmd {
 
 impl ReportCmd {
     pub fn run(self) -> anyhow::Result<u8> {
-        let summary = stampede_reporter::rerender(&self.run_dir)
-            .with_context(|| format!("cannot re-render {}", self.run_dir.display()))?;
+        let summary = if self.run_dir.join(stampede_reporter::RECORD_FILE).is_file() {
+            stampede_reporter::Reporter::replay(&self.run_dir)
+                .with_context(|| format!("cannot replay {}", self.run_dir.display()))?
+        } else {
+            stampede_reporter::rerender(&self.run_dir)
+                .with_context(|| format!("cannot re-render {}", self.run_dir.display()))?
+        };
         output::print(&format!(
             "{}\nreport: {}\n",
             summary.verdict_line(),

@@ -13,8 +13,11 @@ pub const USAGE: u8 = 2;
 pub const LOCKED: u8 = 3;
 /// The run completed but a threshold failed.
 pub const THRESHOLDS_FAILED: u8 = 99;
-/// The run was interrupted (Ctrl-C, SIGTERM); partial results were written.
+/// The run was interrupted (Ctrl-C, SIGTERM, SIGHUP); partial results were written.
 pub const INTERRUPTED: u8 = 105;
+/// Interrupted before any result was written, or interrupted twice (exited at once). The run
+/// record, if the run got that far, still holds what was measured: `stampede report` writes it.
+pub const INTERRUPTED_AGAIN: u8 = 130;
 
 /// The table as `--help` shows it.
 pub const TABLE: &str = "\
@@ -24,7 +27,9 @@ Exit codes:
     2    invalid scenario or command line; nothing was run or written
     3    another run of this scenario is in progress (its lock is held)
     99   a threshold failed, or a limit aborted the run
-    105  interrupted (Ctrl-C, SIGTERM); partial results were written";
+    105  interrupted (Ctrl-C, SIGTERM, SIGHUP); partial results were written
+    130  interrupted before any result was written, or a second time (exited at once; the
+         run record keeps what was measured: stampede report RUN_DIR)";
 
 /// The exit code of a run's verdict: the one mapping from a verdict to a code.
 pub fn of_verdict(verdict: stampede_reporter::Verdict) -> u8 {

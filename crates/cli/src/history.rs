@@ -7,15 +7,20 @@ use anyhow::Context as _;
 
 use crate::exit;
 use crate::output::{self, OutputFormat};
+use crate::scenarios::results_of;
 
 /// Show the runs recorded for a scenario, oldest first, with the trend of p95 and RPS.
 #[derive(Debug, clap::Args)]
 pub struct HistoryCmd {
-    /// The scenario's name, as in OUT/<scenario>/.
+    /// The scenario: a name from the scenarios folder (`plans/x`), a path to its file, or its
+    /// results folder's name when the file is gone.
     scenario: String,
     /// Root of the results.
     #[arg(long, default_value = "results")]
     out: PathBuf,
+    /// Where scenario names are looked up.
+    #[arg(long, default_value = "scenarios", env = "STAMPEDE_SCENARIOS")]
+    scenarios: PathBuf,
     /// How many of the latest runs to show.
     #[arg(long, default_value_t = 20)]
     last: usize,
@@ -26,7 +31,7 @@ pub struct HistoryCmd {
 
 impl HistoryCmd {
     pub fn run(self) -> anyhow::Result<u8> {
-        let dir = self.out.join(&self.scenario);
+        let dir = results_of(&self.out, &self.scenario, &self.scenarios)?.dir;
         if !dir.is_dir() {
             let known: Vec<String> = std::fs::read_dir(&self.out)
                 .map(|entries| {

@@ -7,11 +7,11 @@ mod compare;
 mod exit;
 mod history;
 mod init;
-mod lock;
 mod output;
 mod progress;
 mod run;
 mod scenarios;
+mod signals;
 mod target;
 
 use std::io::IsTerminal;

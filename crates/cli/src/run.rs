@@ -1,24 +1,30 @@
 //! `stampede run`: load a scenario, lock it, start the demo target if asked, run it with the
 //! target watched, report, exit with a code cron can act on.
+//!
+//! Signals are obeyed from the first moment (see `signals`); the results folder, its lock and
+//! its history belong to the reporter's store, so `history`, `compare` and `report` find a run
+//! exactly where `run` put it.
 
 use std::io::IsTerminal;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use anyhow::{Context as _, bail};
-use stampede_engine::{Connector, Options, StopReason};
+use stampede_engine::{Connector, Options};
 use stampede_metrics::Probe;
 use stampede_monitor::Watch;
 use stampede_plan::BaseUrl;
+use stampede_reporter::store::lock::{self, Acquired};
 use stampede_reporter::{Reporter, RunMeta};
 use tokio::sync::watch;
 
 use crate::exit;
-use crate::lock::{self, Acquired};
 use crate::output::{self, ColorChoice, Hinted, OutputFormat};
-use crate::progress::{self, Progress};
-use crate::scenarios::{ScenarioArgs, load_plan};
+use crate::progress::Progress;
+use crate::scenarios::{Loaded, ScenarioArgs, load_plan, results_for};
+use crate::signals::Interrupts;
 
 /// How the person (or cron) running the command wants to see it.
 #[derive(Clone, Copy, Debug)]
@@ -40,7 +46,9 @@ pub struct RunCmd {
     /// Root of the results: files go to OUT/<scenario>/<run-id>/.
     #[arg(long, default_value = "results")]
     out: PathBuf,
-    /// The run's id (default: the UTC start time, e.g. 20261123T101500Z).
+    /// The run's id, one path component of letters, digits, '-', '_', '.', '+' (default: the
+    /// UTC start time, e.g. 20261123T101500Z, with -2, -3... for runs started in the same
+    /// second). A run never reuses another's folder.
     #[arg(long)]
     run_id: Option<String>,
     /// A label recorded with the run in the history.
@@ -56,18 +64,22 @@ pub struct RunCmd {
 
 impl RunCmd {
     pub fn run(self, ui: Ui) -> anyhow::Result<u8> {
-        let plan = match load_plan(&self.scenario)? {
-            Ok(plan) => plan,
+        // Before anything else: from here on a signal never kills the process by default.
+        let interrupts = Interrupts::install().context("cannot listen for signals")?;
+        tracing::debug!("listening for Ctrl-C, SIGTERM and SIGHUP");
+        let loaded = match load_plan(&self.scenario)? {
+            Ok(loaded) => loaded,
             Err(code) => return Ok(code),
         };
-        let started = SystemTime::now();
-        let run_id = self
-            .run_id
-            .clone()
-            .unwrap_or_else(|| stampede_reporter::new_run_id(started));
-        let scenario_dir = self.out.join(&plan.name);
+        if interrupts.interrupted() {
+            return Ok(exit::INTERRUPTED_AGAIN);
+        }
+        let results = results_for(&self.out, &loaded.key)?;
+        results
+            .claim(&loaded.source)
+            .map_err(|err| Hinted::error(err.to_string(), CLAIM_HINT))?;
         // Before anything else touches the target or the results: a second run is refused whole.
-        let _lock = match lock::acquire(&scenario_dir, &run_id)? {
+        let lock = match lock::acquire(&results.dir, self.run_id.as_deref().unwrap_or("-"))? {
             Acquired::Locked { lock, stale } => {
                 if let Some(dead) = stale {
                     tracing::warn!(
@@ -75,12 +87,12 @@ impl RunCmd {
                         dead.describe()
                     );
                 }
-                lock
+                Arc::new(lock)
             }
             Acquired::Busy { holder, path } => {
                 eprintln!(
                     "error: another run of `{}` is in progress ({})",
-                    plan.name,
+                    loaded.key,
                     holder.describe()
                 );
                 eprintln!(
@@ -90,6 +102,36 @@ impl RunCmd {
                 return Ok(exit::LOCKED);
             }
         };
+        // Weak: the lock is released when the run drops it; a second signal before that
+        // empties it on the way out.
+        let held = Arc::downgrade(&lock);
+        interrupts.on_hard_exit(move || {
+            if let Some(lock) = held.upgrade() {
+                lock.release();
+            }
+        });
+        if interrupts.interrupted() {
+            return Ok(exit::INTERRUPTED_AGAIN);
+        }
+        let (run_id, dir) = results
+            .new_run(self.run_id.as_deref(), SystemTime::now())
+            .map_err(|err| Hinted::error(err.to_string(), RUN_ID_HINT))?;
+        let run_dir = dir.clone();
+        interrupts.on_hard_exit(move || stampede_reporter::remove_stale_temporaries(&run_dir));
+        let code = self.run_in(&loaded, &run_id, &dir, &interrupts, ui);
+        drop(lock);
+        code
+    }
+
+    fn run_in(
+        &self,
+        loaded: &Loaded,
+        run_id: &str,
+        dir: &std::path::Path,
+        interrupts: &Interrupts,
+        ui: Ui,
+    ) -> anyhow::Result<u8> {
+        let plan = &loaded.plan;
         // The demo target runs on threads of its own, never on the load generator's.
         let (builtin, addr, authority, prefix, base_url) = match &plan.base_url {
             BaseUrl::Builtin => {
@@ -115,20 +157,21 @@ impl RunCmd {
                 )
             }
         };
-        let mut watch = Watch::new(&plan, builtin.as_ref().map(|t| t.addr()))
+        let mut watch = Watch::new(plan, builtin.as_ref().map(|t| t.addr()))
             .map_err(|err| Hinted::error(err.to_string(), err.hint()))?;
         if let Some(watch) = &watch {
             tracing::info!("watching the target: {}", watch.describe());
         }
-        let dir = scenario_dir.join(&run_id);
         let meta = RunMeta {
-            run_id: run_id.clone(),
+            run_id: run_id.to_owned(),
             scenario: plan.name.clone(),
             kind: plan.kind.as_str().to_owned(),
             base_url: base_url.clone(),
             tag: self.tag.clone(),
+            scenario_sha256: loaded.sha256.clone(),
+            plan_text: stampede_scenario::describe(plan),
         };
-        let mut reporter = Reporter::create(&plan, meta, &dir).map_err(|err| {
+        let mut reporter = Reporter::create(plan, meta, dir).map_err(|err| {
             Hinted::caused_by(
                 format!("cannot write results to {}", dir.display()),
                 "check that --out is a folder you can write to",
@@ -168,22 +211,19 @@ impl RunCmd {
             .context("cannot start the runtime")?;
         let display = !ui.quiet && std::io::stderr().is_terminal();
         let colour = ui.color.enabled(std::io::stderr().is_terminal());
-        let mut progress = Progress::new(&plan, display, colour);
+        let mut progress = Progress::new(plan, display, colour);
+        let (stop_tx, stop) = watch::channel(None);
+        // A signal that came while starting stops the engine at once; partial (perhaps empty)
+        // results are still written, so the exit is 105.
+        interrupts.connect(stop_tx);
         let outcome = runtime.block_on(async {
-            let (stop_tx, stop) = watch::channel(None);
-            // Registered before the engine starts, so a signal from here on stops the run
-            // cleanly instead of killing the process.
-            let signals = Signals::register().context("cannot listen for Ctrl-C and SIGTERM")?;
-            tokio::spawn(signals.stop_run(stop_tx));
             let probe = watch.as_mut().map(|w| w as &mut dyn Probe);
-            anyhow::Ok(
-                stampede_engine::run_watched(&plan, &options, probe, stop, |event| {
-                    progress.show(event);
-                    reporter.record(event);
-                })
-                .await,
-            )
-        })?;
+            stampede_engine::run_watched(plan, &options, probe, stop, |event| {
+                progress.show(event);
+                reporter.record(event);
+            })
+            .await
+        });
         progress.finish();
         drop(builtin);
         let outcome = outcome.context("the run could not be carried out")?;
@@ -217,56 +257,10 @@ impl RunCmd {
     }
 }
 
-/// Ctrl-C and SIGTERM, registered with the OS.
-struct Signals {
-    #[cfg(unix)]
-    interrupt: tokio::signal::unix::Signal,
-    #[cfg(unix)]
-    terminate: tokio::signal::unix::Signal,
-}
+const CLAIM_HINT: &str = "give this scenario a results folder of its own with --out, or move \
+    it into the scenarios folder, where its path names its results";
 
-impl Signals {
-    fn register() -> std::io::Result<Signals> {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            Ok(Signals {
-                interrupt: signal(SignalKind::interrupt())?,
-                terminate: signal(SignalKind::terminate())?,
-            })
-        }
-        #[cfg(not(unix))]
-        Ok(Signals {})
-    }
-
-    async fn next(&mut self) {
-        #[cfg(unix)]
-        tokio::select! {
-            _ = self.interrupt.recv() => {}
-            _ = self.terminate.recv() => {}
-        }
-        #[cfg(not(unix))]
-        let _ = tokio::signal::ctrl_c().await;
-    }
-
-    /// The first signal stops the run: the engine lets in-flight requests finish and the
-    /// partial results are written as usual. A second one exits at once, for someone who will
-    /// not wait out the grace period.
-    async fn stop_run(mut self, stop: watch::Sender<Option<StopReason>>) {
-        self.next().await;
-        tracing::warn!(
-            "interrupted: finishing in-flight requests, then writing partial results (again to quit now)"
-        );
-        stop.send_if_modified(|current| {
-            *current = Some(StopReason::Interrupted);
-            true
-        });
-        self.next().await;
-        progress::clear();
-        tracing::warn!("interrupted again: exiting without writing results");
-        std::process::exit(i32::from(exit::INTERRUPTED));
-    }
-}
+const RUN_ID_HINT: &str = "leave out --run-id for a fresh one, or choose another";
 
 fn resolve(host: &str, port: u16) -> anyhow::Result<SocketAddr> {
     let mut addrs = (host, port)

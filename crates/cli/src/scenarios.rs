@@ -5,10 +5,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use stampede_plan::Plan;
+use stampede_reporter::store::results::ScenarioResults;
 use stampede_scenario::Overrides;
 
 use crate::exit;
-use crate::output;
+use crate::output::{self, Hinted};
 
 /// Which scenario, and what to override in it.
 #[derive(Debug, clap::Args)]
@@ -40,8 +41,19 @@ fn env_overrides() -> Vec<(String, String)> {
         .collect()
 }
 
+/// A scenario loaded for a run: its plan, and who it is.
+pub struct Loaded {
+    pub plan: Plan,
+    /// The file, canonical: what its results folder is claimed for.
+    pub source: PathBuf,
+    /// Its results folder under OUT: see [`results_key`].
+    pub key: String,
+    /// SHA-256 of the file and the overrides applied, in hex.
+    pub sha256: String,
+}
+
 /// Loads the plan, or prints every problem and gives the exit code for an invalid scenario.
-pub fn load_plan(args: &ScenarioArgs) -> anyhow::Result<Result<Plan, u8>> {
+pub fn load_plan(args: &ScenarioArgs) -> anyhow::Result<Result<Loaded, u8>> {
     let path = match stampede_scenario::resolve(&args.scenario, &args.scenarios) {
         Ok(path) => path,
         Err(not_found) => {
@@ -55,13 +67,82 @@ pub fn load_plan(args: &ScenarioArgs) -> anyhow::Result<Result<Plan, u8>> {
         target: args.target.clone(),
         allow_remote: args.allow_remote,
     };
-    match stampede_scenario::load(&path, &overrides) {
-        Ok(plan) => Ok(Ok(plan)),
+    let plan = match stampede_scenario::load(&path, &overrides) {
+        Ok(plan) => plan,
         Err(diagnostics) => {
             eprint!("{diagnostics}");
-            Ok(Err(exit::USAGE))
+            return Ok(Err(exit::USAGE));
         }
+    };
+    let source = path.canonicalize().unwrap_or_else(|_| path.clone());
+    let sha256 = fingerprint(&path, &overrides)?;
+    Ok(Ok(Loaded {
+        plan,
+        key: results_key(&path, &args.scenarios),
+        source,
+        sha256,
+    }))
+}
+
+/// The one mapping from a scenario file to its results folder: its path under the scenarios
+/// folder without `.toml` (`plans/000-health-baseline`), or its file stem when it lives
+/// elsewhere (the store refuses a second file with the same stem).
+pub fn results_key(path: &Path, scenarios: &Path) -> String {
+    let inside = match (path.canonicalize(), scenarios.canonicalize()) {
+        (Ok(file), Ok(root)) => file
+            .strip_prefix(&root)
+            .ok()
+            .map(|relative| relative.with_extension("")),
+        _ => None,
+    };
+    match inside {
+        Some(relative) => relative
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/"),
+        None => path
+            .file_stem()
+            .map_or_else(String::new, |s| s.to_string_lossy().into_owned()),
     }
+}
+
+/// The results folder of `key` under `out`, or an error with a hint when the key is no safe
+/// folder name.
+pub fn results_for(out: &Path, key: &str) -> anyhow::Result<ScenarioResults> {
+    ScenarioResults::at(out, key).map_err(|err| {
+        Hinted::error(
+            err.to_string(),
+            "rename the scenario file: its name names its results folder",
+        )
+    })
+}
+
+/// The results of a scenario named on the command line: found as a scenario file first (so
+/// `plans/x`, `scenarios/plans/x.toml` and `x` in plans/ all agree with `run`), else taken as
+/// the key itself, so the results of a scenario that no longer exists stay reachable.
+pub fn results_of(out: &Path, name: &str, scenarios: &Path) -> anyhow::Result<ScenarioResults> {
+    match stampede_scenario::resolve(name, scenarios) {
+        Ok(path) => results_for(out, &results_key(&path, scenarios)),
+        Err(_) => results_for(out, name.strip_suffix(".toml").unwrap_or(name)),
+    }
+}
+
+/// SHA-256 of the scenario file's bytes and every override applied, so two runs with the same
+/// fingerprint ran the same scenario the same way.
+fn fingerprint(path: &Path, overrides: &Overrides) -> anyhow::Result<String> {
+    use sha2::Digest as _;
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut hash = sha2::Sha256::new();
+    hash.update(&bytes);
+    let mut layers: Vec<String> = overrides.set.iter().map(|s| format!("--set {s}")).collect();
+    layers.extend(overrides.env.iter().map(|(k, v)| format!("env {k}={v}")));
+    layers.extend(overrides.target.iter().map(|t| format!("--target {t}")));
+    for layer in layers {
+        hash.update(b"\0");
+        hash.update(layer.as_bytes());
+    }
+    Ok(hex::encode(hash.finalize()))
 }
 
 /// Check scenarios without running them (all of the scenarios directory when none is named).
@@ -165,8 +246,8 @@ pub struct PlanCmd {
 impl PlanCmd {
     pub fn run(self) -> anyhow::Result<u8> {
         Ok(match load_plan(&self.scenario)? {
-            Ok(plan) => {
-                output::print(&stampede_scenario::describe(&plan))?;
+            Ok(loaded) => {
+                output::print(&stampede_scenario::describe(&loaded.plan))?;
                 exit::PASSED
             }
             Err(code) => code,

@@ -42,6 +42,24 @@ pub enum Error {
     },
     #[error("{path} is not a valid interval log (at byte {offset})")]
     IntervalLog { path: PathBuf, offset: usize },
+    #[error("{detail}")]
+    Name { detail: String },
+    #[error("{path} is a symbolic link; results are never written through one")]
+    Symlink { path: PathBuf },
+    #[error("{dir} holds the runs of {theirs}, not of {mine}")]
+    Claimed {
+        dir: PathBuf,
+        theirs: String,
+        mine: String,
+    },
+    #[error("the run folder {dir} already exists; a run never reuses another's folder")]
+    RunExists { dir: PathBuf },
+    #[error("{path}, line {line}: {detail}")]
+    Record {
+        path: PathBuf,
+        line: usize,
+        detail: String,
+    },
     #[error("{path} holds a histogram that cannot be decoded: {detail}")]
     Histogram { path: PathBuf, detail: String },
 }

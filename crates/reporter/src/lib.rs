@@ -42,24 +42,26 @@ pub use judge::compare::{
     Change, CompareOptions, Comparison, RequestComparison, StepComparison, compare,
 };
 pub use live::streams::TIMESERIES_FILE;
-pub use live::{FAILURES_FILE, Reporter, RunMeta, STEPS_FILE};
+pub use live::{FAILURES_FILE, Reporter, STEPS_FILE};
 pub use render::history::history_table;
 pub use render::{HTML_FILE, MARKDOWN_FILE, rerender};
 pub use stampede_metrics::{Figures, LatencyFrom, LatencyMs, LoadFigures};
-pub use store::atomic::write_atomic;
+pub use store::atomic::{remove_stale_temporaries, write_atomic};
 pub use store::clock::new_run_id;
 pub use store::history::{
     HISTORY_FILE, HistoryEntry, HistoryFigures, HistoryStep, append as append_history, history,
     previous_run,
 };
 pub use store::hlog::{HLOG_FILE, HlogInterval, StepHistograms, read_intervals};
+pub use store::record::{RECORD_FILE, RecordHeader, RecordLine, read_record};
 pub use summary::analysis::{Analysis, Burst, CurvePoint, Drift, Elbow, Knee};
 pub use summary::monitor::MonitorSummary;
 pub use summary::named::Named;
+pub use summary::plan::PlanFacts;
 pub use summary::series::{Series, SeriesPoint};
 pub use summary::threshold::{JudgedScope, ThresholdResult, ValueUnit};
 pub use summary::{
-    FailureRow, SCHEMA_VERSION, SUMMARY_FILE, StepSummary, Summary, TotalSummary, Verdict,
+    FailureRow, RunMeta, SCHEMA_VERSION, SUMMARY_FILE, StepSummary, Summary, TotalSummary, Verdict,
 };
 
 #[cfg(test)]

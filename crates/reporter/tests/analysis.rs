@@ -195,6 +195,7 @@ fn a_run_that_never_started_still_writes_its_files() {
         kind: "capacity".to_owned(),
         base_url: "http://127.0.0.1:1".to_owned(),
         tag: None,
+        ..RunMeta::default()
     };
     let summary = Reporter::create(&plan, meta, &dir)
         .unwrap()

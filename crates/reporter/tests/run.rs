@@ -8,8 +8,8 @@ use std::path::Path;
 
 use common::{Ending, Owned, capacity_plan, events, run, run_events, sweep_load};
 use stampede_reporter::{
-    CompareOptions, HistoryEntry, StepHistograms, Summary, Verdict, compare, history,
-    history_table, read_intervals, rerender,
+    CompareOptions, HistoryEntry, RECORD_FILE, Reporter, StepHistograms, Summary, Verdict, compare,
+    history, history_table, read_intervals, rerender,
 };
 
 fn files(dir: &Path) -> BTreeSet<String> {
@@ -38,6 +38,7 @@ fn a_capacity_run_writes_every_file_and_they_agree() {
     let want: BTreeSet<String> = [
         "failures.csv",
         "histograms.hlog",
+        "record.jsonl",
         "report.html",
         "steps.csv",
         "summary.json",
@@ -350,4 +351,89 @@ fn a_step_ending_after_the_next_one_started_is_reported_once_and_whole() {
     let summary = run_events(&plan, &root.path().join("b").join("r"), "r", &shuffled);
     assert_eq!(summary.steps, in_order.steps);
     assert_eq!(summary.total, in_order.total);
+}
+
+/// Every file of a run directory but the record, as bytes.
+fn contents(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    files(dir)
+        .into_iter()
+        .filter(|name| name != RECORD_FILE)
+        .map(|name| {
+            let bytes = std::fs::read(dir.join(&name)).unwrap();
+            (name, bytes)
+        })
+        .collect()
+}
+
+#[test]
+fn a_replayed_record_rebuilds_every_file_byte_for_byte() {
+    for ending in [Ending::Completed, Ending::InterruptedInLastStep] {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("checkout").join("r1");
+        let summary = run(&capacity_plan(), &dir, "r1", sweep_load, ending);
+        let written = contents(&dir);
+        assert_eq!(written.len(), 7, "{:?}", files(&dir));
+        for (name, _) in &written {
+            std::fs::remove_file(dir.join(name)).unwrap();
+        }
+        let history_before = std::fs::read(root.path().join("checkout/history.jsonl")).unwrap();
+
+        let replayed = Reporter::replay(&dir).unwrap();
+        assert_eq!(replayed, summary);
+        let rebuilt = contents(&dir);
+        assert_eq!(rebuilt.len(), written.len());
+        for ((name, want), (_, got)) in written.iter().zip(&rebuilt) {
+            assert!(want == got, "{name} differs after the replay");
+        }
+        let history_after = std::fs::read(root.path().join("checkout/history.jsonl")).unwrap();
+        assert_eq!(history_before, history_after, "a replay is not a new run");
+    }
+}
+
+#[test]
+fn a_killed_runs_record_gives_its_results_up_to_the_last_interval() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("checkout").join("r1");
+    let plan = capacity_plan();
+    // The process dies in step 2: nothing after its third interval reaches the record, and no
+    // file is finished.
+    let all = events(&plan, sweep_load, Ending::Completed);
+    let cut = all
+        .iter()
+        .position(|e| matches!(e, Owned::Interval(i) if i.step == 1 && i.seq >= 8))
+        .unwrap();
+    let meta = stampede_reporter::RunMeta {
+        run_id: "r1".to_owned(),
+        scenario: plan.name.clone(),
+        ..Default::default()
+    };
+    let mut reporter = Reporter::create(&plan, meta, &dir).unwrap();
+    for event in &all[..=cut] {
+        event.with(|e| reporter.record(e));
+    }
+    // As SIGKILL would: no finish, no drop handlers.
+    std::mem::forget(reporter);
+    assert!(!dir.join("summary.json").exists());
+
+    let summary = Reporter::replay(&dir).unwrap();
+    assert_eq!(summary.verdict, Verdict::Interrupted);
+    assert_eq!(summary.steps.len(), 2);
+    assert!(summary.steps[1].cut_short);
+    assert!(summary.steps[1].figures.requests > 0);
+    let last = match &all[cut] {
+        Owned::Interval(i) => i.start + i.length,
+        _ => unreachable!(),
+    };
+    assert_eq!(summary.elapsed_s, last.as_secs_f64());
+    for file in ["summary.json", "steps.csv", "timeseries.csv", "report.html"] {
+        assert!(dir.join(file).is_file(), "{file}");
+    }
+    let debris: Vec<String> = files(&dir)
+        .into_iter()
+        .filter(|f| f.ends_with(".tmp"))
+        .collect();
+    assert!(
+        debris.is_empty(),
+        "the killed run's temporaries are gone: {debris:?}"
+    );
 }

@@ -1,12 +1,11 @@
 //! The summary of a finished run: totals, thresholds, analysis and verdict, assembled from what
 //! the reporter kept.
 
-use std::time::SystemTime;
-
 use stampede_metrics::format::{ratio, round};
 use stampede_metrics::{Figures, LoadFigures, RunEnding};
 
 use super::Reporter;
+use crate::judge::facts::analyse;
 use crate::judge::thresholds::{drift_rules, evaluate};
 use crate::store::clock::rfc3339;
 use crate::summary::{SCHEMA_VERSION, Summary, TotalSummary, Verdict};
@@ -31,7 +30,7 @@ impl Reporter {
             requests_by_name: self.by_name(&self.total, duration),
         };
         let series = self.series.series().clone();
-        let analysis = self.plan.analyse(&steps, &series.points, &self.analysis);
+        let analysis = analyse(&self.plan, &steps, &series.points, &self.analysis);
         let mut thresholds = evaluate(&self.plan.thresholds, &steps, &total, &self.plan.names);
         // A soak's drift limits written in the plan are rules like thresholds: they decide the
         // verdict. Default limits only inform.
@@ -42,11 +41,14 @@ impl Reporter {
             Some((at, elapsed, outcome, setup)) => {
                 (*at, *elapsed, Some(outcome.clone()), setup.clone())
             }
-            None => {
-                let now = SystemTime::now();
-                let elapsed = now.duration_since(self.started_at).unwrap_or_default();
-                (now, elapsed, None, Figures::default())
-            }
+            // A run that never reported its end (killed, and replayed from its record) ended, as
+            // far as anything shows, with the last interval it recorded.
+            None => (
+                self.started_at + self.last_seen,
+                self.last_seen,
+                None,
+                Figures::default(),
+            ),
         };
         let failed = thresholds.iter().any(|t| !t.passed);
         let (verdict, aborted, stopped) = match run_outcome {

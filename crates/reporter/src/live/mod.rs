@@ -17,7 +17,7 @@ pub mod timeseries;
 pub mod window;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use stampede_metrics::format::round;
 use stampede_metrics::{
@@ -26,31 +26,23 @@ use stampede_metrics::{
 use stampede_plan::Plan;
 
 use crate::judge::analysis::AnalysisOptions;
-use crate::judge::facts::PlanFacts;
 use crate::live::monitor::MonitorTrack;
 use crate::live::series::{SeriesBuilder, group_for};
 use crate::live::streams::{Streams, csv_io};
-use crate::store::atomic::write_atomic;
+use crate::store::atomic::{remove_stale_temporaries, write_atomic};
 use crate::store::history::{self, DEFAULT_KEEP, HistoryEntry};
+use crate::store::record::{
+    RECORD_FILE, RECORD_FORMAT, RECORD_VERSION, RecordHeader, RecordWriter, read_record,
+};
 use crate::summary::named::Named;
-use crate::summary::{MAX_ALERTS, SUMMARY_FILE, StepSummary, Summary};
+use crate::summary::plan::PlanFacts;
+use crate::summary::{MAX_ALERTS, RunMeta, SUMMARY_FILE, StepSummary, Summary};
 use crate::{Error, render};
 use failures::FailureLog;
 use steps_csv::StepRow;
 
 pub const STEPS_FILE: &str = "steps.csv";
 pub const FAILURES_FILE: &str = "failures.csv";
-
-/// Who ran what, where: the parts of a run the events do not carry.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RunMeta {
-    pub run_id: String,
-    pub scenario: String,
-    pub kind: String,
-    pub base_url: String,
-    /// A free label recorded in the history (a commit, a build, "after the cache fix").
-    pub tag: Option<String>,
-}
 
 /// A step that has started and not yet ended: its measured intervals so far. A step's figures
 /// are the sum of its measured intervals, nothing else, so a run stopped inside a step (or
@@ -86,45 +78,87 @@ pub struct Reporter {
     series: SeriesBuilder,
     failures: FailureLog,
     monitor: MonitorTrack,
+    /// The run record, appended event by event; `None` when replaying one.
+    record: Option<RecordWriter>,
+    /// The end of the latest event seen, from the start of the run: the end of a run that
+    /// never reported its own (killed, and replayed from its record).
+    last_seen: Duration,
+    /// A live run adds itself to the scenario's history; a replay does not.
+    append_history: bool,
     error: Option<Error>,
 }
 
 impl Reporter {
-    /// Creates `dir` (`results/<scenario>/<run-id>`) and opens the streamed files in it.
+    /// Creates `dir` (`results/<scenario>/<run-id>`), opens the streamed files and the run
+    /// record in it, and writes the record's header.
     pub fn create(plan: &Plan, meta: RunMeta, dir: &Path) -> Result<Reporter, Error> {
         std::fs::create_dir_all(dir).map_err(|source| Error::CreateDir {
             path: dir.to_path_buf(),
             source,
         })?;
-        let facts = PlanFacts::of(plan);
-        let streams = Streams::create(dir, facts.rows_per_interval, &facts.names, &facts.tags)?;
+        let header = RecordHeader {
+            format: RECORD_FORMAT.to_owned(),
+            version: RECORD_VERSION,
+            meta,
+            plan: PlanFacts::of(plan),
+        };
+        let record = RecordWriter::create(dir, &header)?;
+        let mut reporter = Reporter::open(header.plan, header.meta, dir)?;
+        reporter.record = Some(record);
+        reporter.append_history = true;
+        Ok(reporter)
+    }
+
+    /// Rebuilds every file of a run from its record alone: the same bytes the run wrote, or,
+    /// for a run that was killed, its results up to the last interval it recorded. The history
+    /// is left alone.
+    pub fn replay(run_dir: &Path) -> Result<Summary, Error> {
+        remove_stale_temporaries(run_dir);
+        let mut reporter = None;
+        let path = run_dir.join(RECORD_FILE);
+        read_record(&path, |header, line| {
+            if reporter.is_none() {
+                let opened = Reporter::open(header.plan.clone(), header.meta.clone(), run_dir)?;
+                reporter = Some(opened);
+            }
+            if let Some(reporter) = &mut reporter {
+                reporter.record(&line.as_event());
+            }
+            Ok(())
+        })
+        .and_then(|header| match reporter {
+            Some(reporter) => Ok(reporter),
+            None => Reporter::open(header.plan, header.meta, run_dir),
+        })?
+        .finish()
+    }
+
+    fn open(plan: PlanFacts, meta: RunMeta, dir: &Path) -> Result<Reporter, Error> {
+        let streams = Streams::create(dir, plan.rows_per_interval, &plan.names, &plan.tags)?;
+        let group = group_for(plan.planned, plan.interval, plan.rows_per_interval);
         Ok(Reporter {
             dir: dir.to_path_buf(),
             meta,
             history_keep: DEFAULT_KEEP,
             analysis: AnalysisOptions::default(),
-            started_at: SystemTime::now(),
+            started_at: UNIX_EPOCH,
             end: None,
-            infos: vec![None; plan.steps.len()],
+            infos: vec![None; plan.steps],
             steps: Vec::new(),
             rows: Vec::new(),
             open: Vec::new(),
-            total: StatsSet::new(plan.requests.len()),
+            total: StatsSet::new(plan.names.len()),
             alerts: Vec::new(),
             alerts_dropped: 0,
             streams: Some(streams),
-            series: SeriesBuilder::new(
-                group_for(
-                    plan.total_duration(),
-                    plan.interval,
-                    facts.rows_per_interval,
-                ),
-                plan.interval,
-            ),
+            series: SeriesBuilder::new(group, plan.interval),
             failures: FailureLog::default(),
             monitor: MonitorTrack::default(),
+            record: None,
+            last_seen: Duration::ZERO,
+            append_history: false,
             error: None,
-            plan: facts,
+            plan,
         })
     }
 
@@ -142,6 +176,11 @@ impl Reporter {
 
     /// Takes one event. Never panics; a write error is kept and returned by [`Reporter::finish`].
     pub fn record(&mut self, event: &Event<'_>) {
+        let result = self.record.as_mut().map(|record| record.event(event));
+        if let Some(Err(err)) = result {
+            self.error.get_or_insert(err);
+            self.record = None;
+        }
         match event {
             Event::RunStarted(start) => {
                 self.started_at = start.started_at;
@@ -206,6 +245,7 @@ impl Reporter {
     }
 
     fn interval(&mut self, snapshot: &IntervalSnapshot) {
+        self.last_seen = self.last_seen.max(snapshot.start + snapshot.length);
         for sample in &snapshot.monitor {
             self.monitor.push(sample);
         }
@@ -328,6 +368,9 @@ impl Reporter {
         if let Some(streams) = self.streams.take() {
             streams.finish()?;
         }
+        if let Some(record) = self.record.take() {
+            record.finish()?;
+        }
         self.series.flush();
         let summary = self.summary();
 
@@ -340,7 +383,9 @@ impl Reporter {
         write_atomic(&self.dir.join(FAILURES_FILE), &csv)?;
         write_atomic(&self.dir.join(SUMMARY_FILE), &summary.to_json())?;
         render::write_rendered(&self.dir, &summary)?;
-        if let Some(scenario_dir) = self.dir.parent() {
+        if self.append_history
+            && let Some(scenario_dir) = self.dir.parent()
+        {
             history::append(scenario_dir, &HistoryEntry::of(&summary), self.history_keep)?;
         }
         Ok(summary)

@@ -95,6 +95,21 @@ impl PendingFile {
     }
 }
 
+/// Removes the temporary files a killed process left in `dir` (`.NAME.PID.N.tmp`), before the
+/// run's files are written there again. Other files are left alone.
+pub fn remove_stale_temporaries(dir: &Path) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let ours = name.starts_with('.')
+            && name.ends_with(".tmp")
+            && name.trim_end_matches(".tmp").rsplitn(3, '.').count() == 3;
+        if ours && entry.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 impl Drop for PendingFile {
     fn drop(&mut self) {
         if self.file.take().is_some() {
@@ -136,6 +151,18 @@ mod tests {
         drop(pending);
         assert_eq!(std::fs::read(&path).unwrap(), b"old");
         assert_eq!(names(dir.path()), ["a.csv"]);
+    }
+
+    #[test]
+    fn stale_temporaries_are_removed_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let pending = PendingFile::create(&dir.path().join("a.csv")).unwrap();
+        std::mem::forget(pending);
+        std::fs::write(dir.path().join(".keep"), b"mine").unwrap();
+        std::fs::write(dir.path().join("b.tmp"), b"not ours").unwrap();
+        assert_eq!(names(dir.path()).len(), 3);
+        remove_stale_temporaries(dir.path());
+        assert_eq!(names(dir.path()), [".keep", "b.tmp"]);
     }
 
     #[test]

@@ -6,13 +6,13 @@
 //! jobs) neither lose a line nor leave a torn file, and a reader never needs the lock. Lines a
 //! reader cannot parse (from a newer stampede) are kept by writers and skipped by readers.
 
-use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
 use crate::store::atomic::write_atomic;
+use crate::store::results::{create_dir_no_link, open_no_follow, read_no_follow};
 use crate::summary::{Summary, Verdict};
 use stampede_metrics::Figures;
 
@@ -90,31 +90,16 @@ impl HistoryEntry {
 /// Appends `entry` to `scenario_dir/history.jsonl` under an exclusive lock, keeping the last
 /// `keep` runs.
 pub fn append(scenario_dir: &Path, entry: &HistoryEntry, keep: usize) -> Result<(), Error> {
-    std::fs::create_dir_all(scenario_dir).map_err(|source| Error::CreateDir {
-        path: scenario_dir.to_path_buf(),
-        source,
-    })?;
+    create_dir_no_link(scenario_dir)?;
     let lock_path = scenario_dir.join(LOCK_FILE);
-    let lock = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|source| Error::Lock {
-            path: lock_path.clone(),
-            source,
-        })?;
+    let lock = open_no_follow(&lock_path, true)?;
     lock.lock().map_err(|source| Error::Lock {
         path: lock_path,
         source,
     })?;
     // The lock is released when `lock` is dropped, on every path out of here.
     let path = scenario_dir.join(HISTORY_FILE);
-    let existing = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(source) => return Err(Error::Read { path, source }),
-    };
+    let existing = read_history_text(&path)?;
     let mut lines: Vec<&str> = existing.lines().filter(|l| !l.trim().is_empty()).collect();
     let line = serde_json::to_string(entry).expect("a history entry always serialises");
     lines.push(&line);
@@ -126,14 +111,21 @@ pub fn append(scenario_dir: &Path, entry: &HistoryEntry, keep: usize) -> Result<
     Ok(())
 }
 
+/// The history's text, empty when there is none; a symbolic link in its place is refused, so
+/// another file's content is never copied into the history.
+fn read_history_text(path: &Path) -> Result<String, Error> {
+    match read_no_follow(path) {
+        Ok(text) => Ok(text),
+        Err(Error::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            Ok(String::new())
+        }
+        Err(err) => Err(err),
+    }
+}
+
 /// The runs recorded for a scenario, oldest first; none when there is no history yet.
 pub fn history(scenario_dir: &Path) -> Result<Vec<HistoryEntry>, Error> {
-    let path = scenario_dir.join(HISTORY_FILE);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(source) => return Err(Error::Read { path, source }),
-    };
+    let text = read_history_text(&scenario_dir.join(HISTORY_FILE))?;
     Ok(text
         .lines()
         .filter_map(|line| serde_json::from_str(line).ok())

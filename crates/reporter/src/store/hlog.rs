@@ -24,39 +24,9 @@ use stampede_metrics::{Latency, RequestStats};
 use crate::Error;
 use crate::summary::Summary;
 use crate::summary::named::Named;
+use crate::summary::words::tags;
 
 pub const HLOG_FILE: &str = "histograms.hlog";
-
-/// Tags for the requests, in plan order: the name with the characters a tag cannot hold
-/// replaced, made unique with a `#n` suffix if two names collide.
-pub(crate) fn tags(names: &[String]) -> Vec<String> {
-    let mut tags: Vec<String> = Vec::with_capacity(names.len());
-    for name in names {
-        let base: String = name
-            .chars()
-            .map(|c| {
-                if matches!(c, ',' | ' ' | '\r' | '\n') {
-                    '_'
-                } else {
-                    c
-                }
-            })
-            .collect();
-        let base = if base.is_empty() {
-            "_".to_owned()
-        } else {
-            base
-        };
-        let mut tag = base.clone();
-        let mut n = 2;
-        while tags.contains(&tag) {
-            tag = format!("{base}#{n}");
-            n += 1;
-        }
-        tags.push(tag);
-    }
-    tags
-}
 
 pub(crate) fn write_header(
     out: &mut impl Write,
@@ -212,12 +182,6 @@ mod tests {
     use super::*;
     use stampede_metrics::{IntervalSnapshot, Outcome, StatsSet};
     use std::time::UNIX_EPOCH;
-
-    #[test]
-    fn tags_are_sanitised_and_unique() {
-        let names = ["GET /a b", "GET /a,b", "x", ""].map(String::from);
-        assert_eq!(tags(&names), ["GET_/a_b", "GET_/a_b#2", "x", "_"]);
-    }
 
     #[test]
     fn written_logs_read_back_with_their_counts_and_offsets() {

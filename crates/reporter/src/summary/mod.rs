@@ -13,6 +13,7 @@ use stampede_metrics::{Alert, Figures, LoadFigures};
 pub mod analysis;
 pub mod monitor;
 pub mod named;
+pub mod plan;
 pub mod series;
 pub mod threshold;
 pub mod words;
@@ -31,6 +32,24 @@ use threshold::ThresholdResult;
 /// say what the live judge found.
 pub const SCHEMA_VERSION: u32 = 2;
 pub const SUMMARY_FILE: &str = "summary.json";
+
+/// Who ran what, where: the parts of a run the events do not carry.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunMeta {
+    pub run_id: String,
+    pub scenario: String,
+    pub kind: String,
+    pub base_url: String,
+    /// A free label recorded in the history (a commit, a build, "after the cache fix").
+    pub tag: Option<String>,
+    /// SHA-256 of the scenario file and the overrides applied, in hex: runs (or segments of
+    /// one run) with the same hash ran the same scenario.
+    #[serde(default)]
+    pub scenario_sha256: String,
+    /// The plan as `stampede plan` prints it, secrets redacted: what was run, in words.
+    #[serde(default)]
+    pub plan_text: String,
+}
 
 /// The verdict of a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

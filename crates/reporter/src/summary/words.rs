@@ -1,4 +1,5 @@
-//! How the schema words things, for every rendering: what failed (the `Error` column of failures.csv and the
+//! How the schema words things, for every rendering: interval-log tags for request names, what
+//! failed (the `Error` column of failures.csv and the
 //! report's failure table), and what the latency figures count from.
 
 use stampede_metrics::format::short;
@@ -76,10 +77,47 @@ fn statuses(set: &StatusSet) -> String {
     parts.join(", ")
 }
 
+/// Tags for the requests, in plan order: the name with the characters a tag cannot hold
+/// replaced, made unique with a `#n` suffix if two names collide.
+pub fn tags(names: &[String]) -> Vec<String> {
+    let mut tags: Vec<String> = Vec::with_capacity(names.len());
+    for name in names {
+        let base: String = name
+            .chars()
+            .map(|c| {
+                if matches!(c, ',' | ' ' | '\r' | '\n') {
+                    '_'
+                } else {
+                    c
+                }
+            })
+            .collect();
+        let base = if base.is_empty() {
+            "_".to_owned()
+        } else {
+            base
+        };
+        let mut tag = base.clone();
+        let mut n = 2;
+        while tags.contains(&tag) {
+            tag = format!("{base}#{n}");
+            n += 1;
+        }
+        tags.push(tag);
+    }
+    tags
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn tags_are_sanitised_and_unique() {
+        let names = ["GET /a b", "GET /a,b", "x", ""].map(String::from);
+        assert_eq!(tags(&names), ["GET_/a_b", "GET_/a_b#2", "x", "_"]);
+    }
 
     #[test]
     fn failures_read_like_locust_errors() {

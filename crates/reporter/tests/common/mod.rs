@@ -150,6 +150,7 @@ pub fn run_events(plan: &Plan, dir: &Path, run_id: &str, events: &[Owned]) -> Su
         kind: plan.kind.as_str().to_owned(),
         base_url: "http://127.0.0.1:8080".to_owned(),
         tag: Some("test".to_owned()),
+        ..RunMeta::default()
     };
     let mut reporter = Reporter::create(plan, meta, dir).unwrap();
     for event in events {

@@ -7,14 +7,16 @@
 //! get is what a killed run leaves behind, so getting the lock *is* the takeover.
 //!
 //! The file is never deleted: deleting it would let a waiting opener lock the unlinked file
-//! while a third run locks a new one, and both would run.
+//! while a third run locks a new one, and both would run. It is opened without following a
+//! symbolic link, so a link planted in its place cannot make a run truncate another file.
 
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, TryLockError};
 use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use anyhow::Context as _;
+use crate::Error;
+use crate::store::results::{create_dir_no_link, open_no_follow};
 
 pub const LOCK_FILE: &str = ".lock";
 
@@ -74,18 +76,12 @@ pub enum Acquired {
     Busy { holder: Holder, path: PathBuf },
 }
 
-/// Tries to lock `scenario_dir/.lock` for the run `run_id`, creating the folder if needed.
-pub fn acquire(scenario_dir: &Path, run_id: &str) -> anyhow::Result<Acquired> {
-    std::fs::create_dir_all(scenario_dir)
-        .with_context(|| format!("cannot create {}", scenario_dir.display()))?;
+/// Tries to lock `scenario_dir/.lock` for a run, creating the folder if needed. `run_id` is
+/// only written into the file for messages (a run locks before its folder exists).
+pub fn acquire(scenario_dir: &Path, run_id: &str) -> Result<Acquired, Error> {
+    create_dir_no_link(scenario_dir)?;
     let path = scenario_dir.join(LOCK_FILE);
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .with_context(|| format!("cannot open the lock file {}", path.display()))?;
+    let mut file = open_no_follow(&path, true)?;
     let locked = file.try_lock();
     let mut previous = String::new();
     // A half-written or foreign file only loses its details in the message.
@@ -98,9 +94,7 @@ pub fn acquire(scenario_dir: &Path, run_id: &str) -> anyhow::Result<Acquired> {
                 path,
             });
         }
-        Err(TryLockError::Error(err)) => {
-            return Err(err).with_context(|| format!("cannot lock {}", path.display()));
-        }
+        Err(TryLockError::Error(source)) => return Err(Error::Lock { path, source }),
     }
     let stale = Holder::parse(&previous);
     let text = format!(
@@ -113,18 +107,26 @@ pub fn acquire(scenario_dir: &Path, run_id: &str) -> anyhow::Result<Acquired> {
         .and_then(|()| file.seek(SeekFrom::Start(0)))
         .and_then(|_| file.write_all(text.as_bytes()))
         .and_then(|()| file.flush());
-    written.with_context(|| format!("cannot write the lock file {}", path.display()))?;
+    written.map_err(|source| Error::Write { path, source })?;
     Ok(Acquired::Locked {
         lock: RunLock { file },
         stale,
     })
 }
 
+impl RunLock {
+    /// Marks the lock as ended cleanly, as dropping it does: for an exit that runs no
+    /// destructors (a second Ctrl-C).
+    pub fn release(&self) {
+        let _ = self.file.set_len(0);
+    }
+}
+
 impl Drop for RunLock {
     fn drop(&mut self) {
         // An empty file tells the next run that this one ended cleanly. Closing the file
         // releases the lock.
-        let _ = self.file.set_len(0);
+        self.release();
     }
 }
 
@@ -154,6 +156,20 @@ mod tests {
             acquire(dir.path(), "third").unwrap(),
             Acquired::Locked { stale: None, .. }
         ));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symbolic_link_in_place_of_the_lock_is_refused_and_its_target_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let precious = dir.path().join("precious");
+        std::fs::write(&precious, "keep me").unwrap();
+        let scenario = dir.path().join("smoke");
+        std::fs::create_dir(&scenario).unwrap();
+        std::os::unix::fs::symlink(&precious, scenario.join(".lock")).unwrap();
+        let err = acquire(&scenario, "r").unwrap_err();
+        assert!(matches!(err, Error::Symlink { .. }), "{err}");
+        assert_eq!(std::fs::read_to_string(&precious).unwrap(), "keep me");
     }
 
     #[test]

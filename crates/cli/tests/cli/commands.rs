@@ -1,0 +1,214 @@
+//! The commands around a run: validation errors, exit codes, init, completions, output.
+
+use std::process::{Command, Stdio};
+
+use crate::*;
+
+#[test]
+fn a_typo_exits_2_with_line_and_column_and_writes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("typo.toml");
+    std::fs::write(
+        &file,
+        "kind = \"smoke\"\nbase-url = \"builtin\"\nusers = 2\ndration = \"5s\"\n\n[[request]]\nname = \"h\"\npath = \"/health\"\n",
+    )
+    .expect("write");
+    let out = dir.path().join("results");
+    let output = stampede(&[
+        "run",
+        file.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("typo.toml:4:1"), "{stderr}");
+    assert!(stderr.contains("duration"), "{stderr}");
+    assert!(!out.exists(), "an invalid scenario must write no results");
+}
+
+#[test]
+fn an_unknown_scenario_lists_the_available_ones() {
+    let output = stampede(&["run", "no-such-scenario"]);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("smoke"), "{stderr}");
+}
+
+#[test]
+fn exit_codes_passed_json_thresholds_failed_colour_and_usage() {
+    let out = tempfile::tempdir().expect("tempdir");
+    // 0, with summary.json alone on stdout.
+    let mut args = vec![
+        "run",
+        "smoke",
+        "--set",
+        "duration=1s",
+        "--out",
+        out_arg(out.path()),
+        "--run-id",
+        "passing",
+        "--output-format",
+        "json",
+    ];
+    args.extend(LIGHT);
+    let output = stampede(&args);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let printed: serde_json::Value = serde_json::from_slice(&output.stdout).expect("only JSON");
+    assert_eq!(printed, summary_of(&out.path().join("smoke/passing")));
+    assert_eq!(printed["verdict"], "passed");
+
+    // 99: a threshold that cannot hold; --color always colours even without a terminal.
+    let mut args = vec![
+        "run",
+        "smoke",
+        "--set",
+        "duration=1s",
+        "--set",
+        "thresholds.rps=> 1000000",
+        "--out",
+        out_arg(out.path()),
+        "--run-id",
+        "failing",
+        "--color",
+        "always",
+    ];
+    args.extend(LIGHT);
+    let output = stampede(&args);
+    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+    assert_eq!(output.status.code(), Some(99), "{stderr}");
+    assert!(stdout.contains("FAILED"), "{stdout}");
+    assert!(stderr.contains("\x1b["), "{stderr}");
+    assert_eq!(
+        summary_of(&out.path().join("smoke/failing"))["verdict"],
+        "failed"
+    );
+
+    // 2: a bad flag, a bad value.
+    assert_eq!(
+        stampede(&["run", "smoke", "--bogus"]).status.code(),
+        Some(2)
+    );
+    let output = stampede(&["run", "smoke", "--set", "users=abc"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("--set users=abc"));
+
+    // 1: the process [monitor] names is not running; a hint says what to do.
+    let output = stampede(&[
+        "run",
+        "smoke",
+        "--set",
+        "monitor.pid=4000000000",
+        "--out",
+        out_arg(out.path()),
+    ]);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("4000000000 named by [monitor] is not running"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint: start the target first"), "{stderr}");
+
+    let output = stampede(&[
+        "run",
+        "smoke",
+        "--set",
+        "monitor.pid-file=no/such.pid",
+        "--out",
+        out_arg(out.path()),
+    ]);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot read the pid-file"), "{stderr}");
+
+    // --help documents the table.
+    let help = text(&stampede(&["run", "--help"]).stdout);
+    for line in [
+        "3    another run",
+        "99   a threshold failed",
+        "105  interrupted",
+    ] {
+        assert!(help.contains(line), "{help}");
+    }
+}
+
+#[test]
+fn init_writes_starters_that_validate_and_never_overwrites() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = stampede(&["init", out_arg(dir.path())]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let folder = dir.path().join("scenarios");
+    for name in ["smoke", "capacity", "throughput", "burst", "soak"] {
+        let file = folder.join(format!("{name}.toml"));
+        let text = std::fs::read_to_string(&file).expect("written");
+        assert!(
+            text.starts_with("#:schema stampede.schema.json\n# "),
+            "{text}"
+        );
+    }
+    assert!(folder.join("stampede.schema.json").is_file());
+    let validate = stampede(&["validate", "--dir", out_arg(&folder)]);
+    assert_eq!(
+        validate.status.code(),
+        Some(0),
+        "{}",
+        text(&validate.stderr)
+    );
+    assert_eq!(text(&validate.stdout).matches("ok ").count(), 5);
+
+    std::fs::write(folder.join("smoke.toml"), "mine").expect("write");
+    let again = stampede(&["init", out_arg(dir.path())]);
+    let stderr = text(&again.stderr);
+    assert_eq!(again.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("refusing to overwrite"), "{stderr}");
+    assert!(
+        stderr.contains("smoke.toml") && stderr.contains("soak.toml"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint:"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(folder.join("smoke.toml")).expect("read"),
+        "mine"
+    );
+}
+
+#[test]
+fn completions_and_man_page_come_from_the_same_definitions() {
+    for shell in ["bash", "zsh", "fish"] {
+        let output = stampede(&["completions", shell]);
+        assert_eq!(output.status.code(), Some(0), "{shell}");
+        let script = text(&output.stdout);
+        for word in ["stampede", "run", "output-format", "init"] {
+            assert!(script.contains(word), "{shell} lacks {word}");
+        }
+    }
+    let man = stampede(&["man"]);
+    assert_eq!(man.status.code(), Some(0));
+    let page = text(&man.stdout);
+    assert!(page.contains(".TH stampede"), "{page}");
+    assert!(
+        page.contains("105"),
+        "the exit codes belong in the man page"
+    );
+}
+
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    for args in [&["schema"][..], &["man"], &["completions", "zsh"]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_stampede"))
+            .args(args)
+            .current_dir(repo())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        // Close the reading end before anything is written: every write then fails with EPIPE.
+        drop(child.stdout.take());
+        let output = child.wait_with_output().expect("wait");
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(stderr.is_empty(), "{args:?}: {stderr}");
+    }
+}

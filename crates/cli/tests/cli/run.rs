@@ -1,0 +1,315 @@
+//! `stampede run` against the embedded target: results, logs, monitors, every kind.
+
+use std::process::{Command, Stdio};
+
+use crate::*;
+
+#[test]
+fn smoke_runs_against_the_builtin_target_and_writes_results() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let out_arg = out.path().to_str().expect("utf-8 path");
+    let output = stampede(&[
+        "run",
+        "smoke",
+        "--set",
+        "duration=2s",
+        "--out",
+        out_arg,
+        "--threads",
+        "1",
+    ]);
+    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    assert!(stdout.contains("p99"), "{stdout}");
+
+    let dir = run_dir(out.path(), "smoke");
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("summary.json")).expect("summary.json"))
+            .expect("summary.json parses");
+    assert_eq!(summary["schema_version"], 2);
+    assert_eq!(summary["scenario"], "smoke");
+    assert_eq!(summary["kind"], "smoke");
+    assert_eq!(summary["verdict"], "passed");
+    let step = &summary["steps"][0];
+    let requests = step["requests"].as_u64().expect("requests");
+    assert!(requests > 100, "{step}");
+    assert_eq!(step["failed"], 0, "{step}");
+    assert_eq!(step["outcomes"]["2xx"].as_u64(), Some(requests));
+    assert!(step["latency_ms"]["p99"].as_f64().expect("p99") > 0.0);
+    assert!(
+        step["requests_by_name"]["inbox"]["requests"]
+            .as_u64()
+            .expect("inbox")
+            > 0
+    );
+
+    let mut csv = csv::Reader::from_path(dir.join("steps.csv")).expect("steps.csv");
+    let headers = csv.headers().expect("headers").clone();
+    assert_eq!(&headers[0], "Step");
+    assert!(headers.iter().any(|h| h == "99.9%"));
+    let names: Vec<String> = csv
+        .records()
+        .map(|r| r.expect("row")[3].to_owned())
+        .collect();
+    assert_eq!(names, ["health", "inbox", "Aggregated"]);
+}
+
+#[test]
+fn an_unreachable_target_is_a_completed_run_of_refused_requests() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("addr").port()
+    };
+    let out = tempfile::tempdir().expect("tempdir");
+    let target = format!("http://127.0.0.1:{port}");
+    let output = stampede(&[
+        "run",
+        "smoke",
+        "--target",
+        &target,
+        "--set",
+        "duration=1s",
+        "--set",
+        "users=2",
+        "--out",
+        out.path().to_str().expect("utf-8"),
+        "--threads",
+        "1",
+    ]);
+    let stderr = text(&output.stderr);
+    // Completed, not crashed; whether it "passed" depends on thresholds, smoke has none.
+    assert!(matches!(output.status.code(), Some(0 | 99)), "{stderr}");
+    let dir = run_dir(out.path(), "smoke");
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("summary.json")).expect("summary"))
+            .expect("json");
+    let step = &summary["steps"][0];
+    assert!(
+        step["outcomes"]["refused"].as_u64().expect("refused") > 0,
+        "{step}"
+    );
+    assert_eq!(step["outcomes"]["refused"], step["requests"]);
+}
+
+#[test]
+fn without_a_terminal_logs_are_plain_with_one_line_per_interval() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let mut args = vec![
+        "run",
+        "smoke",
+        "--set",
+        "duration=2s",
+        "--set",
+        "interval=500ms",
+        "--out",
+        out_arg(out.path()),
+    ];
+    args.extend(LIGHT);
+    let output = stampede(&args);
+    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains('\x1b'), "escape sequences in:\n{stderr}");
+    assert!(!stdout.contains('\x1b'), "escape sequences in:\n{stdout}");
+    // One line per interval, in order, each with the figures a cron mail needs.
+    let intervals: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains(" interval "))
+        .collect();
+    let seqs: Vec<u64> = intervals
+        .iter()
+        .map(|l| {
+            let seq = l.split("seq=").nth(1).expect("seq").split(' ').next();
+            seq.and_then(|s| s.parse().ok()).expect("a number")
+        })
+        .collect();
+    assert!(seqs.len() >= 3, "{stderr}");
+    assert_eq!(seqs, (0..seqs.len() as u64).collect::<Vec<_>>(), "{stderr}");
+    for line in &intervals {
+        assert!(line.starts_with("20"), "no timestamp: {line}");
+        for field in ["INFO", "step=1/1", "users=", "rps=", "p95_ms=", "errors="] {
+            assert!(line.contains(field), "`{field}` missing: {line}");
+        }
+    }
+    // The embedded target is watched without being asked: its threads' CPU, and its /metrics
+    // scraped for memory.
+    assert!(
+        intervals.iter().any(|l| l.contains("target_rss_mb=")),
+        "{stderr}"
+    );
+    assert!(
+        intervals.iter().any(|l| l.contains("target_cpu_pct=")),
+        "{stderr}"
+    );
+    for phase in ["step 1/1 started", "step 1/1 ended", "run completed"] {
+        assert_eq!(
+            stderr.lines().filter(|l| l.contains(phase)).count(),
+            1,
+            "{phase}:\n{stderr}"
+        );
+    }
+    assert!(stdout.contains("PASSED"), "{stdout}");
+}
+
+#[test]
+fn a_monitored_process_past_its_rss_stop_limit_stops_the_sweep() {
+    // Grows by 10 MB every 200 ms (written, so resident), up to 400 MB, then idles.
+    let grower = KillOnDrop(
+        Command::new("python3")
+            .args([
+                "-c",
+                "import time\nkept = []\nfor _ in range(40):\n    kept.append(b'x' * (10 << 20))\n    time.sleep(0.2)\ntime.sleep(60)\n",
+            ])
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("python3 is needed for this test"),
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let scenario = dir.path().join("sweep.toml");
+    std::fs::write(
+        &scenario,
+        format!(
+            "kind = \"capacity\"\nbase-url = \"builtin\"\nusers = [1, 2, 3]\nhold = \"4s\"\n\
+             interval = \"250ms\"\n\n[defaults]\nthink = \"20ms\"\n\n[[request]]\nname = \"health\"\n\
+             path = \"/health\"\n\n[monitor]\npid = {}\nrss = {{ warn = \"60MB\", stop = \"120MB\" }}\n",
+            grower.0.id()
+        ),
+    )
+    .expect("write scenario");
+    let out = dir.path().join("results");
+    let output = stampede(&[
+        "run",
+        scenario.to_str().expect("utf-8"),
+        "--out",
+        out_arg(&out),
+        "--threads",
+        "1",
+    ]);
+    let stderr = text(&output.stderr);
+    // A sweep that found its limit has completed: the steps so far are the result.
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(&format!("watching the target: PID {}", grower.0.id())),
+        "{stderr}"
+    );
+    let pid = grower.0.id();
+    assert!(
+        stderr.contains(&format!("PID {pid}: rss "))
+            && stderr.contains("passed the warning level 60 MB"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("stopping: PID {pid}: rss "))
+            && stderr.contains("reached the stop level 120 MB"),
+        "{stderr}"
+    );
+    let summary = summary_of(&run_dir(&out, "sweep"));
+    assert_eq!(summary["verdict"], "passed");
+    let stopped = summary["stopped"]
+        .as_str()
+        .expect("the stop reason is in summary.json");
+    assert!(
+        stopped.contains("reached the stop level 120 MB"),
+        "{stopped}"
+    );
+    let steps = summary["steps"].as_array().expect("steps");
+    assert!(steps.len() < 3, "the sweep went on: {steps:?}");
+    assert_eq!(steps.last().expect("a step")["cut_short"], true);
+    assert!(summary["elapsed_s"].as_f64().expect("elapsed") < 12.0);
+}
+
+#[test]
+fn a_failing_scrape_is_logged_once_and_never_fatal() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("addr").port()
+    };
+    let out = tempfile::tempdir().expect("tempdir");
+    let url = format!("monitor.metrics-url=http://127.0.0.1:{port}/metrics");
+    let mut args = vec![
+        "run",
+        "smoke",
+        "--set",
+        "duration=1s",
+        "--set",
+        "interval=200ms",
+        "--set",
+        &url,
+        "--set",
+        "monitor.rss.stop=1MB",
+        "--out",
+        out_arg(out.path()),
+    ];
+    args.extend(LIGHT);
+    let output = stampede(&args);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let failures = stderr
+        .lines()
+        .filter(|l| l.contains("cannot scrape"))
+        .count();
+    assert_eq!(failures, 1, "{stderr}");
+    assert!(stderr.contains("trying again each interval"), "{stderr}");
+    // Unknown memory is not memory past the limit.
+    assert!(!stderr.contains("stopping the run"), "{stderr}");
+    let summary = summary_of(&run_dir(out.path(), "smoke"));
+    assert_eq!(summary["steps"][0]["cut_short"], false);
+}
+
+/// Each shipped kind against the embedded target, shrunk to a couple of seconds: the plans
+/// the engine gets from every kind run to completion and write their results.
+#[test]
+fn every_shipped_kind_runs_against_the_builtin_target() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let shrink: &[(&str, &[&str])] = &[
+        (
+            "capacity",
+            &[
+                "hold=1s",
+                "ramp=0s",
+                "warmup=0s",
+                "cooldown=200ms",
+                "users=[2, 4]",
+            ],
+        ),
+        (
+            "throughput",
+            &["hold=1s", "warmup=0s", "cooldown=200ms", "rates=[20, 40]"],
+        ),
+        ("burst", &["before=500ms", "burst-for=1s", "after=500ms"]),
+        ("soak", &["duration=2s", "ramp=0s", "interval=1s"]),
+    ];
+    for (kind, sets) in shrink {
+        let mut args = vec![
+            "run",
+            kind,
+            "--out",
+            out_arg(out.path()),
+            "--threads",
+            "1",
+            "-q",
+        ];
+        for set in *sets {
+            args.extend(["--set", set]);
+        }
+        let output = stampede(&args);
+        let stderr = text(&output.stderr);
+        assert!(
+            matches!(output.status.code(), Some(0 | 99)),
+            "{kind}: {stderr}"
+        );
+        let summary = summary_of(&run_dir(out.path(), kind));
+        assert_eq!(summary["kind"], *kind);
+        let steps = summary["steps"].as_array().expect("steps");
+        assert!(!steps.is_empty(), "{kind}: {summary}");
+        for step in steps {
+            assert!(
+                step["requests"].as_u64().expect("requests") > 0,
+                "{kind}: {step}"
+            );
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! What the reporter keeps of the plan: names, checks in words, rules and shapes; never
+//! templates, headers or secrets. Stored at the head of the run record, so a run can be
+//! reported again (or merged) without its scenario file.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use stampede_plan::{Kind, Load, Plan, Threshold};
+
+use crate::summary::words;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlanFacts {
+    pub names: Vec<String>,
+    pub methods: Vec<String>,
+    /// Per request, its checks in words, for failures.
+    pub checks: Vec<Vec<String>>,
+    /// Per request, its interval-log tag.
+    pub tags: Vec<String>,
+    pub description: String,
+    pub thresholds: Vec<Threshold>,
+    pub kind: Kind,
+    pub ceiling_factor: f64,
+    /// The step whose recovery a burst analysis times.
+    pub burst_step: Option<usize>,
+    /// The soak's drift limits: p95 growth, error-rate growth.
+    pub drift: (Option<f64>, Option<f64>),
+    /// Engine intervals per time-series row: the plan's series interval (a soak's bucket) in
+    /// whole engine intervals, at least one.
+    pub rows_per_interval: usize,
+    pub steps: usize,
+    /// The run's planned length, every step and cooldown included.
+    pub planned: Duration,
+    /// How often the engine snapshots its statistics.
+    pub interval: Duration,
+}
+
+impl PlanFacts {
+    pub fn of(plan: &Plan) -> PlanFacts {
+        let names: Vec<String> = plan.requests.iter().map(|r| r.name.clone()).collect();
+        // The burst is the step that fires a burst; failing that, the step with the most users
+        // that has a step before it to compare with.
+        let burst_step = plan
+            .steps
+            .iter()
+            .position(|s| matches!(s.load, Load::Burst { .. }))
+            .or_else(|| (1..plan.steps.len()).max_by_key(|&i| plan.steps[i].load.max_users()));
+        let interval = plan.interval.as_secs_f64();
+        let rows_per_interval = if interval > 0.0 {
+            (plan.series_interval.as_secs_f64() / interval)
+                .round()
+                .max(1.0) as usize
+        } else {
+            1
+        };
+        PlanFacts {
+            tags: words::tags(&names),
+            methods: plan.requests.iter().map(|r| r.method.clone()).collect(),
+            checks: plan
+                .requests
+                .iter()
+                .map(|r| r.checks.iter().map(words::check).collect())
+                .collect(),
+            names,
+            description: plan.description.clone(),
+            thresholds: plan.thresholds.clone(),
+            kind: plan.kind,
+            ceiling_factor: plan.ceiling_factor,
+            burst_step,
+            drift: plan
+                .drift
+                .map_or((None, None), |d| (d.p95_growth, d.error_rate_growth)),
+            rows_per_interval,
+            steps: plan.steps.len(),
+            planned: plan.total_duration(),
+            interval: plan.interval,
+        }
+    }
+}
