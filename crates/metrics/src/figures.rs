@@ -29,16 +29,22 @@ pub struct LatencyMs {
     pub max: f64,
 }
 
+/// Microseconds (the histograms' unit) as milliseconds, rounded to the microsecond: the one
+/// conversion every latency a user sees goes through.
+pub fn ms_of_us(us: f64) -> f64 {
+    round(us / 1000.0, 3)
+}
+
 impl LatencyMs {
     pub fn of(latency: &Latency) -> LatencyMs {
         if latency.is_empty() {
             return LatencyMs::default();
         }
         let h = latency.histogram();
-        let ms = |us: u64| round(us as f64 / 1000.0, 3);
+        let ms = |us: u64| ms_of_us(us as f64);
         LatencyMs {
             min: ms(h.min()),
-            mean: round(h.mean() / 1000.0, 3),
+            mean: ms_of_us(h.mean()),
             p50: ms(h.value_at_quantile(0.50)),
             p90: ms(h.value_at_quantile(0.90)),
             p95: ms(h.value_at_quantile(0.95)),
@@ -66,7 +72,7 @@ impl LatencyMs {
 /// The milliseconds of `quantile` in a histogram, rounded as every figure is. For the columns
 /// that are not in [`LatencyMs`] (steps.csv's 66 %, 98 %, 99.99 %).
 pub fn quantile_ms(latency: &Latency, quantile: f64) -> f64 {
-    round(latency.quantile_us(quantile) as f64 / 1000.0, 3)
+    ms_of_us(latency.quantile_us(quantile) as f64)
 }
 
 /// Where a latency is measured from.
@@ -91,11 +97,15 @@ pub struct Figures {
     pub error_rate: f64,
     /// Requests completed per second of the span.
     pub rps: f64,
+    /// Failed requests per second of the span.
+    pub failed_rps: f64,
     pub outcomes: OutcomeCounts,
     pub checks_failed: u64,
     /// 429 responses that said when to come back.
     pub retry_after_seen: u64,
     pub body_bytes: u64,
+    /// Response body bytes per request.
+    pub body_bytes_mean: f64,
     /// The headline latency: see the module documentation.
     pub latency_ms: LatencyMs,
     /// What `latency_ms` is measured from.
@@ -115,10 +125,12 @@ impl Figures {
             failed: stats.failed,
             error_rate: round(ratio(stats.failed as f64, requests as f64), 6),
             rps: round(ratio(requests as f64, seconds), 3),
+            failed_rps: round(ratio(stats.failed as f64, seconds), 3),
             outcomes: stats.outcomes,
             checks_failed: stats.checks_failed,
             retry_after_seen: stats.retry_after_seen,
             body_bytes: stats.body_bytes,
+            body_bytes_mean: round(ratio(stats.body_bytes as f64, requests as f64), 3),
             latency_ms: LatencyMs::of(headline),
             latency_from: from,
             latency_sent_ms: (from == LatencyFrom::Scheduled)
@@ -185,6 +197,13 @@ pub struct LoadFigures {
 }
 
 impl LoadFigures {
+    /// The load figures of a whole run of open-model steps (`open`), whose planned rate is the
+    /// arrivals scheduled per second of measured time; of closed-model steps otherwise.
+    pub fn of_run(stats: &StatsSet, seconds: f64, peak_users: u32, open: bool) -> LoadFigures {
+        let planned = open.then(|| round(ratio(stats.scheduled as f64, seconds), 3));
+        LoadFigures::of(stats, seconds, peak_users, planned)
+    }
+
     /// The load figures of `stats` over `seconds`; `planned_rate` is the open model's rate.
     pub fn of(
         stats: &StatsSet,

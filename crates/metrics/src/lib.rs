@@ -19,7 +19,7 @@ mod stats;
 pub use event::{
     Alert, AlertLevel, Event, IntervalSnapshot, RunEnd, RunEnding, RunStart, StepEnd, StepInfo,
 };
-pub use figures::{Figures, LatencyFrom, LatencyMs, LoadFigures, headline, quantile_ms};
+pub use figures::{Figures, LatencyFrom, LatencyMs, LoadFigures, headline, ms_of_us, quantile_ms};
 pub use histogram::{LATENCY_MAX_US, Latency, SIGNIFICANT_DIGITS};
 pub use monitor::{MonitorSample, Probe};
 pub use outcome::{Outcome, OutcomeCounts};

@@ -87,6 +87,13 @@ impl Metric {
     }
 }
 
+impl Unit {
+    /// A duration written in a latency condition (`< 2s`) as this unit's value: milliseconds.
+    pub fn millis_of(duration: Duration) -> f64 {
+        duration.as_secs_f64() * 1000.0
+    }
+}
+
 /// `< 500ms`, `> 100`, `<= 1%`: latencies in milliseconds, rates as fractions.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Condition {

@@ -146,6 +146,7 @@ pub(crate) fn summary() -> Summary {
                 requests: (100.0 * load) as u64,
                 failed: if step == 1 { 2 } else { 0 },
                 rps: 100.0 * load,
+                failed_rps: if step == 1 { 2.0 } else { 0.0 },
                 error_rate: if step == 1 { 0.01 } else { 0.0 },
                 p50: 4.0 * load,
                 p95: 9.8 * load + f64::from(s % 3),

@@ -313,3 +313,97 @@ fn every_shipped_kind_runs_against_the_builtin_target() {
         }
     }
 }
+
+/// An open-model step whose users cannot keep up (2,000/s asked of 2 users against requests
+/// that take 1-5 ms): every output shows the same headline p95, measured from the scheduled
+/// send, and the users column shows the users that were active, not the pool's cap.
+#[test]
+fn every_output_shows_the_same_headline_figures() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let output = stampede(&[
+        "run",
+        "throughput",
+        "--set",
+        "rates=[2000]",
+        "--set",
+        "max-users=2",
+        "--set",
+        "hold=1s",
+        "--set",
+        "warmup=0s",
+        "--set",
+        "cooldown=0s",
+        "--set",
+        "thresholds.p99=\"< 50ms\"",
+        "--set",
+        "thresholds.per-step=false",
+        "--out",
+        out_arg(out.path()),
+        "--threads",
+        "1",
+    ]);
+    let stdout = text(&output.stdout);
+    assert!(
+        matches!(output.status.code(), Some(0 | 99)),
+        "{}",
+        text(&output.stderr)
+    );
+    let dir = run_dir(out.path(), "throughput");
+    let summary = summary_of(&dir);
+    let step = &summary["steps"][0];
+    assert_eq!(step["latency_from"], "scheduled", "{step}");
+    let p95 = step["latency_ms"]["p95"].as_f64().expect("p95");
+    let p99 = summary["total"]["latency_ms"]["p99"].as_f64().expect("p99");
+    let peak = step["peak_users"].as_u64().expect("peak users");
+    assert!((1..=2).contains(&peak), "{step}");
+    assert_eq!(step["users"], 2);
+
+    // The threshold judged the headline.
+    let rule = summary["thresholds"]
+        .as_array()
+        .expect("thresholds")
+        .iter()
+        .find(|t| t["metric"] == "p99")
+        .expect("the p99 rule");
+    assert_eq!(rule["observed"].as_f64(), Some(p99));
+
+    // steps.csv: the Aggregated row's 95% and Users columns.
+    let mut reader = csv::Reader::from_path(dir.join("steps.csv")).expect("steps.csv");
+    let header: Vec<String> = reader
+        .headers()
+        .expect("header")
+        .iter()
+        .map(String::from)
+        .collect();
+    let column = |name: &str| header.iter().position(|h| h == name).expect(name);
+    let aggregated = reader
+        .records()
+        .map(|r| r.expect("row"))
+        .find(|r| &r[column("Name")] == "Aggregated")
+        .expect("Aggregated row");
+    assert_eq!(aggregated[column("95%")].parse::<f64>().ok(), Some(p95));
+    assert_eq!(aggregated[column("Users")], peak.to_string());
+    assert_eq!(&aggregated[column("Latency From")], "scheduled");
+
+    // The console table, summary.md and report.html show that p95 (as `short` writes it).
+    let shown = stampede_metrics::format::short(p95);
+    let table_row = stdout
+        .lines()
+        .find(|l| l.starts_with("1 2000/s"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(
+        table_row.split_whitespace().any(|cell| cell == shown),
+        "{shown} in {table_row}"
+    );
+    assert!(stdout.contains("from the scheduled send"), "{stdout}");
+    let markdown = std::fs::read_to_string(dir.join("summary.md")).expect("summary.md");
+    assert!(
+        markdown.contains(&format!("| {shown} |")),
+        "{shown} in {markdown}"
+    );
+    let html = std::fs::read_to_string(dir.join("report.html")).expect("report.html");
+    assert!(
+        html.contains(&format!("{shown} ms")),
+        "{shown} in report.html"
+    );
+}

@@ -11,7 +11,7 @@
 use std::path::Path;
 
 use serde::Serialize;
-use stampede_metrics::Latency;
+use stampede_metrics::{Latency, ms_of_us};
 
 use crate::Error;
 use crate::store::hlog::StepHistograms;
@@ -222,7 +222,7 @@ pub(crate) fn quantile_interval(latency: &Latency, q: f64, z: f64) -> (f64, f64,
     let spread = z * (q * (1.0 - q) / n).sqrt();
     let low = h.lowest_equivalent(latency.quantile_us((q - spread).max(0.0)));
     let high = h.highest_equivalent(latency.quantile_us((q + spread).min(1.0)));
-    let ms = |us: u64| us as f64 / 1000.0;
+    let ms = |us: u64| ms_of_us(us as f64);
     (ms(latency.quantile_us(q)), ms(low), ms(high))
 }
 

@@ -1,7 +1,7 @@
 //! The summary of a finished run: totals, thresholds, analysis and verdict, assembled from what
 //! the reporter kept.
 
-use stampede_metrics::format::{ratio, round};
+use stampede_metrics::format::round;
 use stampede_metrics::{Figures, LoadFigures, RunEnding};
 
 use super::Reporter;
@@ -16,16 +16,11 @@ impl Reporter {
         steps.sort_by_key(|s| s.index);
         let duration: f64 = steps.iter().map(|s| s.duration_s).sum();
         let peak_users = steps.iter().map(|s| s.load.peak_users).max().unwrap_or(0);
-        // A run of open-model steps has a planned rate over the run: the arrivals scheduled per
-        // second of measured time.
-        let planned_rate = steps
-            .iter()
-            .any(|s| s.load.planned_rate.is_some())
-            .then(|| round(ratio(self.total.scheduled as f64, duration), 3));
+        let open = steps.iter().any(|s| s.load.planned_rate.is_some());
         let total = TotalSummary {
             users: steps.iter().map(|s| s.users).max().unwrap_or(0),
             duration_s: round(duration, 3),
-            load: LoadFigures::of(&self.total, duration, peak_users, planned_rate),
+            load: LoadFigures::of_run(&self.total, duration, peak_users, open),
             figures: Figures::of(&self.total.aggregate(), duration),
             requests_by_name: self.by_name(&self.total, duration),
         };

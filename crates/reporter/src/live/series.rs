@@ -10,7 +10,8 @@ use stampede_metrics::{IntervalSnapshot, StatsSet};
 
 use crate::live::window::Window;
 use crate::summary::series::{MAX_POINTS, Series, SeriesPoint};
-use stampede_metrics::format::{ratio, round};
+use stampede_metrics::Figures;
+use stampede_metrics::format::round;
 
 /// Engine intervals per point so that a run of `planned` has at most [`MAX_POINTS`] points,
 /// and at least `min_group`.
@@ -62,23 +63,22 @@ impl SeriesBuilder {
 }
 
 fn point(window: &Window) -> SeriesPoint {
-    let stats = &window.stats.requests[0];
     let seconds = window.length().as_secs_f64();
-    let requests = stats.requests();
-    let ms = |q| round(stats.latency.quantile_us(q) as f64 / 1000.0, 3);
+    let figures = Figures::of(&window.stats.requests[0], seconds);
     SeriesPoint {
         offset_s: round(window.start.as_secs_f64(), 3),
         length_s: round(seconds, 3),
         step: window.step,
         warmup: window.warmup,
         users: window.users,
-        requests,
-        failed: stats.failed,
-        rps: round(ratio(requests as f64, seconds), 3),
-        error_rate: round(ratio(stats.failed as f64, requests as f64), 6),
-        p50: ms(0.50),
-        p95: ms(0.95),
-        p99: ms(0.99),
+        requests: figures.requests,
+        failed: figures.failed,
+        rps: figures.rps,
+        failed_rps: figures.failed_rps,
+        error_rate: figures.error_rate,
+        p50: figures.latency_ms.p50,
+        p95: figures.latency_ms.p95,
+        p99: figures.latency_ms.p99,
     }
 }
 

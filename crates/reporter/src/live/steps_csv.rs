@@ -12,10 +12,10 @@
 
 use std::io::Write;
 
-use stampede_metrics::format::{ms, ratio, trim};
+use stampede_metrics::format::{ms, trim};
 use stampede_metrics::{Figures, RequestStats, headline, quantile_ms};
 
-use crate::live::timeseries::{failures_per_s, latency_from};
+use crate::live::timeseries::latency_from;
 
 pub(crate) const HEADER: [&str; 25] = [
     "Step",
@@ -80,9 +80,9 @@ impl StepRow {
             ms(latency.mean),
             ms(latency.min),
             ms(latency.max),
-            trim(ratio(figures.body_bytes as f64, figures.requests as f64), 3),
+            trim(figures.body_bytes_mean, 3),
             trim(figures.rps, 3),
-            trim(failures_per_s(&figures, seconds), 3),
+            trim(figures.failed_rps, 3),
         ];
         fields.extend(QUANTILES.iter().map(|&q| ms(quantile_ms(histogram, q))));
         fields.push(latency_from(&figures).to_owned());

@@ -75,7 +75,7 @@ pub(crate) fn write_rows(
         fields.extend([
             name.to_owned(),
             trim(figures.rps, 3),
-            trim(failures_per_s(&figures, seconds), 3),
+            trim(figures.failed_rps, 3),
             ms(latency.p50),
             ms(latency.p95),
             ms(latency.p99),
@@ -97,11 +97,6 @@ pub(crate) fn write_rows(
     )?;
     writer.flush()?;
     Ok(())
-}
-
-/// Failed requests per second of the span.
-pub(crate) fn failures_per_s(figures: &Figures, seconds: f64) -> f64 {
-    stampede_metrics::format::ratio(figures.failed as f64, seconds)
 }
 
 /// `sent` or `scheduled`: what a row's latency counts from.

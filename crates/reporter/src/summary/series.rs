@@ -25,8 +25,10 @@ pub struct SeriesPoint {
     pub requests: u64,
     pub failed: u64,
     pub rps: f64,
+    #[serde(default)]
+    pub failed_rps: f64,
     pub error_rate: f64,
-    /// Latency percentiles in ms from the actual send.
+    /// The headline latency percentiles in ms (from the scheduled send in open-model steps).
     pub p50: f64,
     pub p95: f64,
     pub p99: f64,

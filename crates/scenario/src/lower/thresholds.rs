@@ -8,7 +8,7 @@ use std::ops::Range;
 use crate::file::{DriftFile, MetricConditions, ThresholdValue, ThresholdsFile};
 use crate::spanned::Spanned;
 use crate::types::parse_duration;
-use stampede_plan::{Condition, Drift, LiveRule, Metric, Op, Scope, Threshold};
+use stampede_plan::{Condition, Drift, LiveRule, Metric, Op, Scope, Threshold, Unit};
 
 use super::Lowerer;
 
@@ -36,10 +36,10 @@ pub(crate) fn parse_condition(text: &str, metric: Metric) -> Result<Condition, S
                     "invalid condition \"{text}\": a latency needs a unit, like \"< {rest}ms\""
                 ));
             }
-            parse_duration(rest)
-                .map_err(|why| format!("invalid condition \"{text}\": {why}"))?
-                .as_secs_f64()
-                * 1000.0
+            Unit::millis_of(
+                parse_duration(rest)
+                    .map_err(|why| format!("invalid condition \"{text}\": {why}"))?,
+            )
         }
         Metric::ErrorRate | Metric::Checks => {
             percentage(rest).map_err(|why| format!("invalid condition \"{text}\": {why}"))?

@@ -131,9 +131,7 @@ pub(super) fn over_time(out: &mut String, s: &Summary) {
         .push(line("requests/s", RPS, s, unit, |p| Some(p.rps)));
     throughput
         .lines
-        .push(line("failures/s", FAIL, s, unit, |p| {
-            Some(stampede_metrics::format::ratio(p.failed as f64, p.length_s))
-        }));
+        .push(line("failures/s", FAIL, s, unit, |p| Some(p.failed_rps)));
     let (mut users, _) = time_chart(s, "Active users over time", "active users");
     users.lines.push(line("active users", USERS, s, unit, |p| {
         Some(f64::from(p.users))
