@@ -169,6 +169,8 @@ pub(crate) fn summary() -> Summary {
         verdict: Verdict::Failed,
         aborted: None,
         stopped: None,
+        failed_because: Vec::new(),
+        notes: Vec::new(),
         alerts: Vec::new(),
         alerts_dropped: 0,
         steps,

@@ -59,7 +59,7 @@ fn smoke_runs_against_the_builtin_target_and_writes_results() {
 }
 
 #[test]
-fn an_unreachable_target_is_a_completed_run_of_refused_requests() {
+fn an_unreachable_target_is_a_completed_run_that_fails_for_want_of_a_success() {
     let port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         listener.local_addr().expect("addr").port()
@@ -81,8 +81,14 @@ fn an_unreachable_target_is_a_completed_run_of_refused_requests() {
         "1",
     ]);
     let stderr = text(&output.stderr);
-    // Completed, not crashed; whether it "passed" depends on thresholds, smoke has none.
-    assert!(matches!(output.status.code(), Some(0 | 99)), "{stderr}");
+    // Completed, not crashed, and failed whatever the thresholds (smoke has none): a dead
+    // target is not a passing one.
+    assert_eq!(output.status.code(), Some(99), "{stderr}");
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout.contains("FAILED: no request succeeded: all ") && stdout.contains(" refused)"),
+        "{stdout}"
+    );
     let dir = run_dir(out.path(), "smoke");
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("summary.json")).expect("summary"))

@@ -6,3 +6,4 @@ pub mod analysis;
 pub mod compare;
 pub mod facts;
 pub mod thresholds;
+pub mod verdict;

@@ -2,13 +2,14 @@
 //! the reporter kept.
 
 use stampede_metrics::format::round;
-use stampede_metrics::{Figures, LoadFigures, RunEnding};
+use stampede_metrics::{Figures, LoadFigures};
 
 use super::Reporter;
 use crate::judge::facts::analyse;
 use crate::judge::thresholds::{drift_rules, evaluate};
+use crate::judge::verdict;
 use crate::store::clock::rfc3339;
-use crate::summary::{SCHEMA_VERSION, Summary, TotalSummary, Verdict};
+use crate::summary::{SCHEMA_VERSION, Summary, TotalSummary};
 
 impl Reporter {
     pub(super) fn summary(&self) -> Summary {
@@ -45,22 +46,9 @@ impl Reporter {
                 Figures::default(),
             ),
         };
-        let failed = thresholds.iter().any(|t| !t.passed);
-        let (verdict, aborted, stopped) = match run_outcome {
-            // Without a RunEnded the run did not finish normally: report it as interrupted.
-            None | Some(RunEnding::Interrupted) => (Verdict::Interrupted, None, None),
-            Some(RunEnding::Aborted { reason }) => (Verdict::Failed, Some(reason), None),
-            Some(RunEnding::StoppedEarly { reason }) => {
-                let verdict = if failed {
-                    Verdict::Failed
-                } else {
-                    Verdict::Passed
-                };
-                (verdict, None, Some(reason))
-            }
-            Some(RunEnding::Completed) if failed => (Verdict::Failed, None, None),
-            Some(RunEnding::Completed) => (Verdict::Passed, None, None),
-        };
+        let judged = verdict::judge(run_outcome.as_ref(), &thresholds, &total.figures);
+        let monitors = self.monitor.summaries();
+        let notes = verdict::notes(&steps, &total, &self.plan.thresholds, &monitors);
         Summary {
             schema_version: SCHEMA_VERSION,
             scenario: self.meta.scenario.clone(),
@@ -72,9 +60,11 @@ impl Reporter {
             started_at: rfc3339(self.started_at),
             finished_at: rfc3339(finished_at),
             elapsed_s: round(elapsed.as_secs_f64(), 3),
-            verdict,
-            aborted,
-            stopped,
+            verdict: judged.verdict,
+            aborted: judged.aborted,
+            stopped: judged.stopped,
+            failed_because: judged.failed_because,
+            notes,
             alerts: self.alerts.clone(),
             alerts_dropped: self.alerts_dropped,
             steps,
@@ -89,7 +79,7 @@ impl Reporter {
                 &self.plan.checks,
             ),
             series,
-            monitors: self.monitor.summaries(),
+            monitors,
         }
     }
 }

@@ -70,14 +70,19 @@ pub(crate) fn render(summary: &Summary) -> String {
     );
     for s in &summary.steps {
         let name = format!("{} {}", s.index + 1, cell(&s.label));
-        out.push_str(&row(&name, s.users, &s.figures));
+        out.push_str(&row(&name, s.load.peak_users, &s.figures));
     }
     out.push_str(&row(
         "**total**",
-        summary.total.users,
+        summary.total.load.peak_users,
         &summary.total.figures,
     ));
-    out.push('\n');
+    let _ = writeln!(
+        out,
+        "\n{}.\n",
+        crate::summary::words::latency_basis(&summary.total.figures)
+    );
+    findings(&mut out, summary);
 
     let analysis = analysis(summary);
     if !analysis.is_empty() {
@@ -108,6 +113,29 @@ pub(crate) fn render(summary: &Summary) -> String {
         out.push('\n');
     }
     out
+}
+
+/// Why the run stopped early, the notes and the alerts, as a list.
+fn findings(out: &mut String, summary: &Summary) {
+    let mut items: Vec<String> = Vec::new();
+    if let Some(reason) = &summary.stopped {
+        items.push(format!("stopped early: {reason}"));
+    }
+    items.extend(summary.notes.iter().cloned());
+    items.extend(
+        summary
+            .alerts
+            .iter()
+            .map(|a| format!("at {} s: {}", short(a.at.as_secs_f64()), a.message)),
+    );
+    if items.is_empty() {
+        return;
+    }
+    out.push_str("### Notes\n\n");
+    for item in items {
+        let _ = writeln!(out, "- {}", cell(&item));
+    }
+    out.push('\n');
 }
 
 fn row(name: &str, users: u32, f: &Figures) -> String {
@@ -209,6 +237,8 @@ Run `20261123T101500Z` (nightly), started 2026-11-23T10:15:00Z, 130 s, target `h
 | 1 50 users | 50 | 6,000 | 0 | 100 | 4 | 7.1 | 9.8 | 20 | 120 |
 | 2 100 users | 100 | 11,400 | 120 (1.05%) | 190 | 8.2 | 15 | 22 | 60 | 900 |
 | **total** | 100 | 17,400 | 120 (0.69%) | 145 | 6.1 | 13 | 18 | 50 | 900 |
+
+latency in ms, from the actual send.
 
 ### Analysis
 

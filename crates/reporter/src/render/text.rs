@@ -8,6 +8,9 @@ use crate::summary::{Summary, Verdict};
 use stampede_metrics::format::{grouped, percent, short};
 use stampede_metrics::{Figures, Outcome};
 
+/// Alerts listed at most in the console; summary.json keeps more.
+const SHOWN_ALERTS: usize = 5;
+
 impl Summary {
     pub fn to_text(&self) -> String {
         let mut out = String::new();
@@ -31,6 +34,7 @@ impl Summary {
         );
         out.push('\n');
         out.push_str(&self.steps_table());
+        out.push_str(&self.requests_table());
         let kinds: Vec<String> = self
             .steps
             .iter()
@@ -55,6 +59,7 @@ impl Summary {
             );
         }
         out.push_str(&self.analysis_text());
+        out.push_str(&self.findings_text());
         if !self.thresholds.is_empty() {
             out.push_str("\nthresholds\n");
             for t in &self.thresholds {
@@ -93,9 +98,13 @@ impl Summary {
         let mut line = match self.verdict {
             Verdict::Passed if total == 0 => "PASSED (no thresholds)".to_owned(),
             Verdict::Passed => format!("PASSED: {total} of {total} thresholds held"),
-            Verdict::Failed => match &self.aborted {
-                Some(reason) => format!("FAILED: aborted: {reason}"),
-                None => format!("FAILED: {failed} of {total} thresholds failed"),
+            Verdict::Failed => match (&self.aborted, self.failed_because.first()) {
+                (Some(reason), _) => format!("FAILED: aborted: {reason}"),
+                (None, Some(why)) if failed > 0 => {
+                    format!("FAILED: {why}; {failed} of {total} thresholds failed")
+                }
+                (None, Some(why)) => format!("FAILED: {why}"),
+                (None, None) => format!("FAILED: {failed} of {total} thresholds failed"),
             },
             Verdict::Interrupted => format!(
                 "INTERRUPTED: partial results from {} step{}",
@@ -136,16 +145,85 @@ impl Summary {
         let mut rows: Vec<Vec<String>> = self
             .steps
             .iter()
-            .map(|s| row(format!("{} {}", s.index + 1, s.label), s.users, &s.figures))
+            .map(|s| {
+                let name = format!("{} {}", s.index + 1, s.label);
+                row(name, s.load.peak_users, &s.figures)
+            })
             .collect();
         rows.push(row(
             "total".to_owned(),
-            self.total.users,
+            self.total.load.peak_users,
             &self.total.figures,
         ));
         let mut out = table(&header, &rows, 1);
         out.push_str(&crate::summary::words::latency_basis(&self.total.figures));
         out.push('\n');
+        out
+    }
+
+    /// Per request over the run, as Locust's headline table: shown when there are several.
+    fn requests_table(&self) -> String {
+        let named: Vec<(&str, &Figures)> = self
+            .total
+            .requests_by_name
+            .iter()
+            .filter(|(_, f)| f.requests > 0)
+            .collect();
+        if named.len() < 2 {
+            return String::new();
+        }
+        let header = [
+            "request", "requests", "failed", "rps", "p50", "p95", "p99", "max",
+        ];
+        let rows: Vec<Vec<String>> = named
+            .iter()
+            .map(|(name, f)| {
+                let l = &f.latency_ms;
+                vec![
+                    (*name).to_owned(),
+                    grouped(f.requests),
+                    grouped(f.failed),
+                    short(f.rps),
+                    short(l.p50),
+                    short(l.p95),
+                    short(l.p99),
+                    short(l.max),
+                ]
+            })
+            .collect();
+        let mut out = String::from("\n");
+        out.push_str(&table(&header, &rows, 1));
+        out
+    }
+
+    /// What a reader must see with the figures: why the run stopped, the notes, the alerts.
+    fn findings_text(&self) -> String {
+        let mut out = String::new();
+        if let Some(reason) = &self.stopped {
+            let _ = writeln!(out, "\nstopped early: {reason}");
+        }
+        if !self.notes.is_empty() {
+            out.push_str("\nnotes\n");
+            for note in &self.notes {
+                let _ = writeln!(out, "  {note}");
+            }
+        }
+        if !self.alerts.is_empty() {
+            out.push_str("\nalerts while running\n");
+            for alert in self.alerts.iter().take(SHOWN_ALERTS) {
+                let _ = writeln!(
+                    out,
+                    "  at {} s: {}",
+                    short(alert.at.as_secs_f64()),
+                    alert.message
+                );
+            }
+            let more = (self.alerts.len() - self.alerts.len().min(SHOWN_ALERTS)) as u64
+                + self.alerts_dropped;
+            if more > 0 {
+                let _ = writeln!(out, "  and {} more in summary.json", grouped(more));
+            }
+        }
         out
     }
 
@@ -278,6 +356,43 @@ thresholds
 FAILED: 1 of 3 thresholds failed (1 warning)
 ";
         assert_eq!(summary.to_text(), want);
+    }
+
+    #[test]
+    fn notes_alerts_and_an_early_stop_come_before_the_verdict() {
+        let mut summary = testdata::summary();
+        summary.stopped = Some("step 2 crossed stop-when p95 > 2 s".to_owned());
+        summary.notes = vec!["step 1 (50 users): achieved 310/s of the 2000/s planned".to_owned()];
+        summary.alerts = (0..7)
+            .map(|n| stampede_metrics::Alert {
+                at: std::time::Duration::from_secs(10 + n),
+                level: stampede_metrics::AlertLevel::Warning,
+                message: format!("p95 was {n} ms"),
+            })
+            .collect();
+        let text = summary.to_text();
+        let at = |needle: &str| {
+            text.find(needle)
+                .unwrap_or_else(|| panic!("{needle}: {text}"))
+        };
+        assert!(at("stopped early: step 2 crossed stop-when") < at("notes\n"));
+        assert!(at("  step 1 (50 users): achieved 310/s") < at("alerts while running"));
+        assert!(text.contains("  at 10 s: p95 was 0 ms\n"));
+        assert!(!text.contains("p95 was 5 ms"), "five alerts at most");
+        assert!(text.contains("  and 2 more in summary.json\n"));
+        assert!(at("alerts while running") < at("FAILED:"));
+    }
+
+    #[test]
+    fn a_run_that_showed_nothing_says_why_it_failed() {
+        let mut summary = testdata::summary();
+        summary.thresholds.clear();
+        summary.failed_because =
+            vec!["no request succeeded: all 51,035 failed (51,035 refused)".to_owned()];
+        assert_eq!(
+            summary.verdict_line(),
+            "FAILED: no request succeeded: all 51,035 failed (51,035 refused)"
+        );
     }
 
     #[test]

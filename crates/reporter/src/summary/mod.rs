@@ -95,6 +95,14 @@ pub struct Summary {
     /// Why a sweep ended before its last step (`stop-when`, a monitor's stop level).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped: Option<String>,
+    /// Why the run failed whatever its thresholds: no request completed, or none succeeded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_because: Vec<String>,
+    /// What a reader must see with the figures, one sentence each: the rate achieved against
+    /// the one planned, arrivals dropped or late, failures no threshold gates, closed-model
+    /// queueing, the monitor's peaks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// What the live judge found while the run went on, in order (at most
     /// [`MAX_ALERTS`]; `alerts_dropped` counts the rest).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

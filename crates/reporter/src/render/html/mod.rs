@@ -75,6 +75,7 @@ pub(crate) fn render(summary: &Summary) -> String {
         summary.verdict.as_str().to_uppercase()
     );
     header(&mut out, summary);
+    findings(&mut out, summary);
     callouts(&mut out, summary);
     thresholds(&mut out, summary);
     over_time(&mut out, summary);
@@ -151,6 +152,28 @@ fn header(out: &mut String, s: &Summary) {
         "<p class=\"verdict-line\">{}</p>\n</header>\n",
         escape(&s.verdict_line())
     );
+}
+
+/// Why the run stopped early, the notes and the alerts, right under the verdict.
+fn findings(out: &mut String, s: &Summary) {
+    let mut items: Vec<String> = Vec::new();
+    if let Some(reason) = &s.stopped {
+        items.push(format!("stopped early: {reason}"));
+    }
+    items.extend(s.notes.iter().cloned());
+    items.extend(
+        s.alerts
+            .iter()
+            .map(|a| format!("at {} s: {}", short(a.at.as_secs_f64()), a.message)),
+    );
+    if items.is_empty() {
+        return;
+    }
+    out.push_str("<section class=\"notes\">\n<h2>Notes</h2>\n<ul>\n");
+    for item in items {
+        let _ = writeln!(out, "<li>{}</li>", escape(&item));
+    }
+    out.push_str("</ul>\n</section>\n");
 }
 
 fn callout(out: &mut String, title: &str, big: &str, why: &str) {

@@ -56,7 +56,7 @@ pub(super) fn steps_table(out: &mut String, s: &Summary) {
             st.index + 1,
             escape(&st.label),
             if st.cut_short { " (cut short)" } else { "" },
-            st.users,
+            st.load.peak_users,
             figure_cells(&st.figures),
             grouped(st.load.reconnects)
         );
@@ -65,7 +65,7 @@ pub(super) fn steps_table(out: &mut String, s: &Summary) {
     let _ = writeln!(
         out,
         "<tr class=\"total\"><td>total</td><td>{}</td>{}{}<td>{}</td></tr>\n</table>",
-        t.users,
+        t.load.peak_users,
         if open {
             format!(
                 "<td></td><td>{}</td><td>{}</td>",

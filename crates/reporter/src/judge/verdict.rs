@@ -1,0 +1,330 @@
+//! The verdict of a run, and the notes a person must read with it.
+//!
+//! A verdict must be able to fail and must not pass a run that showed nothing: a run in which no
+//! request completed, or none succeeded, fails whatever its thresholds (a dead target is not a
+//! passing one). Thresholds, a limit that aborted the run, and an interrupt decide the rest.
+//!
+//! Notes are the sentences every rendering shows on its first screen, computed here once: the
+//! rate the open model achieved against the one planned, arrivals dropped, abandoned or started
+//! late, a failure share above the default warning level with no threshold gating it, why a run
+//! or a sweep stopped early, what the monitor saw, and the warning that closed-model latency
+//! hides queueing.
+
+use stampede_metrics::format::{self, grouped, percent, short};
+use stampede_metrics::{Figures, LatencyFrom, Outcome, RunEnding};
+use stampede_plan::{Metric, Threshold};
+
+use crate::summary::monitor::MonitorSummary;
+use crate::summary::threshold::ThresholdResult;
+use crate::summary::{StepSummary, TotalSummary, Verdict};
+
+/// Without a threshold on the error rate, a run whose failures pass this share gets a warning
+/// note (it does not fail: gate it with `thresholds.error-rate`).
+pub const DEFAULT_ERROR_WARNING: f64 = 0.10;
+
+/// A closed-model step whose max latency passes this many times its p99 gets the note that
+/// closed-model latency hides queueing.
+const QUEUEING_FACTOR: f64 = 10.0;
+
+/// The verdict and why.
+pub(crate) struct Judgement {
+    pub(crate) verdict: Verdict,
+    /// A limit that must hold aborted the run.
+    pub(crate) aborted: Option<String>,
+    /// A sweep ended early, having found its limit.
+    pub(crate) stopped: Option<String>,
+    /// Why the run failed besides thresholds: nothing completed, nothing succeeded.
+    pub(crate) failed_because: Vec<String>,
+}
+
+/// Judges a run from how it ended, its thresholds and its total.
+pub(crate) fn judge(
+    ending: Option<&RunEnding>,
+    thresholds: &[ThresholdResult],
+    total: &Figures,
+) -> Judgement {
+    let failed_because = nothing_shown(total);
+    let failed = thresholds.iter().any(|t| !t.passed) || !failed_because.is_empty();
+    let passed_unless = |failed: bool| {
+        if failed {
+            Verdict::Failed
+        } else {
+            Verdict::Passed
+        }
+    };
+    let (verdict, aborted, stopped) = match ending {
+        // Without a RunEnded the run did not finish normally: report it as interrupted.
+        None | Some(RunEnding::Interrupted) => (Verdict::Interrupted, None, None),
+        Some(RunEnding::Aborted { reason }) => (Verdict::Failed, Some(reason.clone()), None),
+        Some(RunEnding::StoppedEarly { reason }) => {
+            (passed_unless(failed), None, Some(reason.clone()))
+        }
+        Some(RunEnding::Completed) => (passed_unless(failed), None, None),
+    };
+    Judgement {
+        verdict,
+        aborted,
+        stopped,
+        failed_because,
+    }
+}
+
+/// Why a run showed nothing worth passing: no request completed, or none succeeded.
+fn nothing_shown(total: &Figures) -> Vec<String> {
+    if total.requests == 0 {
+        return vec!["no request completed".to_owned()];
+    }
+    if total.failed < total.requests {
+        return Vec::new();
+    }
+    let kinds: Vec<String> = total
+        .outcomes
+        .iter()
+        .filter(|&(_, n)| n > 0)
+        .map(|(outcome, n)| format!("{} {}", grouped(n), outcome_words(outcome)))
+        .collect();
+    vec![format!(
+        "no request succeeded: all {} failed ({})",
+        grouped(total.requests),
+        kinds.join(", ")
+    )]
+}
+
+fn outcome_words(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Timeout => "timed out",
+        Outcome::Refused => "refused",
+        Outcome::Reset => "reset",
+        Outcome::Other => "protocol errors",
+        Outcome::Status2xx | Outcome::Status3xx => "unexpected or failed checks",
+        Outcome::Status4xx => "4xx",
+        Outcome::RateLimited => "429",
+        Outcome::Status5xx => "5xx",
+    }
+}
+
+/// The notes of a run, in the order a reader needs them.
+pub(crate) fn notes(
+    steps: &[StepSummary],
+    total: &TotalSummary,
+    plan_thresholds: &[Threshold],
+    monitors: &[MonitorSummary],
+) -> Vec<String> {
+    let mut notes = Vec::new();
+    for step in steps {
+        notes.extend(load_note(step));
+    }
+    let gated = plan_thresholds
+        .iter()
+        .any(|t| t.metric == Metric::ErrorRate);
+    let f = &total.figures;
+    if !gated && f.requests > 0 && f.error_rate > DEFAULT_ERROR_WARNING {
+        notes.push(format!(
+            "{} of requests failed ({} of {}), over the {} warning level; no threshold gates the \
+             error rate, so this does not fail the run: add thresholds.error-rate to make it",
+            percent(f.error_rate),
+            grouped(f.failed),
+            grouped(f.requests),
+            percent(DEFAULT_ERROR_WARNING)
+        ));
+    }
+    for step in steps {
+        notes.extend(queueing_note(step));
+    }
+    for monitor in monitors {
+        notes.push(monitor_note(monitor));
+    }
+    notes
+}
+
+/// An open-model step that did not deliver its schedule: the rate achieved against the one
+/// planned, arrivals dropped or started late.
+fn load_note(step: &StepSummary) -> Option<String> {
+    let load = &step.load;
+    let planned = load.planned_rate?;
+    let achieved = load.achieved_rate.unwrap_or(0.0);
+    let short_of = planned > 0.0 && achieved < planned * 0.99;
+    if !short_of && load.dropped == 0 && load.late_starts == 0 {
+        return None;
+    }
+    let mut parts = vec![format!(
+        "{}: achieved {}/s of the {}/s planned",
+        step.title(),
+        short(achieved),
+        short(planned)
+    )];
+    if load.dropped > 0 {
+        parts.push(format!(
+            "{} of {} arrivals dropped, never sent (every user busy and the backlog full)",
+            grouped(load.dropped),
+            grouped(load.scheduled)
+        ));
+    }
+    if load.late_starts > 0 {
+        parts.push(format!("{} started late", grouped(load.late_starts)));
+    }
+    Some(parts.join("; "))
+}
+
+/// A closed-model step whose slowest request took many times its p99: the senders waited too,
+/// so the percentiles understate what users of a queueing system see.
+fn queueing_note(step: &StepSummary) -> Option<String> {
+    let f = &step.figures;
+    let l = &f.latency_ms;
+    let hidden = f.latency_from == LatencyFrom::Sent
+        && l.p99 > 0.0
+        && l.max > QUEUEING_FACTOR * l.p99
+        && f.requests > 0;
+    hidden.then(|| {
+        format!(
+            "{}: max {} ms is over {}x p99 {} ms; closed-model latency hides queueing (a \
+             stalled server also stalls the senders), so measure with the open model (kind = \
+             \"throughput\" with rates) for latency from the scheduled send",
+            step.title(),
+            short(l.max),
+            format::trim(QUEUEING_FACTOR, 0),
+            short(l.p99)
+        )
+    })
+}
+
+fn monitor_note(m: &MonitorSummary) -> String {
+    let mut parts = Vec::new();
+    if let Some(cpu) = m.peak_cpu_percent {
+        parts.push(format!("peak CPU {}% of a core", short(cpu)));
+    }
+    if let Some(rss) = m.peak_rss_mb {
+        parts.push(format!("peak RSS {} MB", short(rss)));
+    }
+    if let (Some(first), Some(last)) = (m.first_rss_mb, m.last_rss_mb) {
+        parts.push(format!("RSS {} -> {} MB", short(first), short(last)));
+    }
+    if parts.is_empty() {
+        parts.push("no value could be read".to_owned());
+    }
+    format!(
+        "{} ({} samples): {}",
+        m.name,
+        grouped(m.samples),
+        parts.join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn total(outcomes: &[(Outcome, u64)], failed: u64) -> Figures {
+        let mut f = Figures::default();
+        for &(outcome, n) in outcomes {
+            for _ in 0..n {
+                f.outcomes.bump(outcome);
+            }
+        }
+        f.requests = f.outcomes.total();
+        f.failed = failed;
+        f
+    }
+
+    #[test]
+    fn a_dead_target_fails_whatever_the_thresholds() {
+        let refused = total(&[(Outcome::Refused, 51_035)], 51_035);
+        let judged = judge(Some(&RunEnding::Completed), &[], &refused);
+        assert_eq!(judged.verdict, Verdict::Failed);
+        assert_eq!(
+            judged.failed_because,
+            ["no request succeeded: all 51,035 failed (51,035 refused)"]
+        );
+        let nothing = judge(Some(&RunEnding::Completed), &[], &Figures::default());
+        assert_eq!(nothing.verdict, Verdict::Failed);
+        assert_eq!(nothing.failed_because, ["no request completed"]);
+    }
+
+    #[test]
+    fn one_success_is_enough_to_be_judged_by_thresholds() {
+        let mostly = total(&[(Outcome::Status2xx, 1), (Outcome::Status5xx, 99)], 99);
+        let judged = judge(Some(&RunEnding::Completed), &[], &mostly);
+        assert_eq!(judged.verdict, Verdict::Passed);
+        assert!(judged.failed_because.is_empty());
+    }
+
+    #[test]
+    fn an_interrupted_or_stopped_run_keeps_its_ending() {
+        let fine = total(&[(Outcome::Status2xx, 10)], 0);
+        assert_eq!(
+            judge(Some(&RunEnding::Interrupted), &[], &fine).verdict,
+            Verdict::Interrupted
+        );
+        let stopped = RunEnding::StoppedEarly {
+            reason: "knee".to_owned(),
+        };
+        let judged = judge(Some(&stopped), &[], &fine);
+        assert_eq!(
+            (judged.verdict, judged.stopped.as_deref()),
+            (Verdict::Passed, Some("knee"))
+        );
+    }
+
+    #[test]
+    fn failures_past_the_default_level_warn_unless_a_threshold_gates_them() {
+        let mut t = TotalSummary::default();
+        t.figures = total(&[(Outcome::Status2xx, 70), (Outcome::RateLimited, 30)], 30);
+        t.figures.error_rate = 0.3;
+        let notes = notes(&[], &t, &[], &[]);
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(
+            notes[0].starts_with("30% of requests failed (30 of 100)"),
+            "{notes:?}"
+        );
+        let gate = Threshold {
+            metric: Metric::ErrorRate,
+            condition: stampede_plan::Condition {
+                op: stampede_plan::Op::Lt,
+                value: 0.5,
+            },
+            warn: None,
+            scope: stampede_plan::Scope::Run,
+            live: None,
+        };
+        assert!(super::notes(&[], &t, &[gate], &[]).is_empty());
+    }
+
+    #[test]
+    fn a_saturated_open_model_step_says_what_it_achieved_and_dropped() {
+        let step = StepSummary {
+            label: "2000/s".to_owned(),
+            load: stampede_metrics::LoadFigures {
+                planned_rate: Some(2000.0),
+                achieved_rate: Some(310.0),
+                scheduled: 20_000,
+                dropped: 6_760,
+                late_starts: 745,
+                ..Default::default()
+            },
+            ..StepSummary::default()
+        };
+        assert_eq!(
+            load_note(&step).as_deref(),
+            Some(
+                "step 1 (2000/s): achieved 310/s of the 2000/s planned; 6,760 of 20,000 \
+                 arrivals dropped, never sent (every user busy and the backlog full); 745 \
+                 started late"
+            )
+        );
+    }
+
+    #[test]
+    fn a_stalled_closed_model_step_gets_the_queueing_note() {
+        let mut step = StepSummary::default();
+        step.figures.requests = 1000;
+        step.figures.latency_ms.p99 = 26.0;
+        step.figures.latency_ms.max = 1018.0;
+        let note = queueing_note(&step).expect("max is 39x p99");
+        assert!(
+            note.contains("closed-model latency hides queueing"),
+            "{note}"
+        );
+        step.figures.latency_ms.max = 200.0;
+        assert_eq!(queueing_note(&step), None);
+    }
+}
