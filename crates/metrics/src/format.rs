@@ -92,6 +92,7 @@ pub fn value(unit: Unit, value: f64) -> String {
         Unit::Millis => format!("{} ms", ms(value)),
         Unit::Fraction => percent(value),
         Unit::PerSecond => format!("{}/s", trim(value, 1)),
+        Unit::MbPerHour => format!("{} MB/h", short(value)),
     }
 }
 

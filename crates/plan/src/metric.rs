@@ -36,6 +36,8 @@ pub enum Unit {
     Fraction,
     /// Per second.
     PerSecond,
+    /// Megabytes (10^6 bytes) per hour: a memory growth.
+    MbPerHour,
 }
 
 impl Metric {
@@ -168,14 +170,20 @@ pub struct LiveRule {
     pub abort: bool,
 }
 
-/// Soak limits on drift from the first time-series bucket to the last.
+/// Soak limits on drift: how far the last third of the measured run may move from the first.
+/// A limit that is `None` is not judged (the analysis still reports the figure).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Drift {
-    /// Largest allowed relative growth of p95, as a fraction (0.2: the last bucket's p95 may be
-    /// at most 1.2 times the first's).
+    /// Largest allowed relative growth of p95, as a fraction (0.5: the last third's median p95
+    /// may be at most 1.5 times the first third's).
     pub p95_growth: Option<f64>,
+    /// A p95 growth only counts when p95 also grew by at least this many milliseconds, so a
+    /// fast service's microsecond jitter is never a drift.
+    pub min_change_ms: Option<f64>,
     /// Largest allowed rise of the error rate, as a fraction (0.01: one percentage point).
     pub error_rate_growth: Option<f64>,
+    /// Largest allowed growth of the monitored target's resident memory, in MB per hour.
+    pub target_rss_growth_mb_per_hour: Option<f64>,
 }
 
 #[cfg(test)]

@@ -151,6 +151,8 @@ pub(crate) fn summary() -> Summary {
                 p50: 4.0 * load,
                 p95: 9.8 * load + f64::from(s % 3),
                 p99: 20.0 * load + f64::from(s % 5),
+                cpu_percent: None,
+                rss_mb: None,
             }
         })
         .collect();

@@ -22,10 +22,10 @@ fn a_soak_reports_drift_and_writes_its_series_in_buckets() {
         kind: Kind::Soak,
         requests: vec![request("GET /items", "GET")],
         steps: vec![step("10 users", 10, 30, 0, 0)],
-        series_interval: Duration::from_secs(5),
+        series_interval: Duration::from_secs(3),
         drift: Some(Drift {
             p95_growth: Some(0.5),
-            error_rate_growth: None,
+            ..Drift::default()
         }),
         ..Plan::default()
     };
@@ -37,17 +37,18 @@ fn a_soak_reports_drift_and_writes_its_series_in_buckets() {
         (drift.verdict.as_str(), drift.limits_from.as_str()),
         ("drifting", "plan")
     );
-    assert_eq!(drift.points, 6);
+    assert_eq!(drift.points, 10);
     // The plan's limit is a rule: the soak fails on it.
     let rule = summary.thresholds.last().unwrap();
-    assert_eq!(rule.describe(), "p95-growth <= 50% (run)");
+    assert_eq!(rule.describe(), "p95-growth <= 50% (or under +5 ms) (run)");
     assert!(!rule.passed && summary.verdict == Verdict::Failed);
+    // One millisecond more every second: 3,600 ms per hour between the thirds' middles.
     assert!(
-        (drift.p95_slope_ms_per_hour - 3600.0).abs() < 50.0,
+        (drift.p95_slope_ms_per_hour - 3600.0).abs() < 100.0,
         "{drift:?}"
     );
-    assert_eq!(summary.series.point_s, 5.0);
-    // Six buckets of five seconds in timeseries.csv, each with one request row and Aggregated.
+    assert_eq!(summary.series.point_s, 3.0);
+    // Ten buckets of three seconds in timeseries.csv, each with one request row and Aggregated.
     let csv = std::fs::read_to_string(dir.join("timeseries.csv")).unwrap();
     let offsets: Vec<&str> = csv
         .lines()
@@ -55,7 +56,10 @@ fn a_soak_reports_drift_and_writes_its_series_in_buckets() {
         .filter(|l| l.contains(",Aggregated,"))
         .map(|l| l.split(',').nth(1).unwrap())
         .collect();
-    assert_eq!(offsets, ["0", "5", "10", "15", "20", "25"]);
+    assert_eq!(
+        offsets,
+        ["0", "3", "6", "9", "12", "15", "18", "21", "24", "27"]
+    );
     assert!(
         csv.lines().nth(1).unwrap().contains(",GET /items,100,0,"),
         "{csv}"

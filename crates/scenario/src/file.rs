@@ -489,10 +489,15 @@ impl JsonSchema for ThresholdValue {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(crate) struct DriftFile {
-    /// Largest allowed relative growth of p95 from the first bucket to the last: "20%".
+    /// Largest allowed relative growth of p95 from the first third of the run to the last:
+    /// "50%".
     pub p95_growth: Option<S<String>>,
+    /// A p95 growth only counts when p95 also grew by at least this much: "5ms" (default).
+    pub min_change: Option<S<String>>,
     /// Largest allowed rise of the error rate, in percentage points: "1%".
     pub error_rate_growth: Option<S<String>>,
+    /// Largest allowed growth of the monitored target's resident memory: "< 10MB/h".
+    pub target_rss_growth: Option<S<String>>,
 }
 
 /// `[monitor]`: the target's own CPU and memory, watched each interval while the run goes on.

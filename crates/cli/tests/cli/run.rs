@@ -413,3 +413,45 @@ fn every_output_shows_the_same_headline_figures() {
         "{shown} in report.html"
     );
 }
+
+/// The soak that flapped: a fast webhook's p95 jitters by a few milliseconds, which a relative
+/// rule alone read as "p95 grows 2851%". Too short to judge a trend, it passes, and says so.
+#[test]
+fn a_short_soak_of_a_fast_service_does_not_flap_on_drift() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let output = stampede(&[
+        "run",
+        "plans/001-webhook-sustained",
+        "--set",
+        "rate=20",
+        "--set",
+        "duration=5s",
+        "--set",
+        "interval=1s",
+        "--out",
+        out_arg(out.path()),
+        "--threads",
+        "1",
+    ]);
+    let stdout = text(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&output.stderr)
+    );
+    assert!(stdout.contains("drift: too short"), "{stdout}");
+    let summary = summary_of(&run_dir(out.path(), "plans/001-webhook-sustained"));
+    for rule in summary["thresholds"].as_array().expect("thresholds") {
+        if rule["metric"]
+            .as_str()
+            .is_some_and(|m| m.ends_with("-growth"))
+        {
+            assert_eq!(
+                (rule["passed"].as_bool(), rule["warned"].as_bool()),
+                (Some(true), Some(true)),
+                "{rule}"
+            );
+        }
+    }
+}

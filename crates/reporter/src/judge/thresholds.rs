@@ -6,34 +6,73 @@
 
 use stampede_metrics::Figures;
 use stampede_metrics::format::{self, percent};
-use stampede_plan::{Scope, Threshold};
+use stampede_plan::{Drift as DriftLimits, Scope, Threshold, Unit};
 
-use crate::summary::threshold::{JudgedScope, ThresholdResult, ValueUnit};
+use crate::summary::threshold::{JudgedScope, ThresholdResult};
 
-use crate::judge::analysis::DriftLimits;
-use crate::summary::analysis::Drift;
+use crate::summary::analysis::{Drift, DriftVerdict};
 use crate::summary::{StepSummary, TotalSummary};
 
-/// The plan's drift limits judged as rules on the run: `p95-growth <= 20%`. A soak too short to
-/// fit a trend has no observed value and fails, as a scope without requests does.
-pub(crate) fn drift_rules(drift: &Drift, limits: DriftLimits) -> Vec<ThresholdResult> {
-    let judged = drift.verdict != "too short";
-    let rule = |metric: &str, limit: f64, observed: f64| ThresholdResult {
-        metric: metric.to_owned(),
-        unit: ValueUnit::Fraction,
-        scope: JudgedScope::Run,
-        condition: format!("<= {}", percent(limit)),
-        warn_condition: None,
-        observed: judged.then_some(observed),
-        passed: judged && observed <= limit,
-        warned: false,
+/// The plan's drift limits judged as rules on the run: `p95-growth <= 20% (or under +5 ms)`.
+/// A soak too short to judge (or a memory span too short for a growth per hour) is not judged:
+/// the rule passes with a warning and no observed value, rather than failing on noise.
+pub(crate) fn drift_rules(drift: &Drift, limits: Option<DriftLimits>) -> Vec<ThresholdResult> {
+    let Some(limits) = limits else {
+        return Vec::new();
+    };
+    let judged = drift.verdict != DriftVerdict::TooShort;
+    let rule = |metric: &str, unit: Unit, condition: String, observed: Option<f64>, held: bool| {
+        let observed = observed.filter(|_| judged);
+        ThresholdResult {
+            metric: metric.to_owned(),
+            unit: unit.into(),
+            scope: JudgedScope::Run,
+            condition,
+            warn_condition: None,
+            passed: observed.is_none() || held,
+            warned: observed.is_none(),
+            observed,
+        }
     };
     let mut rules = Vec::new();
-    if let Some(limit) = limits.0 {
-        rules.push(rule("p95-growth", limit, drift.p95_growth));
+    if let Some(limit) = limits.p95_growth {
+        let held = drift.p95_growth <= limit || drift.p95_change_ms < drift.min_change_ms;
+        let condition = format!(
+            "<= {} (or under +{} ms)",
+            percent(limit),
+            format::short(drift.min_change_ms)
+        );
+        rules.push(rule(
+            "p95-growth",
+            Unit::Fraction,
+            condition,
+            Some(drift.p95_growth),
+            held,
+        ));
     }
-    if let Some(limit) = limits.1 {
-        rules.push(rule("error-rate-growth", limit, drift.error_rate_growth));
+    if let Some(limit) = limits.error_rate_growth {
+        let held = drift.error_rate_growth <= limit;
+        let condition = format!("<= {}", percent(limit));
+        let observed = Some(drift.error_rate_growth);
+        rules.push(rule(
+            "error-rate-growth",
+            Unit::Fraction,
+            condition,
+            observed,
+            held,
+        ));
+    }
+    if let Some(limit) = limits.target_rss_growth_mb_per_hour {
+        let observed = drift.rss_growth_mb_per_hour;
+        let held = observed.is_some_and(|g| g <= limit);
+        let condition = format!("<= {}", format::value(Unit::MbPerHour, limit));
+        rules.push(rule(
+            "target-rss-growth",
+            Unit::MbPerHour,
+            condition,
+            observed,
+            held,
+        ));
     }
     rules
 }

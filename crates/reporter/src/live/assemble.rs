@@ -29,7 +29,7 @@ impl Reporter {
         let analysis = analyse(&self.plan, &steps, &series.points, &self.analysis);
         let mut thresholds = evaluate(&self.plan.thresholds, &steps, &total, &self.plan.names);
         // A soak's drift limits written in the plan are rules like thresholds: they decide the
-        // verdict. Default limits only inform.
+        // verdict. The default limits only inform.
         if let Some(drift) = &analysis.drift {
             thresholds.extend(drift_rules(drift, self.plan.drift));
         }

@@ -79,6 +79,14 @@ fn point(window: &Window) -> SeriesPoint {
         p50: figures.latency_ms.p50,
         p95: figures.latency_ms.p95,
         p99: figures.latency_ms.p99,
+        cpu_percent: window
+            .monitor
+            .and_then(|m| m.cpu_percent)
+            .map(|c| round(c, 1)),
+        rss_mb: window
+            .monitor
+            .and_then(|m| m.rss_bytes)
+            .map(|b| round(b as f64 / 1e6, 3)),
     }
 }
 

@@ -190,7 +190,12 @@ fn analysis(summary: &Summary) -> String {
         let _ = writeln!(out, "{}\n", cell(&elbow.why));
     }
     if let Some(drift) = &a.drift {
-        let _ = writeln!(out, "**Drift:** {}. {}\n", drift.verdict, cell(&drift.why));
+        let _ = writeln!(
+            out,
+            "**Drift:** {}. {}\n",
+            drift.verdict.as_str(),
+            cell(&drift.why)
+        );
     }
     if let Some(burst) = &a.burst {
         let _ = writeln!(

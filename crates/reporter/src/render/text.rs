@@ -261,7 +261,7 @@ impl Summary {
             let _ = writeln!(out, "  {}", elbow.why);
         }
         if let Some(drift) = &a.drift {
-            let _ = writeln!(out, "\ndrift: {}\n  {}", drift.verdict, drift.why);
+            let _ = writeln!(out, "\ndrift: {}\n  {}", drift.verdict.as_str(), drift.why);
         }
         if let Some(burst) = &a.burst {
             let head = match burst.recovery_s {

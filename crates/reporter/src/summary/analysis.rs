@@ -69,25 +69,65 @@ pub struct Elbow {
     pub points: Vec<CurvePoint>,
 }
 
+/// Whether a soak drifted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DriftVerdict {
+    Stable,
+    Drifting,
+    /// Too few measured points to tell a trend from noise: nothing was judged.
+    TooShort,
+}
+
+impl DriftVerdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DriftVerdict::Stable => "stable",
+            DriftVerdict::Drifting => "drifting",
+            DriftVerdict::TooShort => "too short",
+        }
+    }
+}
+
+/// A soak's drift: the last third of its measured points against the first, by medians (a
+/// single slow bucket moves neither), with an absolute floor under every relative limit.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Drift {
-    /// `stable`, `drifting`, or `too short` (fewer than 3 measured points).
-    pub verdict: String,
+    pub verdict: DriftVerdict,
+    /// Measured points (buckets with requests, warm-up excluded).
     pub points: usize,
     /// From the first measured point to the last.
     pub hours: f64,
-    pub p95_mean_ms: f64,
-    /// p95 ~ intercept + slope x hours since the first measured point.
-    pub p95_intercept_ms: f64,
-    pub p95_slope_ms_per_hour: f64,
-    /// Relative growth of the fitted p95 over the run, and its limit.
+    /// Median p95 of the first and of the last third of the points.
+    pub p95_first_ms: f64,
+    pub p95_last_ms: f64,
+    /// `last - first`, and that over `first`.
+    pub p95_change_ms: f64,
     pub p95_growth: f64,
     pub p95_growth_limit: f64,
-    pub error_rate_intercept: f64,
-    pub error_rate_slope_per_hour: f64,
-    /// Rise of the fitted error rate over the run, and its limit.
+    /// A growth counts only when the change is at least this large.
+    pub min_change_ms: f64,
+    /// The error rate over all requests of the first and of the last third.
+    pub error_rate_first: f64,
+    pub error_rate_last: f64,
     pub error_rate_growth: f64,
     pub error_rate_growth_limit: f64,
+    /// The monitored target's resident memory: median of each third, and the growth per hour
+    /// between the thirds' middles (only over a span long enough to speak of hours).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rss_first_mb: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rss_last_mb: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rss_growth_mb_per_hour: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rss_growth_limit_mb_per_hour: Option<f64>,
+    /// The line through the thirds' middles, for charts: value at the first measured point,
+    /// and per hour.
+    pub p95_intercept_ms: f64,
+    pub p95_slope_ms_per_hour: f64,
+    pub error_rate_intercept: f64,
+    pub error_rate_slope_per_hour: f64,
     /// `plan` or `defaults`.
     pub limits_from: String,
     pub why: String,

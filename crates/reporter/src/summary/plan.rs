@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use stampede_plan::{Kind, Load, Plan, Threshold};
+use stampede_plan::{Drift, Kind, Load, Plan, Threshold};
 
 use crate::summary::words;
 
@@ -23,8 +23,8 @@ pub struct PlanFacts {
     pub ceiling_factor: f64,
     /// The step whose recovery a burst analysis times.
     pub burst_step: Option<usize>,
-    /// The soak's drift limits: p95 growth, error-rate growth.
-    pub drift: (Option<f64>, Option<f64>),
+    /// The soak's drift limits, when the scenario set any.
+    pub drift: Option<Drift>,
     /// Engine intervals per time-series row: the plan's series interval (a soak's bucket) in
     /// whole engine intervals, at least one.
     pub rows_per_interval: usize,
@@ -67,9 +67,7 @@ impl PlanFacts {
             kind: plan.kind,
             ceiling_factor: plan.ceiling_factor,
             burst_step,
-            drift: plan
-                .drift
-                .map_or((None, None), |d| (d.p95_growth, d.error_rate_growth)),
+            drift: plan.drift,
             rows_per_interval,
             steps: plan.steps.len(),
             planned: plan.total_duration(),

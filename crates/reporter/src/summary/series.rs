@@ -32,4 +32,9 @@ pub struct SeriesPoint {
     pub p50: f64,
     pub p95: f64,
     pub p99: f64,
+    /// The first watched process at the point's end, when a monitor read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_percent: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rss_mb: Option<f64>,
 }

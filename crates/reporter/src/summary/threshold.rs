@@ -32,6 +32,7 @@ pub enum ValueUnit {
     Ms,
     Fraction,
     PerSecond,
+    MbPerHour,
 }
 
 impl From<Unit> for ValueUnit {
@@ -40,6 +41,7 @@ impl From<Unit> for ValueUnit {
             Unit::Millis => ValueUnit::Ms,
             Unit::Fraction => ValueUnit::Fraction,
             Unit::PerSecond => ValueUnit::PerSecond,
+            Unit::MbPerHour => ValueUnit::MbPerHour,
         }
     }
 }
@@ -50,6 +52,7 @@ impl From<ValueUnit> for Unit {
             ValueUnit::Ms => Unit::Millis,
             ValueUnit::Fraction => Unit::Fraction,
             ValueUnit::PerSecond => Unit::PerSecond,
+            ValueUnit::MbPerHour => Unit::MbPerHour,
         }
     }
 }

@@ -236,13 +236,73 @@ impl Lowerer<'_> {
                 }
             }
         }
+        if let Some(text) = &file.min_change {
+            match parse_duration(text.trim()) {
+                Ok(d) => drift.min_change_ms = Some(Unit::millis_of(d)),
+                Err(why) => self.sink.hint(
+                    text.span.clone(),
+                    format!("invalid min-change \"{}\": {why}", text.value),
+                    "min-change = \"5ms\"",
+                ),
+            }
+        }
+        if let Some(text) = &file.target_rss_growth {
+            match parse_mb_per_hour(&text.value) {
+                Some(mb) => drift.target_rss_growth_mb_per_hour = Some(mb),
+                None => self.sink.hint(
+                    text.span.clone(),
+                    format!(
+                        "invalid target-rss-growth \"{}\": expected a size per hour",
+                        text.value
+                    ),
+                    "target-rss-growth = \"< 10MB/h\"",
+                ),
+            }
+        }
         drift
     }
+}
+
+/// `"< 10MB/h"`, `"10 MB/h"`, `"512kB/h"`: megabytes (10^6 bytes) per hour.
+fn parse_mb_per_hour(text: &str) -> Option<f64> {
+    let text = text.trim();
+    let text = text
+        .strip_prefix("<=")
+        .or_else(|| text.strip_prefix('<'))
+        .unwrap_or(text);
+    let size = text.trim().strip_suffix("/h")?.trim();
+    let split = size.find(|c: char| c.is_ascii_alphabetic())?;
+    let (number, unit) = size.split_at(split);
+    let number: f64 = number
+        .trim()
+        .parse()
+        .ok()
+        .filter(|v: &f64| v.is_finite() && *v >= 0.0)?;
+    let bytes = match unit.trim() {
+        "B" => 1.0,
+        "kB" | "KB" => 1e3,
+        "MB" => 1e6,
+        "GB" => 1e9,
+        "KiB" => 1024.0,
+        "MiB" => 1024.0 * 1024.0,
+        "GiB" => 1024.0 * 1024.0 * 1024.0,
+        _ => return None,
+    };
+    Some(number * bytes / 1e6)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn memory_growth_reads_as_megabytes_per_hour() {
+        assert_eq!(parse_mb_per_hour("< 10MB/h"), Some(10.0));
+        assert_eq!(parse_mb_per_hour("512 kB/h"), Some(0.512));
+        assert_eq!(parse_mb_per_hour("1GiB/h").map(|v| v.round()), Some(1074.0));
+        assert_eq!(parse_mb_per_hour("10MB"), None);
+        assert_eq!(parse_mb_per_hour("ten MB/h"), None);
+    }
 
     #[test]
     fn conditions_in_plain_units() {

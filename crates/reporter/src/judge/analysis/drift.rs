@@ -1,157 +1,249 @@
-//! Drift over a soak: least-squares lines of p95 and of the error rate over the measured points
-//! of the series, their slopes per hour, and the growth they imply from the first point to the
-//! last, judged against the plan's drift limits (or defaults).
+//! Drift over a soak: the last third of the measured points against the first.
 //!
-//! Growth is read off the fitted line, not the first and last points themselves, so one noisy
-//! bucket at either end cannot decide the verdict. p95 growth is relative (0.2: the end is 1.2
-//! times the start), the error rate's absolute (0.01: one percentage point). Only a rise counts:
-//! a system that gets faster over the hours is not leaking.
+//! The rule, chosen so that it can fail on a real leak and does not fail on noise:
+//! - the measured points (buckets with requests, warm-up excluded) are cut in thirds; at least
+//!   [`MIN_POINTS`] are needed, or nothing is judged and the analysis says the run is too short;
+//! - p95 drifts when the median p95 of the last third exceeds the first third's by more than the
+//!   relative limit **and** by at least `min-change` milliseconds (default 5 ms): medians ignore
+//!   a single slow bucket, and the floor keeps microsecond jitter of a fast service from ever
+//!   reading as a 300 % growth;
+//! - the error rate drifts when the last third's error rate (all its requests together) exceeds
+//!   the first third's by more than the limit, in percentage points;
+//! - the monitored target's memory drifts when its median RSS grows faster than the limit in MB
+//!   per hour between the thirds' middles, judged only when those middles are at least
+//!   [`MIN_RSS_SPAN_S`] apart: a five-second run says nothing per hour.
+//!
+//! Only a rise counts: a system that gets faster over the hours is not leaking.
+
+use stampede_metrics::format::{percent, round, short};
+use stampede_plan::Drift as Limits;
 
 use super::AnalysisOptions;
-use crate::summary::analysis::Drift;
+use crate::summary::analysis::{Drift, DriftVerdict};
 use crate::summary::series::SeriesPoint;
-use stampede_metrics::format::{percent, round, short};
 
-/// The plan's limits, when it has them: `(p95 growth, error-rate growth)`.
-pub(crate) type DriftLimits = (Option<f64>, Option<f64>);
+/// Measured points needed to judge a trend: three per third.
+pub const MIN_POINTS: usize = 9;
+/// The thirds' middles must be this far apart for a memory growth per hour.
+pub const MIN_RSS_SPAN_S: f64 = 300.0;
+/// The default floor under a p95 growth, in ms.
+pub const DEFAULT_MIN_CHANGE_MS: f64 = 5.0;
 
-/// Least-squares `(intercept, slope)` of `y` against `x`; a flat line through the mean when
-/// every `x` is the same.
-pub(crate) fn least_squares(xs: &[f64], ys: &[f64]) -> (f64, f64) {
-    let n = xs.len() as f64;
-    if n == 0.0 {
-        return (0.0, 0.0);
-    }
-    let mean_x = xs.iter().sum::<f64>() / n;
-    let mean_y = ys.iter().sum::<f64>() / n;
-    let sxx: f64 = xs.iter().map(|x| (x - mean_x).powi(2)).sum();
-    let sxy: f64 = xs
-        .iter()
-        .zip(ys)
-        .map(|(x, y)| (x - mean_x) * (y - mean_y))
-        .sum();
-    let slope = if sxx > 0.0 { sxy / sxx } else { 0.0 };
-    (mean_y - slope * mean_x, slope)
-}
-
-pub(crate) fn drift(points: &[SeriesPoint], plan: DriftLimits, options: &AnalysisOptions) -> Drift {
+pub(crate) fn drift(
+    points: &[SeriesPoint],
+    plan: Option<Limits>,
+    options: &AnalysisOptions,
+) -> Drift {
     let measured: Vec<&SeriesPoint> = points
         .iter()
         .filter(|p| !p.warmup && p.requests > 0)
         .collect();
+    let limits = plan.unwrap_or_default();
+    let limits_from = if plan.is_some() { "plan" } else { "defaults" };
+    let p95_limit = limits.p95_growth.unwrap_or(options.drift_p95_growth);
+    let err_limit = limits
+        .error_rate_growth
+        .unwrap_or(options.drift_error_rate_growth);
+    let min_change = limits.min_change_ms.unwrap_or(DEFAULT_MIN_CHANGE_MS);
     let middle = |p: &SeriesPoint| p.offset_s + p.length_s / 2.0;
     let origin = measured.first().map_or(0.0, |p| middle(p));
-    let hours: Vec<f64> = measured
-        .iter()
-        .map(|p| (middle(p) - origin) / 3600.0)
-        .collect();
-    let p95: Vec<f64> = measured.iter().map(|p| p.p95).collect();
-    let errors: Vec<f64> = measured.iter().map(|p| p.error_rate).collect();
-    let (p95_intercept, p95_slope) = least_squares(&hours, &p95);
-    let (err_intercept, err_slope) = least_squares(&hours, &errors);
-    let span = hours.last().copied().unwrap_or(0.0);
-    let p95_mean = if p95.is_empty() {
-        0.0
-    } else {
-        p95.iter().sum::<f64>() / p95.len() as f64
-    };
-    // Relative to the fitted start; a start at or below zero (a steep fall) is no base, so the
-    // mean stands in.
-    let base = if p95_intercept > 0.0 {
-        p95_intercept
-    } else {
-        p95_mean
-    };
-    let p95_growth = if base > 0.0 {
-        p95_slope * span / base
+    let span_s = measured.last().map_or(0.0, |p| middle(p) - origin);
+    let third = measured.len() / 3;
+    let (first, last) = (&measured[..third], &measured[measured.len() - third..]);
+
+    let p95_first = median(first.iter().map(|p| p.p95));
+    let p95_last = median(last.iter().map(|p| p.p95));
+    let p95_change = p95_last - p95_first;
+    let p95_growth = if p95_first > 0.0 {
+        p95_change / p95_first
     } else {
         0.0
     };
-    let err_growth = err_slope * span;
-    let limits_from = if plan.0.is_some() || plan.1.is_some() {
-        "plan"
-    } else {
-        "defaults"
+    let err_first = pooled_error_rate(first);
+    let err_last = pooled_error_rate(last);
+    let err_growth = err_last - err_first;
+    // The thirds' middles, from the first measured point, in hours: where the chart's line runs.
+    let centre = |part: &[&SeriesPoint]| median(part.iter().map(|p| middle(p) - origin)) / 3600.0;
+    let (x_first, x_last) = (centre(first), centre(last));
+    let line = |a: f64, b: f64| {
+        let slope = if x_last > x_first {
+            (b - a) / (x_last - x_first)
+        } else {
+            0.0
+        };
+        (a - slope * x_first, slope)
     };
-    let p95_limit = plan.0.unwrap_or(options.drift_p95_growth);
-    let err_limit = plan.1.unwrap_or(options.drift_error_rate_growth);
+    let (p95_intercept, p95_slope) = line(p95_first, p95_last);
+    let (err_intercept, err_slope) = line(err_first, err_last);
+    let rss = rss_growth(first, last, (x_last - x_first) * 3600.0);
 
     let mut problems = Vec::new();
-    if p95_growth > p95_limit {
+    if p95_growth > p95_limit && p95_change >= min_change {
         problems.push(format!(
-            "p95 grows {} over the run ({} ms per hour; limit {})",
+            "p95 grew {} ({} -> {} ms, +{} ms; limit {} and at least {} ms)",
             percent(p95_growth),
-            signed(p95_slope),
-            percent(p95_limit)
+            short(p95_first),
+            short(p95_last),
+            short(p95_change),
+            percent(p95_limit),
+            short(min_change)
         ));
     }
     if err_growth > err_limit {
         problems.push(format!(
-            "the error rate rises {} over the run (limit {})",
-            percent(err_growth),
+            "the error rate rose {} points ({} -> {}; limit {})",
+            short(err_growth * 100.0),
+            percent(err_first),
+            percent(err_last),
             percent(err_limit)
         ));
     }
-    let (verdict, why) = if measured.len() < 3 {
+    if let (Some(growth), Some(limit)) = (rss.growth, limits.target_rss_growth_mb_per_hour)
+        && growth > limit
+    {
+        problems.push(format!(
+            "the target's memory grew {} MB per hour (limit {} MB/h)",
+            short(growth),
+            short(limit)
+        ));
+    }
+    let hours = span_s / 3600.0;
+    let (verdict, why) = if measured.len() < MIN_POINTS {
         (
-            "too short",
-            "fewer than 3 measured points: too short to judge a trend".to_owned(),
+            DriftVerdict::TooShort,
+            format!(
+                "{} measured points: at least {MIN_POINTS} are needed to tell a trend from noise; \
+                 drift was not judged",
+                measured.len()
+            ),
         )
     } else if problems.is_empty() {
         (
-            "stable",
+            DriftVerdict::Stable,
             format!(
-                "stable over {}: p95 {} ms per hour ({} over the run), error rate {} over the \
-                 run, within the limits of {} and {}",
-                duration_words(span),
-                signed(p95_slope),
-                percent(p95_growth),
-                percent(err_growth),
-                percent(p95_limit),
-                percent(err_limit)
+                "stable over {}: p95 {} -> {} ms, error rate {} -> {}{}",
+                duration_words(hours),
+                short(p95_first),
+                short(p95_last),
+                percent(err_first),
+                percent(err_last),
+                rss.words()
             ),
         )
     } else {
         (
-            "drifting",
+            DriftVerdict::Drifting,
             format!(
                 "drifting over {}: {}",
-                duration_words(span),
+                duration_words(hours),
                 problems.join("; ")
             ),
         )
     };
     Drift {
-        verdict: verdict.to_owned(),
+        verdict,
         points: measured.len(),
-        hours: round(span, 4),
-        p95_mean_ms: round(p95_mean, 3),
-        p95_intercept_ms: round(p95_intercept, 3),
-        p95_slope_ms_per_hour: round(p95_slope, 3),
+        hours: round(hours, 4),
+        p95_first_ms: round(p95_first, 3),
+        p95_last_ms: round(p95_last, 3),
+        p95_change_ms: round(p95_change, 3),
         p95_growth: round(p95_growth, 4),
         p95_growth_limit: p95_limit,
-        error_rate_intercept: round(err_intercept, 6),
-        error_rate_slope_per_hour: round(err_slope, 6),
+        min_change_ms: min_change,
+        error_rate_first: round(err_first, 6),
+        error_rate_last: round(err_last, 6),
         error_rate_growth: round(err_growth, 6),
         error_rate_growth_limit: err_limit,
+        rss_first_mb: rss.first.map(|v| round(v, 3)),
+        rss_last_mb: rss.last.map(|v| round(v, 3)),
+        rss_growth_mb_per_hour: rss.growth.map(|v| round(v, 3)),
+        rss_growth_limit_mb_per_hour: limits.target_rss_growth_mb_per_hour,
+        p95_intercept_ms: round(p95_intercept, 3),
+        p95_slope_ms_per_hour: round(p95_slope, 3),
+        error_rate_intercept: round(err_intercept, 6),
+        error_rate_slope_per_hour: round(err_slope, 6),
         limits_from: limits_from.to_owned(),
         why,
     }
 }
 
-fn signed(x: f64) -> String {
-    if x > 0.0 {
-        format!("+{}", short(x))
+/// The median of some values; 0 for none.
+fn median(values: impl Iterator<Item = f64>) -> f64 {
+    let mut values: Vec<f64> = values.filter(|v| v.is_finite()).collect();
+    if values.is_empty() {
+        return 0.0;
+    }
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    if values.len() % 2 == 1 {
+        values[mid]
     } else {
-        short(x)
+        (values[mid - 1] + values[mid]) / 2.0
+    }
+}
+
+/// Failed over all requests of some points.
+fn pooled_error_rate(points: &[&SeriesPoint]) -> f64 {
+    let requests: u64 = points.iter().map(|p| p.requests).sum();
+    let failed: u64 = points.iter().map(|p| p.failed).sum();
+    if requests == 0 {
+        0.0
+    } else {
+        failed as f64 / requests as f64
+    }
+}
+
+/// The target's memory in the first and last thirds, and its growth per hour when the thirds
+/// are far enough apart.
+struct RssGrowth {
+    first: Option<f64>,
+    last: Option<f64>,
+    growth: Option<f64>,
+}
+
+impl RssGrowth {
+    fn words(&self) -> String {
+        match (self.first, self.last, self.growth) {
+            (Some(a), Some(b), Some(g)) => format!(
+                ", target memory {} -> {} MB ({} MB per hour)",
+                short(a),
+                short(b),
+                short(g)
+            ),
+            (Some(a), Some(b), None) => format!(
+                ", target memory {} -> {} MB (too short a span for a growth per hour)",
+                short(a),
+                short(b)
+            ),
+            _ => String::new(),
+        }
+    }
+}
+
+fn rss_growth(first: &[&SeriesPoint], last: &[&SeriesPoint], apart_s: f64) -> RssGrowth {
+    let of = |part: &[&SeriesPoint]| {
+        let values: Vec<f64> = part.iter().filter_map(|p| p.rss_mb).collect();
+        (values.len() * 2 >= part.len() && !values.is_empty()).then(|| median(values.into_iter()))
+    };
+    let (a, b) = (of(first), of(last));
+    let growth = match (a, b) {
+        (Some(a), Some(b)) if apart_s >= MIN_RSS_SPAN_S => Some((b - a) / (apart_s / 3600.0)),
+        _ => None,
+    };
+    RssGrowth {
+        first: a,
+        last: b,
+        growth,
     }
 }
 
 fn duration_words(hours: f64) -> String {
     if hours >= 1.0 {
         format!("{} h", short(hours))
-    } else {
+    } else if hours * 60.0 >= 1.0 {
         format!("{} min", short(hours * 60.0))
+    } else {
+        format!("{} s", short(hours * 3600.0))
     }
 }
 
@@ -166,13 +258,13 @@ mod tests {
     ) -> Vec<SeriesPoint> {
         (0..minutes)
             .map(|m| {
-                // The point's middle is what the fit uses: half a minute in.
                 let hours = (m as f64 + 0.5) / 60.0;
                 SeriesPoint {
                     offset_s: m as f64 * 60.0,
                     length_s: 60.0,
                     warmup: m < 2,
                     requests: 600,
+                    failed: (err(hours) * 600.0).round() as u64,
                     p95: p95(hours),
                     error_rate: err(hours),
                     ..SeriesPoint::default()
@@ -181,16 +273,16 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn least_squares_recovers_a_line() {
-        let (a, b) = least_squares(&[0.0, 1.0, 2.0, 3.0], &[1.0, 3.0, 5.0, 7.0]);
-        assert!((a - 1.0).abs() < 1e-12 && (b - 2.0).abs() < 1e-12);
-        assert_eq!(least_squares(&[1.0, 1.0], &[2.0, 4.0]), (3.0, 0.0));
+    fn limits(p95: f64, err: f64) -> Option<Limits> {
+        Some(Limits {
+            p95_growth: Some(p95),
+            error_rate_growth: Some(err),
+            ..Limits::default()
+        })
     }
 
     #[test]
-    fn a_flat_noisy_soak_is_stable() {
-        // +-5 ms of alternating noise around 100 ms for two hours, a noisy last bucket included.
+    fn a_flat_noisy_soak_with_a_slow_last_bucket_is_stable() {
         let noise = |h: f64| {
             if ((h * 60.0) as usize).is_multiple_of(2) {
                 5.0
@@ -200,68 +292,116 @@ mod tests {
         };
         let mut points = soak(120, |h| 100.0 + noise(h), |_| 0.001);
         points.last_mut().unwrap().p95 = 180.0;
-        let drift = drift(&points, (None, None), &AnalysisOptions::default());
-        assert_eq!(drift.verdict, "stable", "{}", drift.why);
+        let drift = drift(&points, None, &AnalysisOptions::default());
+        assert_eq!(drift.verdict, DriftVerdict::Stable, "{}", drift.why);
         assert_eq!(
             (drift.points, drift.limits_from.as_str()),
             (118, "defaults")
         );
-        assert!(drift.p95_growth < 0.05, "{drift:?}");
-        assert!(drift.why.starts_with("stable over 1.95 h"), "{}", drift.why);
+        assert!(
+            drift.why.starts_with("stable over 1.95 h: p95 "),
+            "{}",
+            drift.why
+        );
     }
 
     #[test]
-    fn a_leak_drifts() {
-        // p95 grows 30 ms per hour from about 101 ms: 58 % over 1.95 h, over the 20 % default.
+    fn microsecond_jitter_of_a_fast_service_is_not_drift() {
+        // The webhook soak that flapped: p95 0.36 / 0.30 / 2.46 / 0.34 / 3.66 ms, and worse:
+        // a fast service whose last third is three times its first, by two milliseconds.
+        let points = soak(30, |h| if h > 0.33 { 3.0 } else { 1.0 }, |_| 0.0);
+        let drift = drift(&points, limits(0.5, 0.01), &AnalysisOptions::default());
+        assert_eq!(drift.verdict, DriftVerdict::Stable, "{}", drift.why);
+        assert!(
+            drift.p95_growth > 1.0,
+            "the relative growth alone would have failed"
+        );
+        // With a floor of 1 ms, the same growth is a drift.
+        let strict = Some(Limits {
+            min_change_ms: Some(1.0),
+            ..limits(0.5, 0.01).unwrap()
+        });
+        assert_eq!(drift_of(&points, strict), DriftVerdict::Drifting);
+    }
+
+    fn drift_of(points: &[SeriesPoint], limits: Option<Limits>) -> DriftVerdict {
+        drift(points, limits, &AnalysisOptions::default()).verdict
+    }
+
+    #[test]
+    fn a_leak_drifts_and_says_by_how_much() {
         let drift = drift(
             &soak(120, |h| 100.0 + 30.0 * h, |_| 0.0),
-            (None, None),
+            None,
             &AnalysisOptions::default(),
         );
-        assert_eq!(drift.verdict, "drifting");
+        assert_eq!(drift.verdict, DriftVerdict::Drifting);
+        assert!(drift.why.contains("p95 grew 3"), "{}", drift.why);
         assert!(
-            (drift.p95_slope_ms_per_hour - 30.0).abs() < 1e-6,
-            "{drift:?}"
-        );
-        assert!(
-            drift
-                .why
-                .contains("p95 grows 57.78% over the run (+30 ms per hour; limit 20%)"),
+            drift.why.contains("limit 20% and at least 5 ms"),
             "{}",
             drift.why
         );
-        assert!(!drift.why.contains("error rate"), "{}", drift.why);
+        assert!(
+            (drift.p95_slope_ms_per_hour - 30.0).abs() < 1.0,
+            "{drift:?}"
+        );
     }
 
     #[test]
-    fn the_plans_limits_replace_the_defaults() {
-        // 30 % p95 growth is within the plan's 50 %; 2 points of error rate are not within 1.
-        let drift = drift(
-            &soak(63, |h| 100.0 + 30.0 * h, |h| 0.02 * h),
-            (Some(0.5), Some(0.01)),
-            &AnalysisOptions::default(),
-        );
+    fn the_error_rate_drifts_by_points_over_the_plans_limit() {
+        let points = soak(63, |_| 100.0, |h| 0.03 * h);
+        let drift = drift(&points, limits(0.5, 0.01), &AnalysisOptions::default());
         assert_eq!(
-            (drift.verdict.as_str(), drift.limits_from.as_str()),
-            ("drifting", "plan")
+            (drift.verdict, drift.limits_from.as_str()),
+            (DriftVerdict::Drifting, "plan")
         );
-        assert!(
-            drift
-                .why
-                .contains("the error rate rises 2% over the run (limit 1%)"),
-            "{}",
-            drift.why
-        );
+        assert!(drift.why.contains("the error rate rose"), "{}", drift.why);
         assert!(!drift.why.contains("p95"), "{}", drift.why);
     }
 
     #[test]
-    fn too_few_points_are_too_short() {
+    fn memory_growth_is_judged_only_over_a_long_enough_span() {
+        let with_rss = |minutes: usize, step_s: f64| -> Vec<SeriesPoint> {
+            (0..minutes)
+                .map(|n| SeriesPoint {
+                    offset_s: n as f64 * step_s,
+                    length_s: step_s,
+                    requests: 10,
+                    p95: 10.0,
+                    rss_mb: Some(100.0 + n as f64 * step_s / 60.0),
+                    ..SeriesPoint::default()
+                })
+                .collect()
+        };
+        let leak = Some(Limits {
+            target_rss_growth_mb_per_hour: Some(10.0),
+            ..Limits::default()
+        });
+        // One MB a minute is 60 MB per hour, over an hour: a leak.
+        let drift = drift(&with_rss(60, 60.0), leak, &AnalysisOptions::default());
+        assert_eq!(drift.verdict, DriftVerdict::Drifting, "{}", drift.why);
+        let growth = drift.rss_growth_mb_per_hour.unwrap();
+        assert!((growth - 60.0).abs() < 1.0, "{growth}");
+        // The same slope over 12 seconds is no figure per hour, and no verdict on memory.
+        let short = super::drift(&with_rss(12, 1.0), leak, &AnalysisOptions::default());
+        assert_eq!(short.rss_growth_mb_per_hour, None);
+        assert_eq!(short.verdict, DriftVerdict::Stable, "{}", short.why);
+        assert!(
+            short.why.contains("too short a span for a growth per hour"),
+            "{}",
+            short.why
+        );
+    }
+
+    #[test]
+    fn too_few_points_are_too_short_to_judge() {
         let drift = drift(
-            &soak(3, |_| 1.0, |_| 0.0),
-            (None, None),
+            &soak(8, |h| 1000.0 * h, |_| 0.5),
+            None,
             &AnalysisOptions::default(),
         );
-        assert_eq!(drift.verdict, "too short");
+        assert_eq!(drift.verdict, DriftVerdict::TooShort);
+        assert!(drift.why.contains("at least 9 are needed"), "{}", drift.why);
     }
 }

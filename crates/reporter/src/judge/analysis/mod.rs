@@ -11,7 +11,7 @@ mod elbow;
 mod knee;
 
 pub(crate) use burst::burst;
-pub(crate) use drift::{DriftLimits, drift};
+pub(crate) use drift::drift;
 pub(crate) use elbow::elbow;
 pub(crate) use knee::knee;
 

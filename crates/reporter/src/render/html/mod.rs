@@ -240,7 +240,7 @@ fn callouts(out: &mut String, s: &Summary) {
         );
     }
     if let Some(drift) = &a.drift {
-        callout(out, "Drift", &drift.verdict, &drift.why);
+        callout(out, "Drift", drift.verdict.as_str(), &drift.why);
     }
     if let Some(burst) = &a.burst {
         let big = burst
