@@ -267,8 +267,10 @@ mod tests {
 
     #[test]
     fn failures_past_the_default_level_warn_unless_a_threshold_gates_them() {
-        let mut t = TotalSummary::default();
-        t.figures = total(&[(Outcome::Status2xx, 70), (Outcome::RateLimited, 30)], 30);
+        let mut t = TotalSummary {
+            figures: total(&[(Outcome::Status2xx, 70), (Outcome::RateLimited, 30)], 30),
+            ..TotalSummary::default()
+        };
         t.figures.error_rate = 0.3;
         let notes = notes(&[], &t, &[], &[]);
         assert_eq!(notes.len(), 1, "{notes:?}");
