@@ -5,6 +5,7 @@
 //! files, each wait bounded by a deadline; nothing sleeps in the hope that something happened.
 
 mod commands;
+mod compare;
 mod run;
 mod signals;
 mod store;
@@ -12,14 +13,30 @@ mod store;
 use std::io::{BufRead as _, BufReader, Read as _};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::sync::mpsc;
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, mpsc};
 use std::time::{Duration, Instant};
 
 pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// Tests run in parallel threads; a test that measures (and must not fail on the noise of
+/// its neighbours) takes this exclusively, every other run shares it.
+static MACHINE: RwLock<()> = RwLock::new(());
+
+/// The machine to oneself, for a test whose figures other tests' load would disturb; such a
+/// test then runs stampede with [`stampede_alone`].
+pub fn quiet_machine() -> RwLockWriteGuard<'static, ()> {
+    MACHINE.write().unwrap_or_else(PoisonError::into_inner)
+}
+
 pub fn stampede(args: &[&str]) -> Output {
+    let _shared = MACHINE.read().unwrap_or_else(PoisonError::into_inner);
+    stampede_alone(args)
+}
+
+/// [`stampede`] for a test that holds [`quiet_machine`].
+pub fn stampede_alone(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_stampede"))
         .args(args)
         .current_dir(repo())
@@ -64,6 +81,8 @@ pub fn summary_of(dir: &Path) -> serde_json::Value {
 
 /// A `stampede` spawned in the background, its stderr read line by line as it comes.
 pub struct Running {
+    /// Held while the process runs, so a measuring test waits for it.
+    _shared: RwLockReadGuard<'static, ()>,
     child: Child,
     lines: mpsc::Receiver<String>,
     stderr: String,
@@ -72,6 +91,7 @@ pub struct Running {
 
 impl Running {
     pub fn start(args: &[&str]) -> Running {
+        let shared = MACHINE.read().unwrap_or_else(PoisonError::into_inner);
         let mut child = Command::new(env!("CARGO_BIN_EXE_stampede"))
             .args(args)
             .current_dir(repo())
@@ -98,6 +118,7 @@ impl Running {
             let _ = out_tx.send(text);
         });
         Running {
+            _shared: shared,
             child,
             lines,
             stderr: String::new(),

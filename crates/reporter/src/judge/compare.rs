@@ -1,24 +1,32 @@
 //! Comparing two stored runs, step by step and request by request: the change in p50, p95, p99,
-//! error rate and RPS, each flagged only when it is beyond what sampling noise explains.
+//! error rate and RPS, each flagged only when it is beyond what noise explains.
 //!
-//! Percentiles are compared through their confidence intervals, read from the stored histograms:
-//! with `n` samples the q-quantile lies, with the chosen confidence, between the quantiles
-//! `q -/+ z*sqrt(q(1-q)/n)` (the order-statistic bound, distribution-free), widened to the
-//! histogram's bucket edges. A change is significant when the two intervals do not overlap. The
-//! error rate uses a two-proportion z-test; RPS a Poisson z-test on the request counts. A change
-//! being significant says it is real, not that it matters: `regressed(pct)` adds the size.
+//! Two kinds of noise, and a change must beat both:
+//! - **sampling**: percentiles through their confidence intervals, read from the merged headline
+//!   histograms (with `n` samples the q-quantile lies between the quantiles `q -/+ z*sqrt(q(1-q)/n)`,
+//!   the distribution-free order-statistic bound, widened to bucket edges; the intervals must not
+//!   overlap); the error rate by a two-proportion z-test; RPS by a Poisson z-test;
+//! - **run to run**: two runs of the same system differ by more than sampling says (a machine
+//!   is busier for a while, a cache colder). Each run's own stretches of time show how much its
+//!   figure could have moved: a block bootstrap over its intervals (`bootstrap`) gives each
+//!   figure a 99 % interval, and the two runs' intervals must not overlap either. A step with
+//!   fewer than [`MIN_BLOCKS`] blocks of intervals in either run cannot show its spread: its
+//!   changes are reported, never flagged, and a note says so.
+//!
+//! A change being significant says it is real, not that it matters: `regressed(pct)` adds the
+//! size.
 
 use std::path::Path;
 
 use serde::Serialize;
-use stampede_metrics::{Latency, ms_of_us};
+use stampede_metrics::format::{self, round, short};
+use stampede_metrics::{Figures, Latency, ms_of_us};
+use stampede_plan::Metric;
 
 use crate::Error;
-use crate::store::hlog::StepHistograms;
+use crate::judge::bootstrap::{MIN_BLOCKS, Statistic, interval};
+use crate::judge::samples::{RunSamples, Samples};
 use crate::summary::{StepSummary, Summary};
-use stampede_metrics::Figures;
-use stampede_metrics::format::{self, round, short};
-use stampede_plan::Metric;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CompareOptions {
@@ -78,7 +86,7 @@ impl Change {
 }
 
 /// Compares the run in `current_run_dir` with the one in `baseline_run_dir`, from their
-/// summary.json and histograms.hlog. Steps are matched by position.
+/// summary.json and run records. Steps are matched by position.
 pub fn compare(
     current_run_dir: &Path,
     baseline_run_dir: &Path,
@@ -86,9 +94,16 @@ pub fn compare(
 ) -> Result<Comparison, Error> {
     let current = Summary::read(current_run_dir)?;
     let baseline = Summary::read(baseline_run_dir)?;
-    let current_h = StepHistograms::read(current_run_dir, &current)?;
-    let baseline_h = StepHistograms::read(baseline_run_dir, &baseline)?;
+    let current_s = RunSamples::read(current_run_dir, &current)?;
+    let baseline_s = RunSamples::read(baseline_run_dir, &baseline)?;
     let mut notes = Vec::new();
+    if !current_s.from_record || !baseline_s.from_record {
+        notes.push(
+            "a run without a record (an older stampede): latency from the actual send, and \
+             changes judged by sampling noise alone"
+                .to_owned(),
+        );
+    }
     let mut steps = Vec::new();
     for (ci, step) in current.steps.iter().enumerate() {
         let Some(bi) = baseline.steps.iter().position(|b| b.index == step.index) else {
@@ -104,11 +119,28 @@ pub fn compare(
                 base.label
             ));
         }
+        let (now, was) = (&current_s.steps[ci], &baseline_s.steps[bi]);
+        let judged = |s: &Samples| s.blocks.len() >= MIN_BLOCKS;
+        let from_records = current_s.from_record && baseline_s.from_record;
+        if from_records && !(judged(&now.total) && judged(&was.total)) {
+            notes.push(format!(
+                "{}: fewer than {MIN_BLOCKS} measured intervals in a run, too few to tell a \
+                 change from run-to-run noise; nothing is flagged (hold longer, or snapshot \
+                 more often with `interval`)",
+                step.title()
+            ));
+        }
+        let side = |figures, step, samples| Side {
+            figures,
+            step,
+            samples,
+            from_record: from_records,
+        };
         let total = RequestComparison {
             name: "Aggregated".to_owned(),
             changes: changes(
-                (&step.figures, step, &current_h.aggregate(ci)),
-                (&base.figures, base, &baseline_h.aggregate(bi)),
+                side(&step.figures, step, &now.total),
+                side(&base.figures, base, &was.total),
                 options,
             ),
         };
@@ -124,8 +156,8 @@ pub fn compare(
             requests.push(RequestComparison {
                 name: name.to_owned(),
                 changes: changes(
-                    (figures, step, &current_h.steps[ci].0[ri].1),
-                    (base_figures, base, &baseline_h.steps[bi].0[bj].1),
+                    side(figures, step, &now.requests[ri]),
+                    side(base_figures, base, &was.requests[bj]),
                     options,
                 ),
             });
@@ -150,22 +182,43 @@ pub fn compare(
     })
 }
 
-fn changes(
-    (now, now_step, now_latency): (&Figures, &StepSummary, &Latency),
-    (was, was_step, was_latency): (&Figures, &StepSummary, &Latency),
-    options: &CompareOptions,
-) -> Vec<Change> {
+/// One run's side of a comparison.
+struct Side<'a> {
+    figures: &'a Figures,
+    step: &'a StepSummary,
+    samples: &'a Samples,
+    /// Both runs have records: the run-to-run test applies.
+    from_record: bool,
+}
+
+fn changes(now: Side<'_>, was: Side<'_>, options: &CompareOptions) -> Vec<Change> {
+    let z = options.z;
+    // Each tail of the bootstrap interval that matches `z` (0.5 % each for 99 %).
+    let tail = normal_tail(z);
+    let beyond_spread = |statistic: Statistic| -> bool {
+        if !now.from_record {
+            return true;
+        }
+        match (
+            interval(&now.samples.blocks, statistic, tail),
+            interval(&was.samples.blocks, statistic, tail),
+        ) {
+            (Some((now_lo, now_hi)), Some((was_lo, was_hi))) => now_lo > was_hi || now_hi < was_lo,
+            _ => false,
+        }
+    };
     let mut out = Vec::new();
     for (metric, q) in [
         (Metric::P50, 0.50),
         (Metric::P95, 0.95),
         (Metric::P99, 0.99),
     ] {
-        let (current, cur_lo, cur_hi) = quantile_interval(now_latency, q, options.z);
-        let (baseline, base_lo, base_hi) = quantile_interval(was_latency, q, options.z);
-        let significant = !now_latency.is_empty()
-            && !was_latency.is_empty()
+        let (current, cur_lo, cur_hi) = quantile_interval(&now.samples.latency, q, z);
+        let (baseline, base_lo, base_hi) = quantile_interval(&was.samples.latency, q, z);
+        let sampled = !now.samples.latency.is_empty()
+            && !was.samples.latency.is_empty()
             && (cur_lo > base_hi || cur_hi < base_lo);
+        let significant = sampled && beyond_spread(Statistic::Quantile(q));
         out.push(change(
             metric,
             baseline,
@@ -174,31 +227,41 @@ fn changes(
             current > baseline,
         ));
     }
-    let significant = proportions_differ(
-        (now.failed, now.requests),
-        (was.failed, was.requests),
-        options.z,
-    );
+    let (n, w) = (now.figures, was.figures);
+    let sampled = proportions_differ((n.failed, n.requests), (w.failed, w.requests), z);
+    let significant = sampled && beyond_spread(Statistic::ErrorRate);
     out.push(change(
         Metric::ErrorRate,
-        was.error_rate,
-        now.error_rate,
+        w.error_rate,
+        n.error_rate,
         significant,
-        now.error_rate > was.error_rate,
+        n.error_rate > w.error_rate,
     ));
-    let significant = rates_differ(
-        (now.requests, now_step.duration_s),
-        (was.requests, was_step.duration_s),
-        options.z,
+    let sampled = rates_differ(
+        (n.requests, now.step.duration_s),
+        (w.requests, was.step.duration_s),
+        z,
     );
+    let significant = sampled && beyond_spread(Statistic::Rps);
     out.push(change(
         Metric::Rps,
-        was.rps,
-        now.rps,
+        w.rps,
+        n.rps,
         significant,
-        now.rps < was.rps,
+        n.rps < w.rps,
     ));
     out
+}
+
+/// The one-sided tail probability of a standard normal beyond `z` (Abramowitz and Stegun
+/// 26.2.17, exact to 1e-7): 0.005 for 2.576.
+fn normal_tail(z: f64) -> f64 {
+    let t = 1.0 / (1.0 + 0.231_641_9 * z.abs());
+    let poly = t
+        * (0.319_381_530
+            + t * (-0.356_563_782
+                + t * (1.781_477_937 + t * (-1.821_255_978 + t * 1.330_274_429))));
+    (-z * z / 2.0).exp() / (2.0 * std::f64::consts::PI).sqrt() * poly
 }
 
 fn change(metric: Metric, baseline: f64, current: f64, significant: bool, worse: bool) -> Change {
@@ -331,6 +394,12 @@ mod tests {
         assert!(!proportions_differ((0, 100), (0, 100), 2.576));
         assert!(!rates_differ((1000, 10.0), (1010, 10.0), 2.576));
         assert!(rates_differ((1000, 10.0), (1500, 10.0), 2.576));
+    }
+
+    #[test]
+    fn the_bootstrap_tail_matches_the_confidence() {
+        assert!((normal_tail(2.576) - 0.005).abs() < 1e-4);
+        assert!((normal_tail(1.96) - 0.025).abs() < 1e-4);
     }
 
     #[test]

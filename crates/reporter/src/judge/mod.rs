@@ -3,7 +3,9 @@
 //! schema), never raw requests, so every judgement can be recomputed from stored results.
 
 pub mod analysis;
+pub mod bootstrap;
 pub mod compare;
 pub mod facts;
+pub mod samples;
 pub mod thresholds;
 pub mod verdict;

@@ -36,7 +36,7 @@ impl Comparison {
         for note in &self.notes {
             let _ = writeln!(out, "note: {note}");
         }
-        out.push_str("* beyond run-to-run sampling noise (99% confidence)\n");
+        out.push_str("* beyond sampling and run-to-run noise (99% confidence)\n");
         out
     }
 }
