@@ -428,6 +428,9 @@ impl Context for Ctx<'_> {
     fn next_seq(&mut self) -> u64 {
         self.work.next_seq()
     }
+    fn next_run_seq(&mut self) -> u64 {
+        self.work.next_seq()
+    }
     fn now_ms(&self) -> u64 {
         SystemTime::now()
             .duration_since(UNIX_EPOCH)

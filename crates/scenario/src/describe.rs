@@ -287,10 +287,11 @@ impl Describer<'_> {
         for part in template.parts() {
             match part {
                 Part::Lit(lit) => text.push_str(&lit.replace("${", "$${")),
-                Part::Var(var) => {
+                Part::Var(var) | Part::JsonVar(var) => {
                     let name = match var {
                         Var::Uuid => "uuid".to_owned(),
                         Var::Seq => "seq".to_owned(),
+                        Var::RunSeq => "run_seq".to_owned(),
                         Var::Vu => "vu".to_owned(),
                         Var::Iteration => "iteration".to_owned(),
                         Var::NowMs => "now_ms".to_owned(),

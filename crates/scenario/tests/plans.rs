@@ -413,6 +413,9 @@ impl Context for Fixed {
     fn next_seq(&mut self) -> u64 {
         42
     }
+    fn next_run_seq(&mut self) -> u64 {
+        4242
+    }
     fn now_ms(&self) -> u64 {
         1_700_000_000_000
     }
