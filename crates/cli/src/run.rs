@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::SystemTime;
 
 use anyhow::{Context as _, bail};
-use stampede_engine::{Connector, Options, StopReason};
+use stampede_engine::{Options, StopReason};
 use stampede_metrics::Probe;
 use stampede_monitor::Watch;
 use stampede_plan::BaseUrl;
@@ -52,12 +52,14 @@ pub struct RunCmd {
     /// text: the summary for people; json: summary.json, and nothing else on stdout.
     #[arg(long, value_enum, default_value_t)]
     output_format: OutputFormat,
+    #[command(flatten)]
+    debug: crate::debug::DebugArgs,
 }
 
 impl RunCmd {
     pub fn run(self, ui: Ui) -> anyhow::Result<u8> {
         let plan = match load_plan(&self.scenario)? {
-            Ok(plan) => plan,
+            Ok(plan) => self.debug.plan(plan),
             Err(code) => return Ok(code),
         };
         let started = SystemTime::now();
@@ -109,9 +111,9 @@ impl RunCmd {
                 (
                     None,
                     addr,
-                    base.authority(),
+                    base.authority_for(plan.tls.is_some()),
                     base.path_prefix.clone(),
-                    base.url(),
+                    base.url_for(plan.tls.is_some()),
                 )
             }
         };
@@ -136,7 +138,7 @@ impl RunCmd {
             )
         })?;
         let options = Options {
-            connector: Connector::Tcp(addr),
+            connector: crate::connect::connector(&plan, addr)?,
             authority,
             path_prefix: prefix,
             base_url,
@@ -153,6 +155,7 @@ impl RunCmd {
                     }
                 })
                 .max(1),
+            http_debug: self.debug.listener(),
         };
         tracing::info!(
             scenario = %plan.name,
