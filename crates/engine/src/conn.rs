@@ -101,7 +101,7 @@ impl Connector {
         })
     }
 
-    /// `https` or `http`: what an HTTP/2 request names as its `:scheme`.
+    /// Whether connections are TLS: an HTTP/2 request then names `https` as its `:scheme`.
     pub(crate) fn is_tls(&self) -> bool {
         matches!(self, Connector::Net(Endpoint { tls: Some(_), .. }))
     }

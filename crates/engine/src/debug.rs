@@ -37,9 +37,10 @@ pub struct Exchange {
     /// The scenario's name for the request.
     pub request: String,
     pub method: String,
-    /// Path and query as sent (absolute for HTTP/2), or [`REDACTED`].
+    /// Path and query as sent (absolute for HTTP/2), or [`REDACTED`]; empty when no
+    /// connection could be opened (then `response` says why).
     pub target: String,
-    /// `HTTP/1.1` or `HTTP/2`.
+    /// `HTTP/1.1` or `HTTP/2`; empty when no connection could be opened.
     pub version: &'static str,
     pub headers: Vec<(String, String)>,
     /// The body, printable and truncated, or [`REDACTED`].
