@@ -4,6 +4,8 @@
 //! to stderr, so `stampede run soak > summary.txt 2>> soak.log` keeps each where it belongs.
 
 mod compare;
+mod connect;
+mod debug;
 mod exit;
 mod history;
 mod init;

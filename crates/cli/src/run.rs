@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use anyhow::{Context as _, bail};
-use stampede_engine::{Connector, Options};
+use stampede_engine::Options;
 use stampede_metrics::Probe;
 use stampede_monitor::Watch;
 use stampede_plan::BaseUrl;
@@ -60,6 +60,8 @@ pub struct RunCmd {
     /// text: the summary for people; json: summary.json, and nothing else on stdout.
     #[arg(long, value_enum, default_value_t)]
     output_format: OutputFormat,
+    #[command(flatten)]
+    debug: crate::debug::DebugArgs,
 }
 
 impl RunCmd {
@@ -68,7 +70,10 @@ impl RunCmd {
         let interrupts = Interrupts::install().context("cannot listen for signals")?;
         tracing::debug!("listening for Ctrl-C, SIGTERM and SIGHUP");
         let loaded = match load_plan(&self.scenario)? {
-            Ok(loaded) => loaded,
+            Ok(loaded) => Loaded {
+                plan: self.debug.plan(loaded.plan),
+                ..loaded
+            },
             Err(code) => return Ok(code),
         };
         if interrupts.interrupted() {
@@ -151,9 +156,9 @@ impl RunCmd {
                 (
                     None,
                     addr,
-                    base.authority(),
+                    base.authority_for(plan.tls.is_some()),
                     base.path_prefix.clone(),
-                    base.url(),
+                    base.url_for(plan.tls.is_some()),
                 )
             }
         };
@@ -179,7 +184,7 @@ impl RunCmd {
             )
         })?;
         let options = Options {
-            connector: Connector::Tcp(addr),
+            connector: crate::connect::connector(&plan, addr)?,
             authority,
             path_prefix: prefix,
             base_url,
@@ -196,6 +201,7 @@ impl RunCmd {
                     }
                 })
                 .max(1),
+            http_debug: self.debug.listener(),
         };
         tracing::info!(
             scenario = %plan.name,

@@ -1,31 +1,54 @@
-//! One HTTP/1.1 connection per virtual user: open it, and name what went wrong when it breaks.
+//! One connection per virtual user: open it (TCP, then TLS, then HTTP/1.1 or HTTP/2), time the
+//! steps that happened, and name what went wrong when it breaks.
 //!
 //! Uses hyper's `client::conn` directly, not the pooled legacy client: the user owns its
-//! connection, so N users means N connections, and a broken one is re-opened and counted.
+//! connection, so N users means N connections (an HTTP/2 one carries only its user's
+//! requests), and a broken one is re-opened and counted. Knows nothing of requests or
+//! statistics: it hands back a sender, what the opening cost, and a clock of the first write.
 
+use std::cell::Cell;
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::rc::Rc;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::client::conn::http1;
+use hyper::client::conn::{http1, http2};
 use hyper_util::rt::TokioIo;
 use stampede_metrics::Outcome;
-use tokio::io::{AsyncRead, AsyncWrite};
+use stampede_plan::{BaseUrl, HttpVersion, Plan};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::task::AbortHandle;
+use tokio::time::Instant;
 
-pub(crate) type Sender = http1::SendRequest<Full<Bytes>>;
+use crate::tls::{self, TlsClient, TlsError};
+
+type Body = Full<Bytes>;
 
 /// How users reach the target.
 #[derive(Clone)]
 pub enum Connector {
+    /// Plain HTTP/1.1 over TCP.
     Tcp(SocketAddr),
-    /// An in-memory pipe to a server in the same process: lets schedule tests run under tokio's
-    /// paused clock, which real sockets would defeat.
+    /// An in-memory pipe to a server in the same process, HTTP/1.1: lets schedule tests run
+    /// under tokio's paused clock, which real sockets would defeat.
     Memory(Arc<dyn Fn() -> tokio::io::DuplexStream + Send + Sync>),
+    /// TCP with TLS and/or HTTP/2, as a scenario's base-url and `http` ask.
+    Net(Endpoint),
+}
+
+/// Where and how a [`Connector::Net`] connects.
+#[derive(Clone, Debug)]
+pub struct Endpoint {
+    pub addr: SocketAddr,
+    pub http: HttpVersion,
+    /// `None` for plain TCP.
+    pub tls: Option<TlsClient>,
 }
 
 impl std::fmt::Debug for Connector {
@@ -33,45 +56,306 @@ impl std::fmt::Debug for Connector {
         match self {
             Connector::Tcp(addr) => write!(f, "Tcp({addr})"),
             Connector::Memory(_) => f.write_str("Memory"),
+            Connector::Net(endpoint) => write!(f, "{endpoint:?}"),
         }
     }
+}
+
+/// A connection just opened: how to send on it, how to tear it down, and what opening cost.
+pub(crate) struct Opened {
+    pub(crate) sender: Sender,
+    pub(crate) driver: AbortHandle,
+    /// TCP connect time; `None` when there was no TCP (the in-memory pipe).
+    pub(crate) connecting: Option<Duration>,
+    /// TLS handshake time, for TLS connections.
+    pub(crate) tls: Option<Duration>,
+    pub(crate) writes: WriteClock,
+}
+
+/// A connection that could not be opened: the outcome, and what happened in words (for the
+/// failure's sample).
+pub(crate) struct Refusal {
+    pub(crate) outcome: Outcome,
+    pub(crate) detail: String,
 }
 
 impl Connector {
-    /// Opens a connection and spawns its driver on the current thread's `LocalSet`.
-    pub(crate) async fn connect(
-        &self,
-        timeout: Duration,
-    ) -> Result<(Sender, AbortHandle), Outcome> {
-        match self {
-            Connector::Tcp(addr) => {
-                let stream = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
-                    Err(_) => return Err(Outcome::Timeout),
-                    Ok(Err(err)) => return Err(connect_outcome(&err)),
-                    Ok(Ok(stream)) => stream,
-                };
-                // Requests are small and latency is what we measure: never wait for Nagle.
-                let _ = stream.set_nodelay(true);
-                handshake(stream).await
+    /// The connector a plan asks for: TLS for an `https://` base-url (its configuration built
+    /// here, once for the run), HTTP/2 when `http` says so. `addr` is base-url's resolved
+    /// address.
+    pub fn for_plan(plan: &Plan, addr: SocketAddr) -> Result<Connector, TlsError> {
+        let tls = match (&plan.tls, &plan.base_url) {
+            (Some(settings), BaseUrl::Http(base)) => {
+                Some(TlsClient::new(settings, &base.host, plan.http)?)
             }
-            Connector::Memory(open) => handshake(open()).await,
+            // The builtin target is plain HTTP; lowering allows TLS only with an https URL.
+            _ => None,
+        };
+        Ok(match (&tls, plan.http) {
+            (None, HttpVersion::Http1 | HttpVersion::Auto) => Connector::Tcp(addr),
+            _ => Connector::Net(Endpoint {
+                addr,
+                http: plan.http,
+                tls,
+            }),
+        })
+    }
+
+    /// Whether connections are TLS: an HTTP/2 request then names `https` as its `:scheme`.
+    pub(crate) fn is_tls(&self) -> bool {
+        matches!(self, Connector::Net(Endpoint { tls: Some(_), .. }))
+    }
+
+    /// Opens a connection and spawns its driver on the current thread's `LocalSet`.
+    pub(crate) async fn connect(&self, timeout: Duration) -> Result<Opened, Refusal> {
+        match tokio::time::timeout(timeout, self.open()).await {
+            Ok(result) => result,
+            Err(_) => Err(Refusal {
+                outcome: Outcome::Timeout,
+                detail: format!("no connection within {}", humanish(timeout)),
+            }),
+        }
+    }
+
+    async fn open(&self) -> Result<Opened, Refusal> {
+        let writes = WriteClock::default();
+        match self {
+            Connector::Memory(open) => {
+                let io = Timed::new(open(), writes.clone());
+                let (sender, driver) = handshake(io, false).await?;
+                Ok(opened(sender, driver, None, None, writes))
+            }
+            Connector::Tcp(addr) => {
+                let (stream, connecting) = tcp(*addr).await?;
+                let io = Timed::new(stream, writes.clone());
+                let (sender, driver) = handshake(io, false).await?;
+                Ok(opened(sender, driver, Some(connecting), None, writes))
+            }
+            Connector::Net(endpoint) => {
+                let (stream, connecting) = tcp(endpoint.addr).await?;
+                let io = Timed::new(stream, writes.clone());
+                let Some(client) = &endpoint.tls else {
+                    let h2 = endpoint.http == HttpVersion::Http2;
+                    let (sender, driver) = handshake(io, h2).await?;
+                    return Ok(opened(sender, driver, Some(connecting), None, writes));
+                };
+                let began = Instant::now();
+                let stream = client
+                    .connector
+                    .connect(client.server_name.clone(), io)
+                    .await
+                    .map_err(|err| Refusal {
+                        outcome: io_outcome(&err),
+                        detail: tls::describe(&err),
+                    })?;
+                let handshake_time = began.elapsed();
+                // ALPN decides under `auto`; `2` offered only h2, so it is h2 whatever the
+                // server said.
+                let h2 = match endpoint.http {
+                    HttpVersion::Http1 => false,
+                    HttpVersion::Http2 => true,
+                    HttpVersion::Auto => stream.get_ref().1.alpn_protocol() == Some(b"h2"),
+                };
+                let (sender, driver) = handshake(stream, h2).await?;
+                Ok(opened(
+                    sender,
+                    driver,
+                    Some(connecting),
+                    Some(handshake_time),
+                    writes,
+                ))
+            }
         }
     }
 }
 
-async fn handshake<T>(io: T) -> Result<(Sender, AbortHandle), Outcome>
+fn opened(
+    sender: Sender,
+    driver: AbortHandle,
+    connecting: Option<Duration>,
+    tls: Option<Duration>,
+    writes: WriteClock,
+) -> Opened {
+    Opened {
+        sender,
+        driver,
+        connecting,
+        tls,
+        writes,
+    }
+}
+
+async fn tcp(addr: SocketAddr) -> Result<(TcpStream, Duration), Refusal> {
+    let began = Instant::now();
+    let stream = TcpStream::connect(addr).await.map_err(|err| Refusal {
+        outcome: connect_outcome(&err),
+        detail: format!("cannot connect to {addr}: {err}"),
+    })?;
+    // Requests are small and latency is what we measure: never wait for Nagle.
+    let _ = stream.set_nodelay(true);
+    Ok((stream, began.elapsed()))
+}
+
+/// A user's sender: HTTP/1.1 or HTTP/2, whichever the connection speaks.
+pub(crate) enum Sender {
+    Http1(http1::SendRequest<Body>),
+    Http2(http2::SendRequest<Body>),
+}
+
+impl Sender {
+    pub(crate) fn is_http2(&self) -> bool {
+        matches!(self, Sender::Http2(_))
+    }
+
+    /// Waits until the connection can take a request; an error means it is gone.
+    pub(crate) async fn ready(&mut self) -> Result<(), hyper::Error> {
+        match self {
+            Sender::Http1(sender) => sender.ready().await,
+            Sender::Http2(sender) => sender.ready().await,
+        }
+    }
+
+    pub(crate) async fn send(
+        &mut self,
+        request: http::Request<Body>,
+    ) -> Result<http::Response<hyper::body::Incoming>, hyper::Error> {
+        match self {
+            Sender::Http1(sender) => sender.send_request(request).await,
+            Sender::Http2(sender) => sender.send_request(request).await,
+        }
+    }
+}
+
+/// Runs the HTTP handshake and spawns the connection's driver.
+async fn handshake<T>(io: T, h2: bool) -> Result<(Sender, AbortHandle), Refusal>
 where
-    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    T: AsyncRead + AsyncWrite + Unpin + 'static,
 {
-    let (sender, connection) = http1::handshake(TokioIo::new(io))
-        .await
-        .map_err(|err| classify(&err))?;
-    let driver = tokio::task::spawn_local(async move {
-        // The connection ends when the user drops its sender or the peer hangs up; either way
-        // the next request sees it and reconnects, so there is nothing to report here.
-        let _ = connection.await;
-    });
-    Ok((sender, driver.abort_handle()))
+    let refused = |err: hyper::Error| Refusal {
+        outcome: classify(&err),
+        detail: format!("http handshake: {err}"),
+    };
+    // The connection ends when the user drops its sender or the peer hangs up; either way the
+    // next request sees it and reconnects, so there is nothing to report from the driver.
+    if h2 {
+        let (sender, connection) = http2::Builder::new(LocalExec)
+            .handshake(TokioIo::new(io))
+            .await
+            .map_err(refused)?;
+        let driver = tokio::task::spawn_local(async move {
+            let _ = connection.await;
+        });
+        Ok((Sender::Http2(sender), driver.abort_handle()))
+    } else {
+        let (sender, connection) = http1::handshake(TokioIo::new(io)).await.map_err(refused)?;
+        let driver = tokio::task::spawn_local(async move {
+            let _ = connection.await;
+        });
+        Ok((Sender::Http1(sender), driver.abort_handle()))
+    }
+}
+
+/// Runs HTTP/2's background tasks on the load thread's `LocalSet`, beside the user: the
+/// connection's I/O is not `Send`, and a shard never hands work to another thread.
+#[derive(Clone, Copy)]
+struct LocalExec;
+
+impl<F> hyper::rt::Executor<F> for LocalExec
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    fn execute(&self, future: F) {
+        tokio::task::spawn_local(future);
+    }
+}
+
+/// When a connection first wrote after being reset: the moment a request started going out,
+/// from which time to first byte (`waiting`) is measured.
+#[derive(Clone, Default)]
+pub(crate) struct WriteClock(Rc<Cell<Option<Instant>>>);
+
+impl WriteClock {
+    /// Forgets the last write: call before handing a request over.
+    pub(crate) fn reset(&self) {
+        self.0.set(None);
+    }
+
+    /// The first write since the last reset.
+    pub(crate) fn first_write(&self) -> Option<Instant> {
+        self.0.get()
+    }
+
+    fn wrote(&self) {
+        if self.0.get().is_none() {
+            self.0.set(Some(Instant::now()));
+        }
+    }
+}
+
+/// A stream that notes its first write into a [`WriteClock`]. Under TLS it sits below the
+/// encryption, so it sees records as they leave.
+struct Timed<T> {
+    inner: T,
+    clock: WriteClock,
+}
+
+impl<T> Timed<T> {
+    fn new(inner: T, clock: WriteClock) -> Timed<T> {
+        Timed { inner, clock }
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Timed<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Timed<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.clock.wrote();
+        }
+        polled
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.clock.wrote();
+        }
+        polled
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+fn humanish(d: Duration) -> String {
+    stampede_metrics::format::seconds(d)
 }
 
 fn connect_outcome(err: &io::Error) -> Outcome {
@@ -86,6 +370,19 @@ fn connect_outcome(err: &io::Error) -> Outcome {
     }
 }
 
+/// A failed TLS handshake: a peer that hung up is a reset; a certificate or protocol problem
+/// is "other" (its sample says which).
+fn io_outcome(err: &io::Error) -> Outcome {
+    match err.kind() {
+        io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::BrokenPipe
+        | io::ErrorKind::UnexpectedEof => Outcome::Reset,
+        io::ErrorKind::TimedOut => Outcome::Timeout,
+        _ => Outcome::Other,
+    }
+}
+
 /// Names a hyper error as an outcome: a connection that broke mid-exchange is a reset, a reply
 /// that is not HTTP is "other".
 pub(crate) fn classify(err: &hyper::Error) -> Outcome {
@@ -96,14 +393,7 @@ pub(crate) fn classify(err: &hyper::Error) -> Outcome {
         return Outcome::Other;
     }
     if let Some(io) = find_io_error(err) {
-        return match io.kind() {
-            io::ErrorKind::ConnectionReset
-            | io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::BrokenPipe
-            | io::ErrorKind::UnexpectedEof => Outcome::Reset,
-            io::ErrorKind::TimedOut => Outcome::Timeout,
-            _ => Outcome::Other,
-        };
+        return io_outcome(io);
     }
     if err.is_incomplete_message() || err.is_closed() || err.is_canceled() {
         return Outcome::Reset;

@@ -9,15 +9,21 @@
 //! which merges the shards' interval snapshots, asks the probe for a sample of the target, lets
 //! the live judge look at each interval, and hands events to the listener.
 
+mod backoff;
+mod build;
 mod collect;
 mod conn;
+mod debug;
+mod exchange;
 mod judge;
 mod prepare;
 mod rng;
 mod shard;
 mod share;
 mod timeline;
+mod tls;
 mod user;
+mod verdict;
 mod workload;
 
 use std::rc::Rc;
@@ -29,13 +35,15 @@ use stampede_plan::Plan;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-pub use conn::Connector;
+pub use conn::{Connector, Endpoint};
+pub use debug::{DebugResponse, Exchange, HttpDebug, REDACTED};
 pub use share::Share;
+pub use tls::{TlsClient, TlsError};
 
 use collect::{Collector, Ready};
 use judge::Judge;
 use shard::{Shard, ShardMsg, UserGauge};
-use workload::Workload;
+use workload::{Origin, Route, Workload};
 
 /// The longest the collector waits for the probe's sample of the target before it carries on
 /// without one: a slow monitor must never hold the run's events back.
@@ -45,6 +53,8 @@ const PROBE_WAIT: Duration = Duration::from_secs(1);
 pub enum Error {
     #[error("cannot prepare the requests: {0}")]
     Prepare(String),
+    #[error("cannot set up TLS")]
+    Tls(#[from] TlsError),
     #[error("cannot start load thread {index}")]
     Thread {
         index: usize,
@@ -80,6 +90,8 @@ pub struct Options {
     /// Load threads. 0 runs one shard on the caller's thread, which must then be a
     /// current-thread runtime (tests under tokio's paused clock do this).
     pub threads: usize,
+    /// Hand the first exchanges (requests and responses, secrets redacted) to a listener.
+    pub http_debug: Option<HttpDebug>,
 }
 
 impl Options {
@@ -121,6 +133,19 @@ pub async fn run_watched(
         &options.authority,
         &options.path_prefix,
     )?);
+    let origin = Origin {
+        scheme: if options.connector.is_tls() {
+            http::uri::Scheme::HTTPS
+        } else {
+            http::uri::Scheme::HTTP
+        },
+        // `memory` and other test authorities are valid too; only a Host header with spaces or
+        // worse is refused, by `prepare` above.
+        authority: options
+            .authority
+            .parse()
+            .map_err(|_| Error::Prepare(format!("`{}` is not a host", options.authority)))?,
+    };
     let plan_arc = Arc::new(plan.clone());
     let shards = options.threads.max(1);
     let gauge = Arc::new(UserGauge::new(plan.steps.len()));
@@ -139,8 +164,12 @@ pub async fn run_watched(
         Workload::new(
             plan_arc.clone(),
             prepared.clone(),
-            options.connector.clone(),
-            Arc::from(options.path_prefix.as_str()),
+            Route {
+                connector: options.connector.clone(),
+                prefix: Arc::from(options.path_prefix.as_str()),
+                origin: origin.clone(),
+                debug: options.http_debug.clone(),
+            },
             Share {
                 index,
                 count: shards,

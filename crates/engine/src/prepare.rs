@@ -1,11 +1,12 @@
 //! Requests made ready once, before the run: parsed method and URI, a header map with `Host`,
 //! the body as shared bytes. On the per-request path a static request is then a few reference
-//! count bumps and one header-map clone; only templated parts are rendered per request.
+//! count bumps and one header-map clone; only templated parts are rendered per request. Also
+//! notes, once, what the response handling and the debug output need to know of each request.
 
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HOST};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
-use stampede_plan::{Check, Plan, Request, Template};
+use stampede_plan::{CaptureFrom, Check, Plan, Request, Template};
 
 use crate::Error;
 
@@ -15,14 +16,20 @@ pub(crate) struct Prepared {
     pub(crate) uri: Option<Uri>,
     /// Headers that never change, `Host` included.
     pub(crate) headers: HeaderMap,
-    /// Headers with templated values, rendered per request.
-    pub(crate) dynamic_headers: Vec<(HeaderName, Template)>,
+    /// Headers with templated values, rendered per request, and whether each is a secret.
+    pub(crate) dynamic_headers: Vec<(HeaderName, Template, bool)>,
     /// The body when it is not templated.
     pub(crate) body: Option<Bytes>,
     /// JSON values the `json` checks compare against, parsed once.
     pub(crate) json_checks: Vec<(usize, serde_json::Value)>,
     /// The response body must be read into memory (for checks or captures), not just counted.
     pub(crate) keep_body: bool,
+    /// The response body is parsed as JSON (for `json` checks or captures).
+    pub(crate) parse_json: bool,
+    /// Path or query holds a secret (`${env:..}`): debug output shows no request target.
+    pub(crate) secret_target: bool,
+    /// The body holds a secret: debug output shows no request body.
+    pub(crate) secret_body: bool,
 }
 
 pub(crate) fn prepare(plan: &Plan, authority: &str, prefix: &str) -> Result<Vec<Prepared>, Error> {
@@ -60,7 +67,7 @@ fn prepare_one(request: &Request, host: &HeaderValue, prefix: &str) -> Result<Pr
                 value.set_sensitive(header.secret);
                 headers.append(name, value);
             }
-            None => dynamic_headers.push((name, header.value.clone())),
+            None => dynamic_headers.push((name, header.value.clone(), header.secret)),
         }
     }
     let body = match &request.body {
@@ -82,6 +89,10 @@ fn prepare_one(request: &Request, host: &HeaderValue, prefix: &str) -> Result<Pr
 
     let mut json_checks = Vec::new();
     let mut keep_body = !request.captures.is_empty();
+    let mut parse_json = request
+        .captures
+        .iter()
+        .any(|c| matches!(c.from, CaptureFrom::JsonPointer(_)));
     for (index, check) in request.checks.iter().enumerate() {
         match check {
             Check::Json { equals, .. } => {
@@ -89,6 +100,7 @@ fn prepare_one(request: &Request, host: &HeaderValue, prefix: &str) -> Result<Pr
                     .map_err(|e| bad(format!("check value `{equals}` is not JSON: {e}")))?;
                 json_checks.push((index, value));
                 keep_body = true;
+                parse_json = true;
             }
             Check::BodyContains(_) => keep_body = true,
             Check::MaxLatency(_) | Check::Status(_) => {}
@@ -102,6 +114,9 @@ fn prepare_one(request: &Request, host: &HeaderValue, prefix: &str) -> Result<Pr
         body,
         json_checks,
         keep_body,
+        parse_json,
+        secret_target: request.path.is_secret() || request.query.iter().any(|(_, v)| v.is_secret()),
+        secret_body: request.body.as_ref().is_some_and(Template::is_secret),
     })
 }
 

@@ -1,21 +1,28 @@
-//! A virtual user: its connection, its state (captures, iteration, random stream), and the one
-//! function on the per-request path, [`User::execute`].
+//! A virtual user: its connection, its state (captures, iteration, `${seq}`, random stream, a
+//! pending 429 backoff), and the one function on the per-request path, [`User::execute`],
+//! which records exactly one outcome per request with its phases.
+//!
+//! Knows nothing of schedules: the shard decides when a user runs; the user decides only how
+//! long a 429 holds it.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use hmac::{Hmac, Mac};
 use http::header::RETRY_AFTER;
-use http::{HeaderValue, Uri};
-use http_body_util::{BodyExt, Full};
-use sha2::Sha256;
-use stampede_metrics::{FailureKey, Outcome};
-use stampede_plan::{CaptureFrom, Check, Context, Request, Think};
+use http_body_util::Full;
+use stampede_metrics::sample::{self, BODY_SAMPLE_BYTES};
+use stampede_metrics::{FailureKey, Outcome, RequestStats};
+use stampede_plan::{On429, Think};
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
-use crate::conn::{Sender, classify};
+use crate::backoff;
+use crate::build::{Ctx, build};
+use crate::conn::{Refusal, Sender, WriteClock, classify};
+use crate::debug;
+use crate::exchange::{Failed, Received, exchange};
 use crate::rng::Rng;
+use crate::verdict;
 use crate::workload::{Ledger, Workload};
 
 /// A live connection; dropping it tears the connection down at once (a timed-out request
@@ -23,6 +30,8 @@ use crate::workload::{Ledger, Workload};
 struct Conn {
     sender: Sender,
     driver: AbortHandle,
+    /// When the connection last started writing a request: where `waiting` begins.
+    writes: WriteClock,
 }
 
 impl Drop for Conn {
@@ -44,7 +53,11 @@ pub(crate) struct User {
     row_seq: u64,
     row_random: u64,
     rng: Rng,
-    /// Reused buffers: rendered URI and body, received body.
+    /// `${seq}`: this user's own counter, 0, 1, 2..
+    seq: u64,
+    /// After a 429 with `on-429 = "backoff"`: no request before this.
+    backoff_until: Option<Instant>,
+    /// Reused buffers: rendered URI and body, received body (all of it, or the start).
     text: String,
     body: Vec<u8>,
 }
@@ -61,6 +74,8 @@ impl User {
             row_seq: 0,
             row_random: 0,
             rng: Rng::new(id.wrapping_mul(0x2545_f491_4f6c_dd1d) ^ 0x5851_f42d),
+            seq: 0,
+            backoff_until: None,
             text: String::new(),
             body: Vec::new(),
         }
@@ -149,123 +164,240 @@ impl User {
         scheduled: Option<Instant>,
         ledger: Ledger,
     ) {
-        let request = &work.plan.requests[id];
-        if let Err((outcome, started)) = self.ready_connection(work).await {
-            {
-                let now = Instant::now();
-                let mut stats = work.ledger(ledger);
-                let entry = &mut stats.requests[id];
-                entry.outcomes.bump(outcome);
-                entry.failed += 1;
-                entry.failures.bump(FailureKey::Transport(outcome));
-                entry.latency.record_us(micros(now - started));
-                if let Some(at) = scheduled {
-                    entry.corrected.record_us(micros(now - at));
-                }
-                return;
-            }
-        };
-        let built = self.build(work, id);
-        let sender = &mut self
-            .conn
-            .as_mut()
-            .expect("ready_connection left a connection")
-            .sender;
-        let body_buf = &mut self.body;
-        let sent = Instant::now();
-        let exchange = async {
-            let response = sender.send_request(built).await.map_err(|e| classify(&e))?;
-            let (parts, mut body) = response.into_parts();
-            let mut bytes = 0u64;
-            let keep = work.prepared[id].keep_body;
-            if keep {
-                body_buf.clear();
-            }
-            while let Some(frame) = body.frame().await {
-                let frame = frame.map_err(|e| classify(&e))?;
-                if let Some(data) = frame.data_ref() {
-                    bytes += data.len() as u64;
-                    if keep {
-                        body_buf.extend_from_slice(data);
-                    }
-                }
-            }
-            Ok::<_, Outcome>((parts, bytes))
-        };
-        let result = match tokio::time::timeout(request.timeout, exchange).await {
-            Ok(result) => result,
-            Err(_) => Err(Outcome::Timeout),
-        };
-        let done = Instant::now();
-        let latency = done - sent;
-
-        let mut stats = work.ledger(ledger);
-        let entry = &mut stats.requests[id];
-        entry.latency.record_us(micros(latency));
-        if let Some(at) = scheduled {
-            entry.corrected.record_us(micros(done - at));
+        // A 429 with `on-429 = "backoff"` holds the user's next request, whatever it is.
+        if !self.wait_backoff(work).await {
+            return;
         }
-        match result {
-            Err(outcome) => {
+        // Latency counts from here: a request that must open a connection first waits for
+        // it, as a client would, and the phases say how much of it that was.
+        let started = Instant::now();
+        if let Err(refusal) = self.ready_connection(work, id, ledger).await {
+            self.record_refusal(work, id, ledger, (started, scheduled), refusal);
+            return;
+        }
+        let h2 = self.conn.as_ref().is_some_and(|c| c.sender.is_http2());
+        let (built, body) = self.build(work, id, h2);
+        let debug = work
+            .debug
+            .as_ref()
+            .and_then(|d| d.claim())
+            .map(|number| self.debug_request(work, id, number, (&built, &body), h2));
+        drop(body);
+        let keep = if work.prepared[id].keep_body {
+            usize::MAX
+        } else if debug.is_some() {
+            debug::KEEP_BYTES
+        } else {
+            BODY_SAMPLE_BYTES
+        };
+        let Some(conn) = self.conn.as_mut() else {
+            return;
+        };
+        conn.writes.reset();
+        let sent = Instant::now();
+        let timeout = work.plan.requests[id].timeout;
+        let result = exchange(&mut conn.sender, built, &mut self.body, keep, timeout).await;
+        let timing = Timing {
+            started,
+            scheduled,
+            sent,
+            first_write: conn.writes.first_write(),
+            done: Instant::now(),
+        };
+        let response = match result {
+            Ok(received) => {
+                self.record_response(work, id, ledger, &received, &timing);
+                Ok(debug_response(&received, &self.body, timing.done - sent))
+            }
+            Err(failed) => {
                 // The connection's state is unknown after a failure: start afresh next time.
                 self.conn = None;
-                entry.outcomes.bump(outcome);
-                entry.failed += 1;
-                entry.failures.bump(FailureKey::Transport(outcome));
+                let detail = failed.broke.detail();
+                record_failure(work, id, ledger, &timing, &failed, || detail.clone());
+                Err(detail)
             }
-            Ok((parts, bytes)) => {
-                let status = parts.status.as_u16();
-                let outcome = Outcome::from_status(status);
-                entry.outcomes.bump(outcome);
-                entry.body_bytes += bytes;
-                if outcome == Outcome::RateLimited && parts.headers.contains_key(RETRY_AFTER) {
-                    entry.retry_after_seen += 1;
-                }
-                if !request.expect.contains(status) {
-                    entry.failed += 1;
-                    entry.failures.bump(FailureKey::Status(status));
-                } else if let Some(check) = self.failed_check(work, id, status, latency) {
-                    entry.failed += 1;
-                    entry.checks_failed += 1;
-                    entry.failures.bump(FailureKey::Check(check as u16));
-                }
-                drop(stats);
-                self.capture(request, &parts.headers);
-            }
+        };
+        if let (Some(mut exchange), Some(listener)) = (debug, &work.debug) {
+            exchange.response = response;
+            listener.emit(&exchange);
+        }
+    }
+
+    /// Sleeps out the last 429's Retry-After. False when the step ended meanwhile: the user
+    /// then starts nothing new.
+    async fn wait_backoff(&mut self, work: &Workload) -> bool {
+        let Some(until) = self.backoff_until.take() else {
+            return true;
+        };
+        tokio::select! {
+            () = tokio::time::sleep_until(until) => true,
+            () = work.stopped() => false,
         }
     }
 
     /// A connection ready for a request: the current one, or a new one (counted as a reconnect
-    /// when it replaces one that broke). On failure, the outcome and when the attempt began.
-    async fn ready_connection(&mut self, work: &Workload) -> Result<(), (Outcome, Instant)> {
+    /// when it replaces one that broke, its connect and TLS times recorded against request
+    /// `id`).
+    async fn ready_connection(
+        &mut self,
+        work: &Workload,
+        id: usize,
+        ledger: Ledger,
+    ) -> Result<(), Refusal> {
         if let Some(conn) = &mut self.conn {
             if conn.sender.ready().await.is_ok() {
                 return Ok(());
             }
             self.conn = None;
         }
-        let started = Instant::now();
         if self.connected_before {
             work.ledger(Ledger::Step).reconnects += 1;
         }
-        let (sender, driver) = work
-            .connector
-            .connect(work.plan.connect_timeout)
-            .await
-            .map_err(|outcome| (outcome, started))?;
+        let opened = work.connector.connect(work.plan.connect_timeout).await?;
         self.connected_before = true;
-        let conn = self.conn.insert(Conn { sender, driver });
-        conn.sender
-            .ready()
-            .await
-            .map_err(|e| (classify(&e), started))?;
-        Ok(())
+        {
+            let mut stats = work.ledger(ledger);
+            if opened.sender.is_http2() {
+                stats.connections.http2 += 1;
+            } else {
+                stats.connections.http1 += 1;
+            }
+            let phases = &mut stats.requests[id].phases;
+            if let Some(connecting) = opened.connecting {
+                phases.connecting.record_us(micros(connecting));
+            }
+            if let Some(tls) = opened.tls {
+                phases.tls_handshaking.record_us(micros(tls));
+            }
+        }
+        let conn = self.conn.insert(Conn {
+            sender: opened.sender,
+            driver: opened.driver,
+            writes: opened.writes,
+        });
+        conn.sender.ready().await.map_err(|err| Refusal {
+            outcome: classify(&err),
+            detail: format!("the connection closed at once: {err}"),
+        })
     }
 
-    /// Builds the request: static parts shared, templated parts rendered, body signed.
-    fn build(&mut self, work: &Workload, id: usize) -> http::Request<Full<Bytes>> {
-        let prepared = &work.prepared[id];
+    /// A request that never went out: no connection.
+    fn record_refusal(
+        &mut self,
+        work: &Workload,
+        id: usize,
+        ledger: Ledger,
+        (started, scheduled): (Instant, Option<Instant>),
+        refusal: Refusal,
+    ) {
+        let now = Instant::now();
+        {
+            let mut stats = work.ledger(ledger);
+            let entry = &mut stats.requests[id];
+            entry.outcomes.bump(refusal.outcome);
+            entry.failed += 1;
+            let key = FailureKey::Transport(refusal.outcome);
+            entry.failures.bump(key);
+            if entry.samples.wants(key) {
+                entry
+                    .samples
+                    .keep(key, sample::escaped(&refusal.detail, BODY_SAMPLE_BYTES));
+            }
+            entry.latency.record_us(micros(now - started));
+            if let Some(at) = scheduled {
+                entry.corrected.record_us(micros(now - at));
+            }
+        }
+        if let Some(listener) = &work.debug
+            && let Some(number) = listener.claim()
+        {
+            let request = &work.plan.requests[id];
+            listener.emit(&debug::Exchange {
+                number,
+                request: request.name.clone(),
+                method: request.method.clone(),
+                target: String::new(),
+                version: "",
+                headers: Vec::new(),
+                body: String::new(),
+                response: Err(refusal.detail),
+            });
+        }
+    }
+
+    /// Counts a complete response: outcome, latency and phases, checks, the verdict, captures,
+    /// and the backoff a 429 asks for.
+    fn record_response(
+        &mut self,
+        work: &Workload,
+        id: usize,
+        ledger: Ledger,
+        received: &Received,
+        timing: &Timing,
+    ) {
         let request = &work.plan.requests[id];
+        let prepared = &work.prepared[id];
+        let status = received.parts.status.as_u16();
+        let latency = timing.done - timing.started;
+        let json = prepared
+            .parse_json
+            .then(|| serde_json::from_slice::<serde_json::Value>(&self.body).ok())
+            .flatten();
+        let response = verdict::Response {
+            status,
+            latency,
+            headers: &received.parts.headers,
+            body: &self.body,
+            json: json.as_ref(),
+        };
+        let mut stats = work.ledger(ledger);
+        let entry = &mut stats.requests[id];
+        entry.latency.record_us(micros(latency));
+        if let Some(at) = timing.scheduled {
+            entry.corrected.record_us(micros(timing.done - at));
+        }
+        let went_out = timing.first_write.unwrap_or(timing.sent);
+        entry
+            .phases
+            .waiting
+            .record_us(micros(received.head - went_out));
+        entry
+            .phases
+            .receiving
+            .record_us(micros(timing.done - received.head));
+        let outcome = Outcome::from_status(status);
+        entry.outcomes.bump(outcome);
+        entry.body_bytes += received.bytes;
+        let limited = outcome == Outcome::RateLimited;
+        if limited && received.parts.headers.contains_key(RETRY_AFTER) {
+            entry.retry_after_seen += 1;
+        }
+        let failed_check = verdict::checks(&work.plan, prepared, id, &response, entry);
+        if !request.expect.contains(status) {
+            fail(entry, FailureKey::Status(status), || {
+                sample::printable(&self.body, BODY_SAMPLE_BYTES)
+            });
+        } else if let Some(check) = failed_check {
+            fail(entry, FailureKey::Check(check.index), || check.value);
+        } else if !limited {
+            entry.succeeded += 1;
+        }
+        verdict::captures(&work.plan, id, &response, &mut self.captures, entry);
+        if let (true, On429::Backoff { max }) = (limited, work.plan.options_for(id).on_429) {
+            let wait = backoff::wait(&received.parts.headers, SystemTime::now(), max);
+            entry.backoffs += 1;
+            entry.backoff_us += micros(wait);
+            self.backoff_until = Some(timing.done + wait);
+        }
+    }
+
+    /// Builds request `id` with this user's state.
+    fn build(
+        &mut self,
+        work: &Workload,
+        id: usize,
+        h2: bool,
+    ) -> (http::Request<Full<Bytes>>, Bytes) {
         let mut ctx = Ctx {
             work,
             vu: self.id,
@@ -273,183 +405,39 @@ impl User {
             rng: &mut self.rng,
             captures: &self.captures,
             row: (self.row_seq, self.row_random),
+            seq: &mut self.seq,
         };
-
-        let uri = match &prepared.uri {
-            Some(uri) => uri.clone(),
-            None => {
-                self.text.clear();
-                self.text.push_str(&work.prefix);
-                request.path.render_into(&mut ctx, &mut self.text);
-                for (key, value) in &request.query {
-                    self.text
-                        .push(if self.text.contains('?') { '&' } else { '?' });
-                    encode_query(key, &mut self.text);
-                    self.text.push('=');
-                    let mut rendered = String::new();
-                    value.render_into(&mut ctx, &mut rendered);
-                    encode_query(&rendered, &mut self.text);
-                }
-                // A template that renders into an invalid URI is the scenario's fault, sent as "/"
-                // would hide it; it fails at the server as a 4xx instead of crashing the run.
-                Uri::try_from(self.text.as_str()).unwrap_or_else(|_| Uri::from_static("/"))
-            }
-        };
-        let body = match &prepared.body {
-            Some(bytes) => bytes.clone(),
-            None => {
-                let mut text = String::new();
-                if let Some(template) = &request.body {
-                    template.render_into(&mut ctx, &mut text);
-                }
-                Bytes::from(text)
-            }
-        };
-        let mut headers = prepared.headers.clone();
-        for (name, template) in &prepared.dynamic_headers {
-            let mut value = String::new();
-            template.render_into(&mut ctx, &mut value);
-            if let Ok(value) = HeaderValue::from_str(&value) {
-                headers.append(name.clone(), value);
-            }
-        }
-        // HMAC accepts a key of any length, so `new_from_slice` cannot fail here.
-        if let Some(sign) = &request.sign
-            && let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&sign.secret)
-        {
-            mac.update(&body);
-            let value = format!(
-                "{}{}",
-                sign.prefix,
-                hex::encode(mac.finalize().into_bytes())
-            );
-            if let (Ok(name), Ok(mut value)) = (
-                http::HeaderName::from_bytes(sign.header.as_bytes()),
-                HeaderValue::from_str(&value),
-            ) {
-                value.set_sensitive(true);
-                headers.insert(name, value);
-            }
-        }
-        let mut built = http::Request::new(Full::new(body));
-        *built.method_mut() = prepared.method.clone();
-        *built.uri_mut() = uri;
-        *built.headers_mut() = headers;
-        built
+        build(&mut ctx, id, &mut self.text, h2)
     }
 
-    /// The index of the first check the response fails, if any.
-    fn failed_check(
+    /// The request half of a debug exchange, secrets redacted.
+    fn debug_request(
         &self,
         work: &Workload,
         id: usize,
-        status: u16,
-        latency: Duration,
-    ) -> Option<usize> {
-        let request = &work.plan.requests[id];
-        if request.checks.is_empty() {
-            return None;
-        }
+        number: usize,
+        (built, body): (&http::Request<Full<Bytes>>, &Bytes),
+        h2: bool,
+    ) -> debug::Exchange {
         let prepared = &work.prepared[id];
-        let json = if prepared.json_checks.is_empty() {
-            None
-        } else {
-            serde_json::from_slice::<serde_json::Value>(&self.body).ok()
-        };
-        request
-            .checks
-            .iter()
-            .enumerate()
-            .position(|(index, check)| match check {
-                Check::Status(set) => !set.contains(status),
-                Check::MaxLatency(limit) => latency > *limit,
-                Check::BodyContains(needle) => !contains(&self.body, needle.as_bytes()),
-                Check::Json { pointer, .. } => {
-                    let expected = prepared
-                        .json_checks
-                        .iter()
-                        .find(|(i, _)| *i == index)
-                        .map(|(_, v)| v);
-                    json.as_ref().and_then(|j| j.pointer(pointer)) != expected
-                }
-            })
-    }
-
-    fn capture(&mut self, request: &Request, headers: &http::HeaderMap) {
-        if request.captures.is_empty() {
-            return;
+        debug::Exchange {
+            number,
+            request: work.plan.requests[id].name.clone(),
+            method: built.method().to_string(),
+            target: if prepared.secret_target {
+                debug::REDACTED.to_owned()
+            } else {
+                built.uri().to_string()
+            },
+            version: if h2 { "HTTP/2" } else { "HTTP/1.1" },
+            headers: debug::headers(built.headers()),
+            body: if prepared.secret_body {
+                debug::REDACTED.to_owned()
+            } else {
+                debug::body(body)
+            },
+            response: Err(String::new()),
         }
-        let mut json = None;
-        for capture in &request.captures {
-            let value = match &capture.from {
-                CaptureFrom::Header(name) => headers
-                    .get(name.as_str())
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned),
-                CaptureFrom::JsonPointer(pointer) => {
-                    let parsed = json.get_or_insert_with(|| {
-                        serde_json::from_slice::<serde_json::Value>(&self.body).ok()
-                    });
-                    parsed
-                        .as_ref()
-                        .and_then(|j| j.pointer(pointer))
-                        .map(|v| match v {
-                            serde_json::Value::String(s) => s.clone(),
-                            other => other.to_string(),
-                        })
-                }
-            };
-            // A response without the value keeps the previous one: a user that lost its token
-            // shows as 401s in the results, which is what happened.
-            if let (Some(value), Some(slot)) = (value, self.captures.get_mut(capture.slot)) {
-                *slot = value;
-            }
-        }
-    }
-}
-
-/// The per-user state a template sees.
-struct Ctx<'a> {
-    work: &'a Workload,
-    vu: u64,
-    iteration: u64,
-    rng: &'a mut Rng,
-    captures: &'a [String],
-    row: (u64, u64),
-}
-
-impl Context for Ctx<'_> {
-    fn vu(&self) -> u64 {
-        self.vu
-    }
-    fn iteration(&self) -> u64 {
-        self.iteration
-    }
-    fn next_seq(&mut self) -> u64 {
-        self.work.next_seq()
-    }
-    fn now_ms(&self) -> u64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64)
-    }
-    fn rand(&mut self, lo: i64, hi: i64) -> i64 {
-        self.rng.range_i64(lo, hi)
-    }
-    fn random_u128(&mut self) -> u128 {
-        (u128::from(self.rng.next_u64()) << 64) | u128::from(self.rng.next_u64())
-    }
-    fn data(&self, column: usize) -> &str {
-        match &self.work.plan.data {
-            Some(data) => data
-                .row(self.vu, self.row.0, self.row.1)
-                .get(column)
-                .map_or("", String::as_str),
-            None => "",
-        }
-    }
-    fn capture(&self, slot: usize) -> &str {
-        self.captures.get(slot).map_or("", String::as_str)
     }
 }
 
@@ -457,27 +445,63 @@ pub(crate) fn micros(d: Duration) -> u64 {
     d.as_micros().min(u128::from(u64::MAX)) as u64
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
+/// When an exchange's parts happened.
+struct Timing {
+    /// Before the connection was made ready (opened, when it had to be).
+    started: Instant,
+    /// When it was due (open model).
+    scheduled: Option<Instant>,
+    /// When the request was handed to the connection.
+    sent: Instant,
+    /// When its first byte was written.
+    first_write: Option<Instant>,
+    done: Instant,
 }
 
-/// Percent-encodes everything but RFC 3986 unreserved characters.
-fn encode_query(text: &str, out: &mut String) {
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push('%');
-            out.push(
-                char::from_digit(u32::from(byte >> 4), 16)
-                    .unwrap_or('0')
-                    .to_ascii_uppercase(),
-            );
-            out.push(
-                char::from_digit(u32::from(byte & 15), 16)
-                    .unwrap_or('0')
-                    .to_ascii_uppercase(),
-            );
-        }
+/// Counts a failure under `key`, with a sample of the first.
+fn fail(entry: &mut RequestStats, key: FailureKey, sample: impl FnOnce() -> String) {
+    entry.failed += 1;
+    entry.failures.bump(key);
+    if entry.samples.wants(key) {
+        entry.samples.keep(key, sample());
+    }
+}
+
+/// An exchange that broke after the request went out.
+fn record_failure(
+    work: &Workload,
+    id: usize,
+    ledger: Ledger,
+    timing: &Timing,
+    failed: &Failed,
+    detail: impl FnOnce() -> String,
+) {
+    let mut stats = work.ledger(ledger);
+    let entry = &mut stats.requests[id];
+    entry
+        .latency
+        .record_us(micros(timing.done - timing.started));
+    if let Some(at) = timing.scheduled {
+        entry.corrected.record_us(micros(timing.done - at));
+    }
+    // The head arrived before the body broke: time to first byte still happened.
+    if let Some(head) = failed.head {
+        let went_out = timing.first_write.unwrap_or(timing.sent);
+        entry.phases.waiting.record_us(micros(head - went_out));
+    }
+    let outcome = failed.broke.outcome();
+    entry.outcomes.bump(outcome);
+    fail(entry, FailureKey::Transport(outcome), || {
+        sample::escaped(&detail(), BODY_SAMPLE_BYTES)
+    });
+}
+
+/// The response half of a debug exchange.
+fn debug_response(received: &Received, body: &[u8], elapsed: Duration) -> debug::DebugResponse {
+    debug::DebugResponse {
+        status: received.parts.status.as_u16(),
+        headers: debug::headers(&received.parts.headers),
+        body: debug::body(body),
+        elapsed,
     }
 }

@@ -1,5 +1,6 @@
 //! What a virtual user needs from its load thread, and nothing more: the plan made ready, where
-//! to connect, where to count, the run-wide sequences, and whether the step is over.
+//! to connect, where to count, the run-wide sequences, whether the step is over (and a way to
+//! wait for it), and whether someone asked to see the first exchanges.
 //!
 //! The shard owns the scheduling (when users start, stop, and take arrivals); a user only sees
 //! this narrow environment, so a user can run more than one activity without knowing the shard.
@@ -7,10 +8,13 @@
 use std::cell::{Cell, RefCell, RefMut};
 use std::sync::Arc;
 
+use http::uri::{Authority, Scheme};
 use stampede_metrics::StatsSet;
 use stampede_plan::Plan;
+use tokio::sync::Notify;
 
 use crate::conn::Connector;
+use crate::debug::HttpDebug;
 use crate::prepare::Prepared;
 use crate::rng::Rng;
 use crate::share::Share;
@@ -24,12 +28,23 @@ pub(crate) enum Ledger {
     Setup,
 }
 
+/// Where requests go, as an HTTP/2 request names it (`:scheme` and `:authority`); HTTP/1.1
+/// sends a `Host` header and a relative path instead.
+#[derive(Clone)]
+pub(crate) struct Origin {
+    pub(crate) scheme: Scheme,
+    pub(crate) authority: Authority,
+}
+
 pub(crate) struct Workload {
     pub(crate) plan: Arc<Plan>,
     pub(crate) prepared: Arc<Vec<Prepared>>,
     pub(crate) connector: Connector,
     /// Prepended to every rendered path.
     pub(crate) prefix: Arc<str>,
+    pub(crate) origin: Origin,
+    /// `--http-debug`: the first exchanges, handed to a listener.
+    pub(crate) debug: Option<HttpDebug>,
     /// This load thread's share of the run.
     pub(crate) share: Share,
     picker: Picker,
@@ -39,14 +54,23 @@ pub(crate) struct Workload {
     data_seq: Cell<u64>,
     /// Set when the current step ends: users start nothing new.
     stopping: Cell<bool>,
+    /// Wakes users waiting out a 429's Retry-After when the step ends.
+    stop_wake: Notify,
+}
+
+/// How a workload reaches the target, beside the plan.
+pub(crate) struct Route {
+    pub(crate) connector: Connector,
+    pub(crate) prefix: Arc<str>,
+    pub(crate) origin: Origin,
+    pub(crate) debug: Option<HttpDebug>,
 }
 
 impl Workload {
     pub(crate) fn new(
         plan: Arc<Plan>,
         prepared: Arc<Vec<Prepared>>,
-        connector: Connector,
-        prefix: Arc<str>,
+        route: Route,
         share: Share,
     ) -> Workload {
         let n = plan.requests.len();
@@ -58,8 +82,10 @@ impl Workload {
         Workload {
             plan,
             prepared,
-            connector,
-            prefix,
+            connector: route.connector,
+            prefix: route.prefix,
+            origin: route.origin,
+            debug: route.debug,
             share,
             picker,
             stats: RefCell::new(StatsSet::new(n)),
@@ -67,6 +93,7 @@ impl Workload {
             seq: Cell::new(0),
             data_seq: Cell::new(0),
             stopping: Cell::new(false),
+            stop_wake: Notify::new(),
         }
     }
 
@@ -93,8 +120,8 @@ impl Workload {
         self.picker.pick(rng)
     }
 
-    /// The next number of `${seq}`, unique over the run without a shared counter.
-    pub(crate) fn next_seq(&self) -> u64 {
+    /// The next number of `${run_seq}`, unique over the run without a shared counter.
+    pub(crate) fn next_run_seq(&self) -> u64 {
         self.share.global(bump(&self.seq))
     }
 
@@ -109,6 +136,20 @@ impl Workload {
 
     pub(crate) fn set_stopping(&self, stopping: bool) {
         self.stopping.set(stopping);
+        if stopping {
+            self.stop_wake.notify_waiters();
+        }
+    }
+
+    /// Resolves once the current step is ending (at once if it is).
+    pub(crate) async fn stopped(&self) {
+        // A `Notified` hears every `notify_waiters` from its creation on, so the flag is
+        // checked after it exists and no wake-up can fall in between.
+        let wake = self.stop_wake.notified();
+        if self.stopping() {
+            return;
+        }
+        wake.await;
     }
 }
 

@@ -11,11 +11,14 @@
 //! actual send. Thresholds, live aborts, the knee and the tables all read the headline.
 
 use serde::{Deserialize, Serialize};
-use stampede_plan::Metric;
+use stampede_plan::{Metric, Phase, PhaseStat};
 
 use crate::format::{ratio, round};
-use crate::{Latency, OutcomeCounts, RequestStats, StatsSet};
+use crate::{
+    CheckTally, Connections, Latency, Outcome, OutcomeCounts, Phases, RequestStats, StatsSet,
+};
 
+/// Microseconds as milliseconds rounded to the microsecond: how every time figure is written.
 /// min, mean and percentiles in milliseconds, rounded to the microsecond (the histogram's unit).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LatencyMs {
@@ -75,6 +78,112 @@ pub fn quantile_ms(latency: &Latency, quantile: f64) -> f64 {
     ms_of_us(latency.quantile_us(quantile) as f64)
 }
 
+/// One request phase over a span: how often it happened and its times in milliseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PhaseMs {
+    /// Times the phase happened: connections opened for connecting and TLS, responses for
+    /// waiting and receiving.
+    pub count: u64,
+    pub mean: f64,
+    pub p50: f64,
+    pub p95: f64,
+    pub p99: f64,
+}
+
+impl PhaseMs {
+    /// `None` when the phase never happened in the span.
+    pub fn of(latency: &Latency) -> Option<PhaseMs> {
+        if latency.is_empty() {
+            return None;
+        }
+        Some(PhaseMs {
+            count: latency.count(),
+            mean: ms_of_us(latency.histogram().mean()),
+            p50: quantile_ms(latency, 0.50),
+            p95: quantile_ms(latency, 0.95),
+            p99: quantile_ms(latency, 0.99),
+        })
+    }
+
+    fn stat(&self, stat: PhaseStat) -> f64 {
+        match stat {
+            PhaseStat::P50 => self.p50,
+            PhaseStat::P95 => self.p95,
+            PhaseStat::P99 => self.p99,
+        }
+    }
+}
+
+/// Where requests' time went (k6's `http_req_connecting`, `http_req_tls_handshaking`,
+/// `http_req_waiting`, `http_req_receiving`); a phase that never happened is absent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PhasesMs {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connecting: Option<PhaseMs>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_handshaking: Option<PhaseMs>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<PhaseMs>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receiving: Option<PhaseMs>,
+}
+
+impl PhasesMs {
+    /// `None` when no phase was recorded at all.
+    pub fn of(phases: &Phases) -> Option<PhasesMs> {
+        if phases.is_empty() {
+            return None;
+        }
+        Some(PhasesMs {
+            connecting: PhaseMs::of(&phases.connecting),
+            tls_handshaking: PhaseMs::of(&phases.tls_handshaking),
+            waiting: PhaseMs::of(&phases.waiting),
+            receiving: PhaseMs::of(&phases.receiving),
+        })
+    }
+
+    pub fn get(&self, phase: Phase) -> Option<&PhaseMs> {
+        match phase {
+            Phase::Connecting => self.connecting.as_ref(),
+            Phase::TlsHandshaking => self.tls_handshaking.as_ref(),
+            Phase::Waiting => self.waiting.as_ref(),
+            Phase::Receiving => self.receiving.as_ref(),
+        }
+    }
+}
+
+/// One check of a request over a span.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CheckFigures {
+    pub passed: u64,
+    pub failed: u64,
+    /// `passed / (passed + failed)`, 1 when the check never ran.
+    pub pass_rate: f64,
+    /// The first distinct values it failed on (`429` for a status check).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seen: Vec<String>,
+}
+
+impl CheckFigures {
+    fn of(tally: &CheckTally) -> CheckFigures {
+        CheckFigures {
+            passed: tally.passed,
+            failed: tally.failed,
+            pass_rate: pass_rate(tally.passed, tally.failed),
+            seen: tally.seen.clone(),
+        }
+    }
+}
+
+/// Passed over evaluated, rounded as fractions are; 1 when nothing was evaluated (nothing
+/// failed).
+fn pass_rate(passed: u64, failed: u64) -> f64 {
+    if passed + failed == 0 {
+        return 1.0;
+    }
+    round(ratio(passed as f64, (passed + failed) as f64), 6)
+}
+
 /// Where a latency is measured from.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -100,9 +209,32 @@ pub struct Figures {
     /// Failed requests per second of the span.
     pub failed_rps: f64,
     pub outcomes: OutcomeCounts,
+    /// Check evaluations that failed (a response may fail several checks).
     pub checks_failed: u64,
+    /// Check evaluations that passed.
+    #[serde(default)]
+    pub checks_passed: u64,
+    /// Per check of the request, by index; empty for an aggregate of several requests.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<CheckFigures>,
+    /// Requests that succeeded: an expected status other than 429, no failed `fail-request`
+    /// check.
+    #[serde(default)]
+    pub succeeded: u64,
+    /// `succeeded` per second of the span.
+    #[serde(default)]
+    pub success_rps: f64,
+    /// 429 responses / requests, expected or not.
+    #[serde(default)]
+    pub rate_limited: f64,
     /// 429 responses that said when to come back.
     pub retry_after_seen: u64,
+    /// Times a user slept after a 429 (`on-429 = "backoff"`).
+    #[serde(default)]
+    pub backoffs: u64,
+    /// Captures that found nothing.
+    #[serde(default)]
+    pub capture_misses: u64,
     pub body_bytes: u64,
     /// Response body bytes per request.
     pub body_bytes_mean: f64,
@@ -113,6 +245,9 @@ pub struct Figures {
     /// From the actual send, beside a headline measured from the scheduled send.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_sent_ms: Option<LatencyMs>,
+    /// Where the time went, when any phase was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phases: Option<PhasesMs>,
 }
 
 impl Figures {
@@ -128,13 +263,27 @@ impl Figures {
             failed_rps: round(ratio(stats.failed as f64, seconds), 3),
             outcomes: stats.outcomes,
             checks_failed: stats.checks_failed,
+            checks_passed: stats.checks_passed,
+            checks: stats.checks.iter().map(CheckFigures::of).collect(),
+            succeeded: stats.succeeded,
+            success_rps: round(ratio(stats.succeeded as f64, seconds), 3),
+            rate_limited: round(
+                ratio(
+                    stats.outcomes.get(Outcome::RateLimited) as f64,
+                    requests as f64,
+                ),
+                6,
+            ),
             retry_after_seen: stats.retry_after_seen,
+            backoffs: stats.backoffs,
+            capture_misses: stats.capture_misses.total(),
             body_bytes: stats.body_bytes,
             body_bytes_mean: round(ratio(stats.body_bytes as f64, requests as f64), 3),
             latency_ms: LatencyMs::of(headline),
             latency_from: from,
             latency_sent_ms: (from == LatencyFrom::Scheduled)
                 .then(|| LatencyMs::of(&stats.latency)),
+            phases: PhasesMs::of(&stats.phases),
         }
     }
 
@@ -154,10 +303,15 @@ impl Figures {
             Metric::Mean => latency.mean,
             Metric::ErrorRate => self.error_rate,
             Metric::Rps => self.rps,
-            Metric::Checks => round(
-                1.0 - ratio(self.checks_failed as f64, self.requests as f64),
-                6,
-            ),
+            Metric::Checks => pass_rate(self.checks_passed, self.checks_failed),
+            Metric::RateLimited => self.rate_limited,
+            Metric::SuccessRps => self.success_rps,
+            phase => {
+                // Every other metric is a phase percentile; a phase that never happened in
+                // the span has no value, like a span without requests.
+                let (phase, stat) = phase.phase()?;
+                self.phases?.get(phase)?.stat(stat)
+            }
         })
     }
 }
@@ -194,6 +348,9 @@ pub struct LoadFigures {
     pub dropped: u64,
     /// Open model: arrivals sent later than scheduled by more than the allowance.
     pub late_starts: u64,
+    /// Connections opened, by HTTP version.
+    #[serde(default)]
+    pub connections: Connections,
 }
 
 impl LoadFigures {
@@ -221,6 +378,7 @@ impl LoadFigures {
             scheduled: stats.scheduled,
             dropped: stats.dropped,
             late_starts: stats.late_starts,
+            connections: stats.connections,
         }
     }
 }
@@ -291,6 +449,57 @@ mod tests {
         for metric in Metric::ALL {
             assert_eq!(f.value(metric), None, "{metric:?}");
         }
+    }
+
+    #[test]
+    fn checks_rate_limits_successes_and_phases() {
+        let mut stats = RequestStats::default();
+        for n in 0..10u64 {
+            stats.latency.record_us(1000);
+            if n < 2 {
+                stats.outcomes.bump(Outcome::RateLimited);
+            } else {
+                stats.outcomes.bump(Outcome::Status2xx);
+                stats.succeeded += 1;
+            }
+            stats.phases.waiting.record_us(700 + n);
+            stats.phases.receiving.record_us(200);
+        }
+        stats.phases.connecting.record_us(150);
+        stats.checks_passed = 8;
+        stats.checks_failed = 2;
+        stats.checks = vec![CheckTally {
+            passed: 8,
+            failed: 2,
+            seen: vec!["429".into()],
+        }];
+        let f = Figures::of(&stats, 2.0);
+        assert_eq!(f.value(Metric::Checks), Some(0.8));
+        assert_eq!(f.value(Metric::RateLimited), Some(0.2));
+        assert_eq!(f.value(Metric::SuccessRps), Some(4.0));
+        assert_eq!(f.value(Metric::ErrorRate), Some(0.0));
+        assert_eq!(f.checks[0].pass_rate, 0.8);
+        assert_eq!(f.checks[0].seen, ["429"]);
+        let phases = f.phases.expect("phases");
+        assert_eq!(phases.connecting.map(|p| (p.count, p.p50)), Some((1, 0.15)));
+        assert_eq!(phases.tls_handshaking, None);
+        assert_eq!(f.value(Metric::ConnectingP95), Some(0.15));
+        // 704 us is in the two-digit bucket 704..=707.
+        assert_eq!(f.value(Metric::WaitingP50), Some(0.707));
+        assert_eq!(f.value(Metric::ReceivingP99), Some(0.2));
+        assert_eq!(f.value(Metric::TlsHandshakingP95), None, "never happened");
+        // No check ran: nothing failed.
+        assert_eq!(
+            Figures::of(
+                &RequestStats {
+                    outcomes: stats.outcomes,
+                    ..RequestStats::default()
+                },
+                1.0
+            )
+            .value(Metric::Checks),
+            Some(1.0)
+        );
     }
 
     #[test]

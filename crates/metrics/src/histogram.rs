@@ -7,6 +7,11 @@ use hdrhistogram::serialization::{Deserializer, Serializer as _, V2DeflateSerial
 /// Three significant digits: every percentile is exact to within 0.1 % of its value.
 pub const SIGNIFICANT_DIGITS: u8 = 3;
 
+/// Two significant digits for the request phases (connect, TLS, waiting, receiving): within
+/// 1 % of the value, which is plenty to see where time goes, at about a seventh of the memory
+/// (3,328 counters, 26 kB, against 23,552 counters, 188 kB, for three digits).
+pub const PHASE_SIGNIFICANT_DIGITS: u8 = 2;
+
 /// The largest latency tracked, one hour. Larger values are clamped, not dropped, so a stalled
 /// server still shows at the top of the distribution. Fixed bounds (no auto-resize) keep memory
 /// constant and make every histogram addable to every other.
@@ -24,10 +29,26 @@ impl Default for Latency {
 
 impl Latency {
     pub fn new() -> Latency {
-        // The bounds are constants that hdrhistogram accepts, so this cannot fail.
-        let histogram = Histogram::new_with_bounds(1, LATENCY_MAX_US, SIGNIFICANT_DIGITS)
+        Latency::with_digits(SIGNIFICANT_DIGITS)
+    }
+
+    /// A histogram with [`PHASE_SIGNIFICANT_DIGITS`]: the request phases. Same bounds as a
+    /// full-precision one, so either adds into the other (to the coarser one's precision).
+    pub fn coarse() -> Latency {
+        Latency::with_digits(PHASE_SIGNIFICANT_DIGITS)
+    }
+
+    fn with_digits(digits: u8) -> Latency {
+        // The bounds are constants and the digits 1 to 3, which hdrhistogram accepts, so this
+        // cannot fail.
+        let histogram = Histogram::new_with_bounds(1, LATENCY_MAX_US, digits.clamp(1, 3))
             .expect("constant histogram bounds are valid");
         Latency(histogram)
+    }
+
+    /// Significant digits kept: 3, or 2 for the phases.
+    pub fn digits(&self) -> u8 {
+        self.0.sigfig()
     }
 
     /// Records one latency. Never allocates and never fails: out-of-range values are clamped.
@@ -69,9 +90,10 @@ impl Latency {
         &self.0
     }
 
-    /// Wraps a histogram read back from storage, re-bounded to ours so it merges exactly.
+    /// Wraps a histogram read back from storage, re-bounded to ours so it merges exactly. Its
+    /// precision is kept when it is below ours (a phase histogram stays small).
     pub fn from_histogram(source: &Histogram<u64>) -> Latency {
-        let mut latency = Latency::new();
+        let mut latency = Latency::with_digits(source.sigfig().min(SIGNIFICANT_DIGITS));
         for value in source.iter_recorded() {
             latency.0.saturating_record_n(
                 value.value_iterated_to().clamp(1, LATENCY_MAX_US),
@@ -163,6 +185,26 @@ mod tests {
             serde_json::from_str(&serde_json::to_string(&Latency::new()).unwrap()).unwrap();
         assert!(empty.is_empty());
         assert!(serde_json::from_str::<Latency>("\"not base64!\"").is_err());
+    }
+
+    #[test]
+    fn coarse_histograms_stay_coarse_and_add_exactly() {
+        let mut coarse = Latency::coarse();
+        for us in 0..5000 {
+            coarse.record_us(100 + us * 7);
+        }
+        let p95 = coarse.quantile_us(0.95);
+        assert!((33_000..=33_700).contains(&p95), "{p95}");
+        let back: Latency = serde_json::from_str(&serde_json::to_string(&coarse).unwrap()).unwrap();
+        assert_eq!(back.digits(), PHASE_SIGNIFICANT_DIGITS);
+        assert_eq!(back.histogram(), coarse.histogram());
+        let mut fine = Latency::new();
+        fine.add(&coarse);
+        assert_eq!(fine.count(), coarse.count());
+        assert!(
+            fine.quantile_us(0.95).abs_diff(p95) * 100 <= p95,
+            "within 1 %"
+        );
     }
 
     #[test]

@@ -14,13 +14,24 @@ pub mod format;
 mod histogram;
 mod monitor;
 mod outcome;
+mod phases;
+pub mod sample;
 mod stats;
+mod tally;
 
 pub use event::{
     Alert, AlertLevel, Event, IntervalSnapshot, RunEnd, RunEnding, RunStart, StepEnd, StepInfo,
 };
-pub use figures::{Figures, LatencyFrom, LatencyMs, LoadFigures, headline, ms_of_us, quantile_ms};
-pub use histogram::{LATENCY_MAX_US, Latency, SIGNIFICANT_DIGITS};
+pub use figures::{
+    CheckFigures, Figures, LatencyFrom, LatencyMs, LoadFigures, PhaseMs, PhasesMs, headline,
+    ms_of_us, quantile_ms,
+};
+pub use histogram::{LATENCY_MAX_US, Latency, PHASE_SIGNIFICANT_DIGITS, SIGNIFICANT_DIGITS};
 pub use monitor::{MonitorSample, Probe};
 pub use outcome::{Outcome, OutcomeCounts};
-pub use stats::{FailureKey, FailureTally, RequestStats, StatsSet};
+pub use phases::Phases;
+pub use stats::{Connections, FailureKey, FailureTally, RequestStats, StatsSet};
+pub use tally::{
+    CHECK_VALUES_KEPT, CaptureMiss, CaptureMisses, CheckTally, FAILURE_SAMPLES_KEPT, FailureSample,
+    FailureSamples,
+};

@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Latency, Outcome, OutcomeCounts};
+use crate::tally::add_checks;
+use crate::{CaptureMisses, CheckTally, FailureSamples, Latency, Outcome, OutcomeCounts, Phases};
 
 /// Why a request counted as failed, for the failures table. The key space is small and closed
 /// (a status code, a transport outcome, or one of the request's checks), so a tally stays tiny.
@@ -54,14 +55,38 @@ impl FailureTally {
 }
 
 /// Everything measured for one named request over some span (an interval, a step, a run).
+///
+/// Fields added after the first release read as empty from older run records.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct RequestStats {
     /// What happened on the wire, one count per request.
     pub outcomes: OutcomeCounts,
-    /// Requests that did not succeed: unexpected status, transport error or failed check.
+    /// Requests that did not succeed: an unexpected status, no response, or a failed check
+    /// marked `fail-request`. Other failed checks are counted apart, in `checks_failed`.
     pub failed: u64,
-    /// Of `failed`, those whose response arrived but failed a check.
+    /// Check evaluations that failed, over every check of the request (a response can fail
+    /// several).
     pub checks_failed: u64,
+    /// Check evaluations that passed.
+    #[serde(default)]
+    pub checks_passed: u64,
+    /// Per check of the request, by its index: passes, failures and the first values seen
+    /// failing. Meaningless across requests, so [`StatsSet::aggregate`] leaves it empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<CheckTally>,
+    /// Responses that succeeded: an expected status other than 429, and no failed check
+    /// marked `fail-request`.
+    #[serde(default)]
+    pub succeeded: u64,
+    /// Captures that found nothing in a response, by capture, with a message saying where
+    /// they looked. A response whose capture missed is not counted in `failed`.
+    #[serde(default, skip_serializing_if = "CaptureMisses::is_empty")]
+    pub capture_misses: CaptureMisses,
+    /// Times a user slept after a 429 (`on-429 = "backoff"`), and for how long in total.
+    #[serde(default)]
+    pub backoffs: u64,
+    #[serde(default)]
+    pub backoff_us: u64,
     /// 429 responses that carried a `Retry-After` header.
     pub retry_after_seen: u64,
     /// Response body bytes received.
@@ -72,6 +97,12 @@ pub struct RequestStats {
     /// actual-send figure hides. Empty in closed-model steps.
     pub corrected: Latency,
     pub failures: FailureTally,
+    /// A short sample of the first failure of each key in `failures`.
+    #[serde(default, skip_serializing_if = "FailureSamples::is_empty")]
+    pub samples: FailureSamples,
+    /// Connecting, TLS, waiting and receiving, each when it happened.
+    #[serde(default)]
+    pub phases: Phases,
 }
 
 impl RequestStats {
@@ -84,21 +115,35 @@ impl RequestStats {
         self.outcomes.add(&other.outcomes);
         self.failed += other.failed;
         self.checks_failed += other.checks_failed;
+        self.checks_passed += other.checks_passed;
+        add_checks(&mut self.checks, &other.checks);
+        self.succeeded += other.succeeded;
+        self.capture_misses.add(&other.capture_misses);
+        self.backoffs += other.backoffs;
+        self.backoff_us += other.backoff_us;
         self.retry_after_seen += other.retry_after_seen;
         self.body_bytes += other.body_bytes;
         self.latency.add(&other.latency);
         self.corrected.add(&other.corrected);
         self.failures.add(&other.failures);
+        self.samples.add(&other.samples);
+        self.phases.add(&other.phases);
     }
 
+    /// Resets every counter, keeping the histogram allocations for reuse.
     pub fn clear(&mut self) {
+        let mut latency = std::mem::take(&mut self.latency);
+        let mut corrected = std::mem::take(&mut self.corrected);
+        let mut phases = std::mem::take(&mut self.phases);
+        latency.clear();
+        corrected.clear();
+        phases.clear();
         *self = RequestStats {
-            latency: std::mem::take(&mut self.latency),
-            corrected: std::mem::take(&mut self.corrected),
+            latency,
+            corrected,
+            phases,
             ..RequestStats::default()
         };
-        self.latency.clear();
-        self.corrected.clear();
     }
 }
 
@@ -117,6 +162,23 @@ pub struct StatsSet {
     pub scheduled: u64,
     /// Iterations (one request, or one walk of a flow) completed.
     pub iterations: u64,
+    /// Connections opened, by the HTTP version they speak.
+    #[serde(default)]
+    pub connections: Connections,
+}
+
+/// Connections opened over a span, by the HTTP version agreed (ALPN, or as configured).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Connections {
+    pub http1: u64,
+    pub http2: u64,
+}
+
+impl Connections {
+    pub fn add(&mut self, other: &Connections) {
+        self.http1 += other.http1;
+        self.http2 += other.http2;
+    }
 }
 
 impl StatsSet {
@@ -140,14 +202,17 @@ impl StatsSet {
         self.late_starts += other.late_starts;
         self.scheduled += other.scheduled;
         self.iterations += other.iterations;
+        self.connections.add(&other.connections);
     }
 
-    /// All requests merged into one, for the `Aggregated` rows.
+    /// All requests merged into one, for the `Aggregated` rows. Per-check tallies belong to
+    /// one request each, so the aggregate keeps only the check totals.
     pub fn aggregate(&self) -> RequestStats {
         let mut total = RequestStats::default();
         for stats in &self.requests {
             total.add(stats);
         }
+        total.checks.clear();
         total
     }
 
@@ -161,6 +226,7 @@ impl StatsSet {
         self.late_starts = 0;
         self.scheduled = 0;
         self.iterations = 0;
+        self.connections = Connections::default();
     }
 }
 
@@ -211,5 +277,52 @@ mod tests {
         a.clear();
         assert_eq!(a.aggregate().requests(), 0);
         assert!(a.requests[0].latency.is_empty());
+    }
+
+    #[test]
+    fn new_figures_merge_by_addition_and_read_back() {
+        let mut a = StatsSet::new(1);
+        let r = &mut a.requests[0];
+        r.checks_passed = 3;
+        r.checks_failed = 1;
+        r.checks = vec![CheckTally::default(), CheckTally::default()];
+        r.checks[1].fail(|| "429".into());
+        r.succeeded = 3;
+        r.capture_misses
+            .bump(0, || "capture `token` found nothing".into());
+        r.samples.keep(FailureKey::Status(403), "missing".into());
+        r.phases.waiting.record_us(800);
+        r.backoffs = 1;
+        r.backoff_us = 1_000_000;
+        a.connections.http2 = 1;
+        let b = a.clone();
+        a.add(&b);
+        let r = &a.requests[0];
+        assert_eq!((r.checks_passed, r.checks_failed, r.succeeded), (6, 2, 6));
+        assert_eq!((r.checks[1].failed, r.checks[1].seen.len()), (2, 1));
+        assert_eq!(r.capture_misses.total(), 2);
+        assert_eq!(r.phases.waiting.count(), 2);
+        assert_eq!((r.backoffs, r.backoff_us), (2, 2_000_000));
+        assert_eq!(a.connections.http2, 2);
+        assert!(a.aggregate().checks.is_empty());
+        let json = serde_json::to_string(&a).unwrap();
+        let back: StatsSet = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.requests[0].checks, a.requests[0].checks);
+        assert_eq!(back.requests[0].samples, a.requests[0].samples);
+        assert_eq!(back.requests[0].phases.waiting.count(), 2);
+        // A record written before these fields existed still reads.
+        let mut old: serde_json::Value = serde_json::to_value(StatsSet::new(1)).unwrap();
+        for key in [
+            "checks_passed",
+            "succeeded",
+            "phases",
+            "backoffs",
+            "backoff_us",
+        ] {
+            old["requests"][0].as_object_mut().unwrap().remove(key);
+        }
+        old.as_object_mut().unwrap().remove("connections");
+        let read: StatsSet = serde_json::from_value(old).unwrap();
+        assert!(read.requests[0].phases.is_empty());
     }
 }

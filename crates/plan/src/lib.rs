@@ -17,17 +17,24 @@ mod monitor;
 mod request;
 mod target;
 pub mod template;
+mod transport;
 
 use std::time::Duration;
 
 pub use data::{DataMode, DataSet};
-pub use metric::{Condition, Drift, LiveRule, Metric, Op, Scope, Threshold, Unit};
+pub use metric::{
+    Condition, Drift, LiveRule, Metric, Op, Phase, PhaseStat, Scope, Threshold, Unit,
+};
 pub use monitor::{
     DEFAULT_CPU_SECONDS_SERIES, DEFAULT_RSS_SERIES, Monitor, MonitorLimit, MonitorProcess,
 };
-pub use request::{Capture, CaptureFrom, Check, Flow, Header, Request, RequestId, Sign, StatusSet};
+pub use request::{
+    Capture, CaptureFrom, Check, CheckOptions, Flow, Header, On429, Request, RequestId,
+    RequestOptions, Sign, StatusSet,
+};
 pub use target::{BaseUrl, HttpBase, MetricsUrl};
 pub use template::{Context, Part, Template, Var};
+pub use transport::{ClientIdentity, HttpVersion, Tls};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -94,6 +101,16 @@ pub struct Plan {
     pub drift: Option<Drift>,
     /// `[monitor]`: the target's CPU and memory, watched each interval, with limits.
     pub monitor: Option<Monitor>,
+    /// TLS settings: `Some` exactly when base-url is `https://`.
+    pub tls: Option<Tls>,
+    /// The HTTP version users speak.
+    pub http: HttpVersion,
+    /// Per request, what it does beyond what it sends (429 handling, check names); indexed
+    /// like `requests`, and a request past its end takes the defaults (see
+    /// [`Plan::options_for`]).
+    pub request_options: Vec<RequestOptions>,
+    /// Lines every run of this plan logs as warnings before it starts (`insecure = true`).
+    pub warnings: Vec<String>,
 }
 
 impl Default for Plan {
@@ -120,9 +137,19 @@ impl Default for Plan {
             series_interval: Duration::from_secs(1),
             drift: None,
             monitor: None,
+            tls: None,
+            http: HttpVersion::Auto,
+            request_options: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 }
+
+/// What a request without its own entry in [`Plan::request_options`] does.
+static DEFAULT_OPTIONS: RequestOptions = RequestOptions {
+    on_429: On429::Count,
+    checks: Vec::new(),
+};
 
 impl Plan {
     /// When each step starts, from the start of the run.
@@ -136,6 +163,11 @@ impl Plan {
                 start
             })
             .collect()
+    }
+
+    /// What request `id` does beyond what it sends: its entry, or the defaults.
+    pub fn options_for(&self, id: RequestId) -> &RequestOptions {
+        self.request_options.get(id).unwrap_or(&DEFAULT_OPTIONS)
     }
 
     /// The whole run, every step and cooldown included.

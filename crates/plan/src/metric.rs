@@ -23,8 +23,67 @@ pub enum Metric {
     ErrorRate,
     /// Completed requests per second.
     Rps,
-    /// Passed checks / checked responses, as a fraction.
+    /// Passed check evaluations / all check evaluations, as a fraction.
     Checks,
+    /// 429 responses / completed requests, as a fraction.
+    RateLimited,
+    /// Requests that succeeded (an expected status other than 429) per second.
+    SuccessRps,
+    /// Percentiles of the request phases, named as k6 names them (`http_req_connecting`,
+    /// `http_req_tls_handshaking`, `http_req_waiting`, `http_req_receiving`): `connecting-p95`.
+    ConnectingP50,
+    ConnectingP95,
+    ConnectingP99,
+    TlsHandshakingP50,
+    TlsHandshakingP95,
+    TlsHandshakingP99,
+    WaitingP50,
+    WaitingP95,
+    WaitingP99,
+    ReceivingP50,
+    ReceivingP95,
+    ReceivingP99,
+}
+
+/// A part of one request's time, as k6 splits it. Connecting and TLS happen once per new
+/// connection; waiting and receiving once per response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    /// Opening the TCP connection (the address is resolved once per run, so no DNS).
+    Connecting,
+    /// The TLS handshake, after the TCP connection is open.
+    TlsHandshaking,
+    /// Time to first byte: from the request written to the response head.
+    Waiting,
+    /// From the response head to the end of its body.
+    Receiving,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 4] = [
+        Phase::Connecting,
+        Phase::TlsHandshaking,
+        Phase::Waiting,
+        Phase::Receiving,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Connecting => "connecting",
+            Phase::TlsHandshaking => "tls-handshaking",
+            Phase::Waiting => "waiting",
+            Phase::Receiving => "receiving",
+        }
+    }
+}
+
+/// The percentiles of a phase that a metric can name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PhaseStat {
+    P50,
+    P95,
+    P99,
 }
 
 /// How a metric's value reads.
@@ -41,7 +100,7 @@ pub enum Unit {
 }
 
 impl Metric {
-    pub const ALL: [Metric; 9] = [
+    pub const ALL: [Metric; 23] = [
         Metric::P50,
         Metric::P90,
         Metric::P95,
@@ -51,6 +110,20 @@ impl Metric {
         Metric::ErrorRate,
         Metric::Rps,
         Metric::Checks,
+        Metric::RateLimited,
+        Metric::SuccessRps,
+        Metric::ConnectingP50,
+        Metric::ConnectingP95,
+        Metric::ConnectingP99,
+        Metric::TlsHandshakingP50,
+        Metric::TlsHandshakingP95,
+        Metric::TlsHandshakingP99,
+        Metric::WaitingP50,
+        Metric::WaitingP95,
+        Metric::WaitingP99,
+        Metric::ReceivingP50,
+        Metric::ReceivingP95,
+        Metric::ReceivingP99,
     ];
 
     /// The one spelling: TOML key, messages and JSON.
@@ -65,7 +138,41 @@ impl Metric {
             Metric::ErrorRate => "error-rate",
             Metric::Rps => "rps",
             Metric::Checks => "checks",
+            Metric::RateLimited => "rate-limited",
+            Metric::SuccessRps => "success-rps",
+            Metric::ConnectingP50 => "connecting-p50",
+            Metric::ConnectingP95 => "connecting-p95",
+            Metric::ConnectingP99 => "connecting-p99",
+            Metric::TlsHandshakingP50 => "tls-handshaking-p50",
+            Metric::TlsHandshakingP95 => "tls-handshaking-p95",
+            Metric::TlsHandshakingP99 => "tls-handshaking-p99",
+            Metric::WaitingP50 => "waiting-p50",
+            Metric::WaitingP95 => "waiting-p95",
+            Metric::WaitingP99 => "waiting-p99",
+            Metric::ReceivingP50 => "receiving-p50",
+            Metric::ReceivingP95 => "receiving-p95",
+            Metric::ReceivingP99 => "receiving-p99",
         }
+    }
+
+    /// The phase and percentile a phase metric reads; `None` for every other metric.
+    pub fn phase(self) -> Option<(Phase, PhaseStat)> {
+        use {Phase as P, PhaseStat as S};
+        Some(match self {
+            Metric::ConnectingP50 => (P::Connecting, S::P50),
+            Metric::ConnectingP95 => (P::Connecting, S::P95),
+            Metric::ConnectingP99 => (P::Connecting, S::P99),
+            Metric::TlsHandshakingP50 => (P::TlsHandshaking, S::P50),
+            Metric::TlsHandshakingP95 => (P::TlsHandshaking, S::P95),
+            Metric::TlsHandshakingP99 => (P::TlsHandshaking, S::P99),
+            Metric::WaitingP50 => (P::Waiting, S::P50),
+            Metric::WaitingP95 => (P::Waiting, S::P95),
+            Metric::WaitingP99 => (P::Waiting, S::P99),
+            Metric::ReceivingP50 => (P::Receiving, S::P50),
+            Metric::ReceivingP95 => (P::Receiving, S::P95),
+            Metric::ReceivingP99 => (P::Receiving, S::P99),
+            _ => return None,
+        })
     }
 
     pub fn from_name(name: &str) -> Option<Metric> {
@@ -74,18 +181,17 @@ impl Metric {
 
     pub fn unit(self) -> Unit {
         match self {
-            Metric::P50 | Metric::P90 | Metric::P95 | Metric::P99 | Metric::Max | Metric::Mean => {
-                Unit::Millis
-            }
-            Metric::ErrorRate | Metric::Checks => Unit::Fraction,
-            Metric::Rps => Unit::PerSecond,
+            Metric::ErrorRate | Metric::Checks | Metric::RateLimited => Unit::Fraction,
+            Metric::Rps | Metric::SuccessRps => Unit::PerSecond,
+            // Latency percentiles, extremes and the phases.
+            _ => Unit::Millis,
         }
     }
 
     /// True when a larger value is better (throughput, checks passed); false for latency and
     /// errors.
     pub fn higher_is_better(self) -> bool {
-        matches!(self, Metric::Rps | Metric::Checks)
+        matches!(self, Metric::Rps | Metric::Checks | Metric::SuccessRps)
     }
 }
 
@@ -202,6 +308,23 @@ mod tests {
             );
         }
         assert_eq!(Metric::from_name("error_rate"), None);
+    }
+
+    #[test]
+    fn phase_metrics_name_their_phase_and_percentile() {
+        let phases: Vec<_> = Metric::ALL.into_iter().filter_map(Metric::phase).collect();
+        assert_eq!(phases.len(), 12);
+        for metric in Metric::ALL {
+            match metric.phase() {
+                Some((phase, _)) => {
+                    assert!(metric.name().starts_with(phase.name()), "{metric:?}");
+                    assert_eq!(metric.unit(), Unit::Millis);
+                }
+                None => assert!(!metric.name().contains("ing-p"), "{metric:?}"),
+            }
+        }
+        assert_eq!(Metric::RateLimited.unit(), Unit::Fraction);
+        assert!(Metric::SuccessRps.higher_is_better());
     }
 
     #[test]

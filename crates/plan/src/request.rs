@@ -131,6 +131,38 @@ impl std::fmt::Debug for Sign {
     }
 }
 
+/// What a request does beyond what it sends, kept beside [`Request`] in
+/// [`crate::Plan::request_options`] (indexed like the requests) so that plans built in code
+/// keep compiling; a request without an entry takes [`RequestOptions::default`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RequestOptions {
+    pub on_429: On429,
+    /// One per entry of [`Request::checks`], in the same order.
+    pub checks: Vec<CheckOptions>,
+}
+
+/// What a user does when a request is answered 429 Too Many Requests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum On429 {
+    /// Count it and carry on at once.
+    #[default]
+    Count,
+    /// Sleep for the response's `Retry-After` (seconds or an HTTP date; 1 s when absent),
+    /// at most `max`, before this user's next request.
+    Backoff { max: Duration },
+}
+
+/// How one check is reported and judged.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CheckOptions {
+    /// The check's name in results: the scenario's `name`, or a description such as
+    /// `status in 201`.
+    pub name: String,
+    /// A failed check also fails the request (Locust's `catch_response`); otherwise checks
+    /// are counted apart from failures, as k6 does.
+    pub fail_request: bool,
+}
+
 #[derive(Clone, Debug)]
 pub struct Flow {
     pub name: String,

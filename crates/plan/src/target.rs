@@ -18,14 +18,21 @@ pub struct HttpBase {
 }
 
 impl HttpBase {
-    /// The `Host` header value (an IPv6 host in brackets).
+    /// The `Host` header value of a plain-HTTP base (an IPv6 host in brackets).
     pub fn authority(&self) -> String {
+        self.authority_for(false)
+    }
+
+    /// The `Host` header value, without the port when it is the scheme's default (443 for
+    /// https, 80 for http).
+    pub fn authority_for(&self, https: bool) -> String {
         let host = if self.host.contains(':') {
             format!("[{}]", self.host)
         } else {
             self.host.clone()
         };
-        if self.port == 80 {
+        let default_port = if https { 443 } else { 80 };
+        if self.port == default_port {
             host
         } else {
             format!("{host}:{}", self.port)
@@ -33,7 +40,17 @@ impl HttpBase {
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}{}", self.authority(), self.path_prefix)
+        self.url_for(false)
+    }
+
+    /// `https://..` or `http://..`, as the base URL was written.
+    pub fn url_for(&self, https: bool) -> String {
+        let scheme = if https { "https" } else { "http" };
+        format!(
+            "{scheme}://{}{}",
+            self.authority_for(https),
+            self.path_prefix
+        )
     }
 }
 

@@ -29,6 +29,9 @@ impl std::fmt::Debug for Template {
 pub enum Part {
     Lit(String),
     Var(Var),
+    /// A variable inside a JSON string (a `json` body): its text is JSON-escaped as it is
+    /// written, so a captured value with a quote in it cannot break the document.
+    JsonVar(Var),
 }
 
 /// A value filled in at render time.
@@ -36,8 +39,10 @@ pub enum Part {
 pub enum Var {
     /// A random version-4 UUID.
     Uuid,
-    /// A counter unique over the run.
+    /// The user's own counter: 0, 1, 2.. for each user, without gaps.
     Seq,
+    /// A counter unique over the run (unique, not consecutive: load threads interleave).
+    RunSeq,
     /// The virtual user's number, from 0.
     Vu,
     /// The user's iteration number, from 0.
@@ -56,7 +61,10 @@ pub enum Var {
 pub trait Context {
     fn vu(&self) -> u64;
     fn iteration(&self) -> u64;
+    /// The next value of the user's own `${seq}`.
     fn next_seq(&mut self) -> u64;
+    /// The next value of the run-wide `${run_seq}`.
+    fn next_run_seq(&mut self) -> u64;
     fn now_ms(&self) -> u64;
     /// A random integer in `[lo, hi]`.
     fn rand(&mut self, lo: i64, hi: i64) -> i64;
@@ -120,6 +128,10 @@ impl Template {
             match part {
                 Part::Lit(text) => out.push_str(text),
                 Part::Var(var) => render_var(var, ctx, out),
+                Part::JsonVar(Var::Data(column)) => json_escape_into(ctx.data(*column), out),
+                Part::JsonVar(Var::Capture(slot)) => json_escape_into(ctx.capture(*slot), out),
+                // Numbers and UUIDs never need escaping.
+                Part::JsonVar(var) => render_var(var, ctx, out),
             }
         }
     }
@@ -136,6 +148,7 @@ fn render_var(var: &Var, ctx: &mut impl Context, out: &mut String) {
     let _ = match *var {
         Var::Uuid => write_uuid(ctx.random_u128(), out),
         Var::Seq => write!(out, "{}", ctx.next_seq()),
+        Var::RunSeq => write!(out, "{}", ctx.next_run_seq()),
         Var::Vu => write!(out, "{}", ctx.vu()),
         Var::Iteration => write!(out, "{}", ctx.iteration()),
         Var::NowMs => write!(out, "{}", ctx.now_ms()),
@@ -149,6 +162,35 @@ fn render_var(var: &Var, ctx: &mut impl Context, out: &mut String) {
             Ok(())
         }
     };
+}
+
+/// Appends `text` escaped for the inside of a JSON string (RFC 8259: quote, backslash and
+/// control characters).
+pub fn json_escape_into(text: &str, out: &mut String) {
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+}
+
+impl Var {
+    /// Whether the variable always renders as a whole number, so a JSON value that is only
+    /// this variable can be written as a number.
+    pub fn is_numeric(&self) -> bool {
+        matches!(
+            self,
+            Var::Seq | Var::RunSeq | Var::Vu | Var::Iteration | Var::NowMs | Var::Rand { .. }
+        )
+    }
 }
 
 /// Formats 128 random bits as an RFC 9562 version-4 UUID.
@@ -181,6 +223,9 @@ mod tests {
         fn next_seq(&mut self) -> u64 {
             42
         }
+        fn next_run_seq(&mut self) -> u64 {
+            4242
+        }
         fn now_ms(&self) -> u64 {
             1_700_000_000_000
         }
@@ -194,7 +239,7 @@ mod tests {
             "alice"
         }
         fn capture(&self, _slot: usize) -> &str {
-            "tok"
+            "t\"o\\k\n"
         }
     }
 
@@ -211,17 +256,32 @@ mod tests {
             Part::Var(Var::Rand { lo: 5, hi: 9 }),
             Part::Lit("&d=".into()),
             Part::Var(Var::Data(0)),
-            Part::Lit("&c=".into()),
-            Part::Var(Var::Capture(0)),
+            Part::Lit("&u=".into()),
+            Part::Var(Var::RunSeq),
             Part::Lit("&t=".into()),
             Part::Var(Var::NowMs),
         ]);
         assert_eq!(
             template.render(&mut Fixed),
-            "/u/7/3?s=42&r=5&d=alice&c=tok&t=1700000000000"
+            "/u/7/3?s=42&r=5&d=alice&u=4242&t=1700000000000"
         );
         assert_eq!(template.as_static(), None);
         assert_eq!(Template::literal("/health").as_static(), Some("/health"));
+    }
+
+    #[test]
+    fn json_variables_are_escaped_as_they_are_written() {
+        let template = Template::from_parts(vec![
+            Part::Lit("{\"c\":\"".into()),
+            Part::JsonVar(Var::Capture(0)),
+            Part::Lit("\",\"n\":".into()),
+            Part::JsonVar(Var::Seq),
+            Part::Lit("}".into()),
+        ]);
+        assert_eq!(template.render(&mut Fixed), r#"{"c":"t\"o\\k\n","n":42}"#);
+        let mut out = String::new();
+        json_escape_into("a\u{1}b", &mut out);
+        assert_eq!(out, "a\\u0001b");
     }
 
     #[test]

@@ -75,9 +75,30 @@ impl Describer<'_> {
         }
         let target = match &self.base_url {
             BaseUrl::Builtin => "builtin (the embedded demo target)".to_owned(),
-            BaseUrl::Http(base) => base.url(),
+            BaseUrl::Http(base) => base.url_for(self.tls.is_some()),
         };
         writeln!(out, "target    {target}")?;
+        if let Some(tls) = &self.tls {
+            let trust = match (&tls.ca_pem, tls.insecure) {
+                (_, true) => "no certificate check (insecure)",
+                (Some(_), false) => "trusts the ca-file",
+                (None, false) => "trusts the system's roots",
+            };
+            let client = if tls.client.is_some() {
+                ", client certificate"
+            } else {
+                ""
+            };
+            let name = tls
+                .server_name
+                .as_deref()
+                .map(|n| format!(", server name {n}"))
+                .unwrap_or_default();
+            writeln!(out, "tls       {trust}{client}{name}")?;
+        }
+        if self.http != stampede_plan::HttpVersion::Auto {
+            writeln!(out, "http      {}", self.http.as_str())?;
+        }
         let series = if self.series_interval != self.interval {
             format!(", time series every {}", d(self.series_interval))
         } else {
@@ -119,7 +140,7 @@ impl Describer<'_> {
             .map(|r| r.name.len())
             .max()
             .unwrap_or(0);
-        for request in &self.requests {
+        for (id, request) in self.requests.iter().enumerate() {
             let mut line = format!("{} {}", request.method, self.template(&request.path));
             for (i, (key, value)) in request.query.iter().enumerate() {
                 let sep = if i == 0 && !line.contains('?') {
@@ -166,8 +187,28 @@ impl Describer<'_> {
                     sign.header, sign.prefix
                 )?;
             }
-            for check in &request.checks {
-                writeln!(out, "{pad}check: {}", check_text(check))?;
+            let options = self.options_for(id);
+            for (index, check) in request.checks.iter().enumerate() {
+                let named = options.checks.get(index);
+                let name = named.map_or_else(|| check_text(check), |o| o.name.clone());
+                let fails = if named.is_some_and(|o| o.fail_request) {
+                    ", fails the request"
+                } else {
+                    ""
+                };
+                let what = check_text(check);
+                if name == what {
+                    writeln!(out, "{pad}check: {what}{fails}")?;
+                } else {
+                    writeln!(out, "{pad}check `{name}`: {what}{fails}")?;
+                }
+            }
+            if let stampede_plan::On429::Backoff { max } = options.on_429 {
+                writeln!(
+                    out,
+                    "{pad}on 429: back off for Retry-After, at most {}",
+                    d(max)
+                )?;
             }
             for capture in &request.captures {
                 let from = match &capture.from {
@@ -287,10 +328,11 @@ impl Describer<'_> {
         for part in template.parts() {
             match part {
                 Part::Lit(lit) => text.push_str(&lit.replace("${", "$${")),
-                Part::Var(var) => {
+                Part::Var(var) | Part::JsonVar(var) => {
                     let name = match var {
                         Var::Uuid => "uuid".to_owned(),
                         Var::Seq => "seq".to_owned(),
+                        Var::RunSeq => "run_seq".to_owned(),
                         Var::Vu => "vu".to_owned(),
                         Var::Iteration => "iteration".to_owned(),
                         Var::NowMs => "now_ms".to_owned(),
@@ -365,9 +407,10 @@ pub(crate) fn statuses(set: &StatusSet) -> String {
     parts.join(", ")
 }
 
-fn check_text(check: &Check) -> String {
+/// What a check checks, in words: also a check's default name in results.
+pub(crate) fn check_text(check: &Check) -> String {
     match check {
-        Check::Status(set) => format!("status {}", statuses(set)),
+        Check::Status(set) => format!("status in {}", statuses(set)),
         Check::MaxLatency(max) => format!("latency <= {}", d(*max)),
         Check::BodyContains(text) => format!("body contains {text:?}"),
         Check::Json { pointer, equals } => format!("json {pointer} == {equals}"),

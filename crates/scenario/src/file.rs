@@ -8,11 +8,11 @@
 
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde::de::{self, Deserializer, MapAccess, Visitor};
-use stampede_plan::Metric;
 
 use crate::spanned::{Any, Pairs, Spanned};
-use crate::types::{Count, Dur, KindName, Positive, StatusList, StatusSpec};
+use crate::types::{Count, Dur, HttpSpec, KindName, Positive, StatusList, StatusSpec};
+
+pub(crate) use crate::file_thresholds::{MetricConditions, ThresholdValue, ThresholdsFile};
 
 type S<T> = Spanned<T>;
 
@@ -29,8 +29,14 @@ macro_rules! kind_file {
             pub name: Option<S<String>>,
             /// One line on what the scenario is for.
             pub description: Option<S<String>>,
-            /// "builtin" (the embedded demo target) or http://host[:port][/prefix].
+            /// "builtin" (the embedded demo target), http://host[:port][/prefix] or
+            /// https://host[:port][/prefix].
             pub base_url: Option<S<String>>,
+            /// TLS for an https base-url: trusted CA, client certificate, server name, insecure.
+            pub tls: Option<S<TlsFile>>,
+            /// The HTTP version users speak: "1.1", "2" or "auto" (default: ALPN decides over
+            /// TLS, HTTP/1.1 over plain TCP; "2" over plain TCP is h2c with prior knowledge).
+            pub http: Option<S<HttpSpec>>,
             /// Allow a base-url or url outside loopback (127.0.0.0/8, ::1, localhost).
             pub allow_remote: Option<S<bool>>,
             /// How often statistics are snapshot (default "1s"); for soak, the time-series
@@ -70,6 +76,8 @@ macro_rules! kind_file {
                         name: self.name,
                         description: self.description,
                         base_url: self.base_url,
+                        tls: self.tls,
+                        http: self.http,
                         allow_remote: self.allow_remote,
                         interval: self.interval,
                         grace: self.grace,
@@ -95,6 +103,8 @@ pub(crate) struct Common {
     pub name: Option<S<String>>,
     pub description: Option<S<String>>,
     pub base_url: Option<S<String>>,
+    pub tls: Option<S<TlsFile>>,
+    pub http: Option<S<HttpSpec>>,
     pub allow_remote: Option<S<bool>>,
     pub interval: Option<S<Dur>>,
     pub grace: Option<S<Dur>>,
@@ -239,6 +249,37 @@ pub(crate) struct DefaultsFile {
     pub headers: Option<S<Pairs<String>>>,
     /// Statuses that count as success (default 2xx and 3xx).
     pub expect: Option<S<Vec<S<StatusSpec>>>>,
+    /// What a user does on a 429: "count" it (default) or "backoff" (wait for Retry-After).
+    pub on_429: Option<S<On429File>>,
+    /// With on-429 = "backoff", the longest a user waits (default "30s").
+    pub max_backoff: Option<S<Dur>>,
+}
+
+/// `on-429`: what a user does when a request is answered 429 Too Many Requests.
+#[derive(Clone, Copy, Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum On429File {
+    /// Count it and carry on at once.
+    Count,
+    /// Wait for the response's Retry-After (at most max-backoff) before the next request.
+    Backoff,
+}
+
+/// `[tls]`: how users connect to an https base-url.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct TlsFile {
+    /// PEM certificates to trust instead of the system's roots, relative to the scenario file.
+    pub ca_file: Option<S<String>>,
+    /// A PEM client certificate (chain, leaf first) for mutual TLS, with `client-key`.
+    pub client_cert: Option<S<String>>,
+    /// The PEM private key of `client-cert` (PKCS#8, PKCS#1 or SEC1).
+    pub client_key: Option<S<String>>,
+    /// The name sent as SNI and checked in the certificate, instead of base-url's host.
+    pub server_name: Option<S<String>>,
+    /// Accept any certificate, unchecked: for a self-signed staging server only. Every run
+    /// says so.
+    pub insecure: Option<S<bool>>,
 }
 
 /// `[[request]]`: one HTTP request users make.
@@ -277,12 +318,22 @@ pub(crate) struct RequestFile {
     pub capture: Option<S<Pairs<String>>>,
     /// Sign the body: { hmac-sha256 = { secret = "...", header = "X-Hub-Signature-256" } }.
     pub sign: Option<S<SignFile>>,
+    /// What a user does on a 429: "count" or "backoff" (default from [defaults], else count).
+    pub on_429: Option<S<On429File>>,
+    /// With on-429 = "backoff", the longest a user waits (default from [defaults], else 30s).
+    pub max_backoff: Option<S<Dur>>,
 }
 
 /// `check = { ... }` on a request.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(crate) struct CheckFile {
+    /// The check's name in results (default: what it checks, like "status in 201"); with
+    /// several conditions, each is named "NAME: what it checks".
+    pub name: Option<S<String>>,
+    /// A failed check also fails the request, counted in error-rate (Locust's
+    /// catch_response); by default checks are counted apart, in `checks`, as k6 does.
+    pub fail_request: Option<S<bool>>,
     /// The status must be this (or one of these).
     pub status: Option<S<StatusList>>,
     /// The response must arrive within this.
@@ -347,142 +398,6 @@ pub(crate) enum DataModeFile {
     Sequential,
     Random,
     UniquePerVu,
-}
-
-/// Conditions per metric: `stop-when` and each request's thresholds.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub(crate) struct MetricConditions {
-    pub p50: Option<S<ThresholdValue>>,
-    pub p90: Option<S<ThresholdValue>>,
-    pub p95: Option<S<ThresholdValue>>,
-    pub p99: Option<S<ThresholdValue>>,
-    pub max: Option<S<ThresholdValue>>,
-    pub mean: Option<S<ThresholdValue>>,
-    /// Failed requests as a percentage: "< 1%".
-    pub error_rate: Option<S<ThresholdValue>>,
-    /// Completed requests per second: "> 100".
-    pub rps: Option<S<ThresholdValue>>,
-    /// Passed checks as a percentage: "> 99%".
-    pub checks: Option<S<ThresholdValue>>,
-}
-
-impl MetricConditions {
-    /// The set conditions with their key names, in a fixed order.
-    pub(crate) fn entries(&self) -> Vec<(Metric, &S<ThresholdValue>)> {
-        [
-            (Metric::P50, &self.p50),
-            (Metric::P90, &self.p90),
-            (Metric::P95, &self.p95),
-            (Metric::P99, &self.p99),
-            (Metric::Max, &self.max),
-            (Metric::Mean, &self.mean),
-            (Metric::ErrorRate, &self.error_rate),
-            (Metric::Rps, &self.rps),
-            (Metric::Checks, &self.checks),
-        ]
-        .into_iter()
-        .filter_map(|(key, value)| value.as_ref().map(|v| (key, v)))
-        .collect()
-    }
-}
-
-/// `[thresholds]`: conditions for the whole run, per step, or per request.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub(crate) struct ThresholdsFile {
-    /// Latency percentiles and extremes: "< 500ms".
-    pub p50: Option<S<ThresholdValue>>,
-    pub p90: Option<S<ThresholdValue>>,
-    pub p95: Option<S<ThresholdValue>>,
-    pub p99: Option<S<ThresholdValue>>,
-    pub max: Option<S<ThresholdValue>>,
-    pub mean: Option<S<ThresholdValue>>,
-    /// Failed requests as a percentage: "< 1%".
-    pub error_rate: Option<S<ThresholdValue>>,
-    /// Completed requests per second: "> 100".
-    pub rps: Option<S<ThresholdValue>>,
-    /// Passed checks as a percentage: "> 99%".
-    pub checks: Option<S<ThresholdValue>>,
-    /// Judge every threshold on each step rather than on the whole run.
-    pub per_step: Option<S<bool>>,
-    /// Thresholds for one request: [thresholds.request."post event"] p95 = "< 100ms".
-    pub request: Option<S<Pairs<MetricConditions>>>,
-}
-
-impl ThresholdsFile {
-    pub(crate) fn run_conditions(&self) -> MetricConditions {
-        // Cheap: the values are small and this runs once per load.
-        fn c(v: &Option<S<ThresholdValue>>) -> Option<S<ThresholdValue>> {
-            v.clone()
-        }
-        MetricConditions {
-            p50: c(&self.p50),
-            p90: c(&self.p90),
-            p95: c(&self.p95),
-            p99: c(&self.p99),
-            max: c(&self.max),
-            mean: c(&self.mean),
-            error_rate: c(&self.error_rate),
-            rps: c(&self.rps),
-            checks: c(&self.checks),
-        }
-    }
-}
-
-/// A threshold: the condition alone, or a table with a warning level, a window and abort.
-#[derive(Clone, Debug)]
-pub(crate) enum ThresholdValue {
-    Simple(String),
-    Full(ThresholdTable),
-}
-
-#[derive(Clone, Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub(crate) struct ThresholdTable {
-    /// The condition that must hold: "< 2s".
-    pub limit: Option<S<String>>,
-    /// A stricter condition whose breach is only a warning: "< 1s".
-    pub warn: Option<S<String>>,
-    /// Judge over this sliding window while the run goes on.
-    pub window: Option<S<Dur>>,
-    /// With `window`: stop the run when the limit is breached.
-    pub abort: Option<S<bool>>,
-}
-
-impl<'de> Deserialize<'de> for ThresholdValue {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = ThresholdValue;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a condition like \"< 500ms\" or a table { limit = \"< 500ms\", ... }")
-            }
-            fn visit_str<E>(self, v: &str) -> Result<ThresholdValue, E> {
-                Ok(ThresholdValue::Simple(v.to_owned()))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ThresholdValue, A::Error> {
-                ThresholdTable::deserialize(de::value::MapAccessDeserializer::new(map))
-                    .map(ThresholdValue::Full)
-            }
-        }
-        deserializer.deserialize_any(V)
-    }
-}
-
-impl JsonSchema for ThresholdValue {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "Threshold".into()
-    }
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let table = generator.subschema_for::<ThresholdTable>();
-        schemars::json_schema!({
-            "anyOf": [
-                { "type": "string", "description": "A condition: \"< 500ms\", \"< 1%\", \"> 100\"." },
-                table
-            ]
-        })
-    }
 }
 
 /// `drift = { ... }` in a soak scenario.

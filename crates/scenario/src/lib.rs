@@ -12,6 +12,7 @@ mod catalog;
 mod describe;
 mod diag;
 mod file;
+mod file_thresholds;
 mod lower;
 mod overrides;
 mod parse;

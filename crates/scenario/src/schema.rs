@@ -15,11 +15,13 @@ use crate::parse::KINDS;
 use stampede_plan::Kind;
 
 /// Keys every kind has.
-pub(crate) const COMMON_KEYS: [&str; 14] = [
+pub(crate) const COMMON_KEYS: [&str; 16] = [
     "kind",
     "name",
     "description",
     "base-url",
+    "tls",
+    "http",
     "allow-remote",
     "interval",
     "grace",

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::de::{self, Deserialize, Deserializer, SeqAccess, Unexpected, Visitor};
-use stampede_plan::Kind;
+use stampede_plan::{HttpVersion, Kind};
 
 use crate::spanned::Spanned;
 
@@ -288,6 +288,68 @@ impl JsonSchema for KindName {
             "description": "The kind of scenario.",
             "type": "string",
             "enum": names
+        })
+    }
+}
+
+/// `http = "1.1" | "2" | "auto"`; the numbers `1.1` and `2` are read the same way, since TOML
+/// users write them either way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct HttpSpec(pub HttpVersion);
+
+impl<'de> Deserialize<'de> for HttpSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = HttpSpec;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("\"1.1\", \"2\" or \"auto\"")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<HttpSpec, E> {
+                match v.trim() {
+                    "1.1" => Ok(HttpSpec(HttpVersion::Http1)),
+                    "2" => Ok(HttpSpec(HttpVersion::Http2)),
+                    "auto" => Ok(HttpSpec(HttpVersion::Auto)),
+                    _ => Err(E::invalid_value(Unexpected::Str(v), &self)),
+                }
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<HttpSpec, E> {
+                match v {
+                    2 => Ok(HttpSpec(HttpVersion::Http2)),
+                    _ => Err(E::invalid_value(Unexpected::Signed(v), &self)),
+                }
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<HttpSpec, E> {
+                match v {
+                    2 => Ok(HttpSpec(HttpVersion::Http2)),
+                    _ => Err(E::invalid_value(Unexpected::Unsigned(v), &self)),
+                }
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<HttpSpec, E> {
+                if v == 1.1 {
+                    Ok(HttpSpec(HttpVersion::Http1))
+                } else if v == 2.0 {
+                    Ok(HttpSpec(HttpVersion::Http2))
+                } else {
+                    Err(E::invalid_value(Unexpected::Float(v), &self))
+                }
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+impl JsonSchema for HttpSpec {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "HttpVersion".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "The HTTP version: \"1.1\", \"2\" or \"auto\".",
+            "anyOf": [
+                { "type": "string", "enum": ["1.1", "2", "auto"] },
+                { "type": "number", "enum": [1.1, 2] }
+            ]
         })
     }
 }

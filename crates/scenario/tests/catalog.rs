@@ -78,6 +78,8 @@ const COMMON: &[&str] = &[
     "name",
     "description",
     "base-url",
+    "tls",
+    "http",
     "allow-remote",
     "interval",
     "grace",

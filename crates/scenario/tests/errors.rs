@@ -366,16 +366,16 @@ fn cases() -> Vec<(&'static str, String, &'static str)> {
 "#,
         ),
         (
-            "https base-url",
+            "tls on a plain base-url",
             format!(
-                "kind = \"smoke\"\nbase-url = \"https://127.0.0.1\"\nusers = 1\nduration = \"1s\"\n{R}"
+                "kind = \"smoke\"\nbase-url = \"http://127.0.0.1\"\ntls = {{ insecure = true }}\nusers = 1\nduration = \"1s\"\n{R}"
             ),
-            r#"error: `https://127.0.0.1`: https is not supported yet; use http://
-  --> t.toml:2:12
+            r#"error: `[tls]` applies only to an https:// base-url
+  --> t.toml:3:7
    |
- 2 | base-url = "https://127.0.0.1"
-   |            ^^^^^^^^^^^^^^^^^^^
-   = hint: base-url = "builtin" or "http://127.0.0.1:8080"
+ 3 | tls = { insecure = true }
+   |       ^^^^^^^^^^^^^^^^^^^
+   = hint: base-url = "https://127.0.0.1:8443", or remove [tls]
 "#,
         ),
         (
@@ -521,7 +521,7 @@ error: unknown variable `${nope}`
     |
  13 | path = "/${nope}"
     |          ^^^^^^^
-    = hint: variables: uuid, seq, vu, iteration, now_ms, rand:LO..HI, env:NAME, data.COLUMN, or a name captured by a request
+    = hint: variables: uuid, seq, run_seq, vu, iteration, now_ms, rand:LO..HI, env:NAME, data.COLUMN, or a name captured by a request
 "#,
         ),
         (

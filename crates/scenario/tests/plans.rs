@@ -346,7 +346,10 @@ steps = ["post event", "post event"]
         [("latency", Some("10ms..50ms")), ("limit", Some("5"))]
     );
     let names: Vec<&str> = post.headers.iter().map(|h| h.name.as_str()).collect();
-    assert_eq!(names, ["Accept", "X-API-Key", "Authorization"]);
+    assert_eq!(
+        names,
+        ["Accept", "X-API-Key", "Authorization", "User-Agent"]
+    );
     assert_eq!(
         post.headers[0].value.as_static(),
         Some("text/plain"),
@@ -412,6 +415,9 @@ impl Context for Fixed {
     }
     fn next_seq(&mut self) -> u64 {
         42
+    }
+    fn next_run_seq(&mut self) -> u64 {
+        4242
     }
     fn now_ms(&self) -> u64 {
         1_700_000_000_000

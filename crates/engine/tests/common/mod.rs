@@ -77,6 +77,7 @@ pub fn options(addr: SocketAddr, threads: usize) -> Options {
         path_prefix: String::new(),
         base_url: format!("http://{addr}"),
         threads,
+        http_debug: None,
     }
 }
 
@@ -208,6 +209,7 @@ pub fn memory_options(connector: Connector) -> Options {
         path_prefix: String::new(),
         base_url: "memory".into(),
         threads: 0,
+        http_debug: None,
     }
 }
 

@@ -252,6 +252,7 @@ mod tests {
     fn checks_and_corrected_latency() {
         let mut total = total();
         total.figures.checks_failed = 20;
+        total.figures.checks_passed = 1980;
         // An open-model span: the headline is from the scheduled send, and that is judged.
         total.figures.latency_from = stampede_metrics::LatencyFrom::Scheduled;
         total.figures.latency_sent_ms = Some(total.figures.latency_ms);

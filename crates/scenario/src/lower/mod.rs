@@ -10,6 +10,7 @@ mod monitor;
 mod requests;
 mod templating;
 mod thresholds;
+mod transport;
 mod url;
 
 use std::path::Path;
@@ -19,7 +20,7 @@ use crate::diag::Sink;
 use crate::file::{Common, DefaultsFile};
 use crate::parse::KindFile;
 use crate::spanned::Spanned;
-use stampede_plan::{BaseUrl, DataSet, Plan};
+use stampede_plan::{BaseUrl, DataSet, Plan, RequestOptions};
 
 /// Looks up `${env:NAME}`: the process environment, or a fake one in tests.
 pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -37,6 +38,10 @@ pub(crate) struct Lowerer<'a> {
     data: Option<DataSet>,
     request_names: Vec<String>,
     base_url: BaseUrl,
+    /// Per request, in order: what it does beyond what it sends.
+    request_options: Vec<RequestOptions>,
+    /// base-url is https://.
+    base_https: bool,
 }
 
 impl<'a> Lowerer<'a> {
@@ -57,6 +62,8 @@ impl<'a> Lowerer<'a> {
             data: None,
             request_names: Vec::new(),
             base_url: BaseUrl::Builtin,
+            request_options: Vec::new(),
+            base_https: false,
         }
     }
 
@@ -78,6 +85,7 @@ impl<'a> Lowerer<'a> {
             plan.connect_timeout = self.positive(connect, "connect-timeout");
         }
         plan.requests = self.requests(&common, defaults);
+        plan.request_options = std::mem::take(&mut self.request_options);
         plan.flows = self.flows(&common);
         plan.setup = self.setup(&common);
         if plan.flows.is_empty()
@@ -118,11 +126,12 @@ impl<'a> Lowerer<'a> {
             .map(|d| d.value.clone())
             .unwrap_or_default();
         let allow_remote = self.allow_remote(common);
-        plan.base_url = match &common.base_url {
+        (plan.base_url, self.base_https) = match &common.base_url {
             Some(text) => self.base_url(text, allow_remote),
-            None => BaseUrl::Builtin,
+            None => (BaseUrl::Builtin, false),
         };
         self.base_url = plan.base_url.clone();
+        self.transport(common, plan);
         if let Some(interval) = &common.interval {
             plan.interval = self.positive(interval, "interval");
         }

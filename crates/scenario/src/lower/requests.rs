@@ -2,12 +2,14 @@
 
 use std::time::Duration;
 
-use crate::file::{CheckFile, Common, RequestFile, SignFile};
+use crate::describe::check_text;
+use crate::file::{CheckFile, Common, On429File, RequestFile, SignFile};
 use crate::spanned::{Any, Spanned};
 use crate::types::{StatusSpec, parse_duration};
 use stampede_plan::template::Template;
 use stampede_plan::{
-    Capture, CaptureFrom, Check, Flow, Header, Request, RequestId, Sign, StatusSet, Think,
+    Capture, CaptureFrom, Check, CheckOptions, Flow, Header, On429, Request, RequestId,
+    RequestOptions, Sign, StatusSet, Think,
 };
 
 use super::{Defaults, Lowerer};
@@ -22,6 +24,13 @@ const SECRET_HEADERS: [&str; 5] = [
 ];
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The longest a user waits after a 429 with `on-429 = "backoff"` unless told otherwise: a
+/// server asking for longer is as good as down for a load test.
+pub(crate) const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// `User-Agent` unless a scenario sets its own: the target's logs then say who is calling.
+pub(crate) const USER_AGENT: &str = concat!("stampede/", env!("CARGO_PKG_VERSION"));
 
 impl Lowerer<'_> {
     /// Gives every capture name a slot before any template is read, so a request may use a
@@ -87,8 +96,61 @@ impl Lowerer<'_> {
         }
         list.iter()
             .enumerate()
-            .map(|(i, request)| self.request(request, self.request_names[i].clone(), defaults))
+            .map(|(i, request)| {
+                let lowered = self.request(request, self.request_names[i].clone(), defaults);
+                let options = self.request_options(request, &lowered, defaults);
+                self.request_options.push(options);
+                lowered
+            })
             .collect()
+    }
+
+    /// What the request does beyond what it sends: 429 handling and how its checks count.
+    fn request_options(
+        &mut self,
+        file: &RequestFile,
+        request: &Request,
+        defaults: Defaults<'_>,
+    ) -> RequestOptions {
+        let on_429 = file
+            .on_429
+            .as_ref()
+            .or(defaults.and_then(|d| d.on_429.as_ref()));
+        let max = file
+            .max_backoff
+            .as_ref()
+            .or(defaults.and_then(|d| d.max_backoff.as_ref()));
+        let on_429 = match on_429.map(|o| o.value) {
+            Some(On429File::Backoff) => On429::Backoff {
+                max: match max {
+                    Some(max) => self.positive(max, "max-backoff"),
+                    None => DEFAULT_MAX_BACKOFF,
+                },
+            },
+            Some(On429File::Count) | None => On429::Count,
+        };
+        let check = file.check.as_ref();
+        let name = check.and_then(|c| c.name.as_ref());
+        if let Some(name) = name.filter(|n| n.trim().is_empty()) {
+            self.sink.error(name.span.clone(), "check `name` is empty");
+        }
+        let fail_request = check
+            .and_then(|c| c.fail_request.as_ref())
+            .is_some_and(|f| f.value);
+        let several = request.checks.len() > 1;
+        let checks = request
+            .checks
+            .iter()
+            .map(|c| CheckOptions {
+                name: match name {
+                    Some(name) if several => format!("{}: {}", name.value, check_text(c)),
+                    Some(name) => name.value.clone(),
+                    None => check_text(c),
+                },
+                fail_request,
+            })
+            .collect();
+        RequestOptions { on_429, checks }
     }
 
     fn request(
@@ -147,6 +209,16 @@ impl Lowerer<'_> {
             defaults.and_then(|d| d.headers.as_ref()),
             file.headers.as_ref(),
         );
+        if !headers
+            .iter()
+            .any(|h| h.name.eq_ignore_ascii_case("user-agent"))
+        {
+            headers.push(Header {
+                name: "User-Agent".into(),
+                value: Template::literal(USER_AGENT),
+                secret: false,
+            });
+        }
         let body = match (&file.body, &file.json) {
             (Some(body), None) => Some(self.template(body)),
             (None, Some(json)) => {

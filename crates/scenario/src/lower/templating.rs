@@ -12,13 +12,15 @@ use stampede_plan::template::{Part, Template, Var};
 use super::Lowerer;
 
 /// Built-in variable names, for suggestions.
-const BUILTINS: [&str; 5] = ["uuid", "seq", "vu", "iteration", "now_ms"];
+const BUILTINS: [&str; 6] = ["uuid", "seq", "run_seq", "vu", "iteration", "now_ms"];
 
 /// A template being assembled: parts, and whether any came from a secret.
 #[derive(Default)]
 struct Parts {
     parts: Vec<Part>,
     secret: bool,
+    /// Inside a JSON string: variables are JSON-escaped as they are rendered.
+    json: bool,
 }
 
 impl Parts {
@@ -78,10 +80,29 @@ impl Lowerer<'_> {
     fn json_into(&mut self, value: &Spanned<Any>, parts: &mut Parts) {
         match &value.value {
             Any::String(text) => {
-                parts.lit("\"");
                 let text = Spanned::new(value.span.clone(), text.clone());
-                self.parse_into(&text, parts, &mut json_escape);
-                parts.lit("\"");
+                let mut inner = Parts {
+                    json: true,
+                    ..Parts::default()
+                };
+                self.parse_into(&text, &mut inner, &mut json_escape);
+                parts.secret |= inner.secret;
+                match inner.parts.as_slice() {
+                    // `"${seq}"` alone is the number itself, as its TOML position suggests.
+                    [Part::JsonVar(var)] if var.is_numeric() => {
+                        parts.parts.push(Part::Var(var.clone()));
+                    }
+                    _ => {
+                        parts.lit("\"");
+                        for part in inner.parts {
+                            match part {
+                                Part::Lit(text) => parts.lit(&text),
+                                other => parts.parts.push(other),
+                            }
+                        }
+                        parts.lit("\"");
+                    }
+                }
             }
             Any::Array(items) => {
                 parts.lit("[");
@@ -177,6 +198,7 @@ impl Lowerer<'_> {
         let var = match name {
             "uuid" => Var::Uuid,
             "seq" => Var::Seq,
+            "run_seq" => Var::RunSeq,
             "vu" => Var::Vu,
             "iteration" => Var::Iteration,
             "now_ms" => Var::NowMs,
@@ -219,7 +241,7 @@ impl Lowerer<'_> {
                         .copied()
                         .chain(self.captures.iter().map(String::as_str));
                     let hint = did_you_mean(name, candidates).unwrap_or_else(|| {
-                        "variables: uuid, seq, vu, iteration, now_ms, rand:LO..HI, env:NAME, data.COLUMN, or a name captured by a request".to_owned()
+                        "variables: uuid, seq, run_seq, vu, iteration, now_ms, rand:LO..HI, env:NAME, data.COLUMN, or a name captured by a request".to_owned()
                     });
                     self.sink
                         .hint(span, format!("unknown variable `${{{name}}}`"), hint);
@@ -227,7 +249,11 @@ impl Lowerer<'_> {
                 }
             }
         };
-        parts.parts.push(Part::Var(var));
+        parts.parts.push(if parts.json {
+            Part::JsonVar(var)
+        } else {
+            Part::Var(var)
+        });
     }
 
     fn data_column(&mut self, column: &str, span: Range<usize>) -> Option<usize> {

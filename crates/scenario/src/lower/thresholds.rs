@@ -29,8 +29,8 @@ pub(crate) fn parse_condition(text: &str, metric: Metric) -> Result<Condition, S
         ));
     };
     let rest = rest.trim();
-    let value = match metric {
-        Metric::P50 | Metric::P90 | Metric::P95 | Metric::P99 | Metric::Max | Metric::Mean => {
+    let value = match metric.unit() {
+        Unit::Millis => {
             if rest.parse::<f64>().is_ok() {
                 return Err(format!(
                     "invalid condition \"{text}\": a latency needs a unit, like \"< {rest}ms\""
@@ -41,10 +41,10 @@ pub(crate) fn parse_condition(text: &str, metric: Metric) -> Result<Condition, S
                     .map_err(|why| format!("invalid condition \"{text}\": {why}"))?,
             )
         }
-        Metric::ErrorRate | Metric::Checks => {
+        Unit::Fraction => {
             percentage(rest).map_err(|why| format!("invalid condition \"{text}\": {why}"))?
         }
-        Metric::Rps => rest
+        Unit::PerSecond => rest
             .trim_end_matches("/s")
             .trim()
             .parse::<f64>()
@@ -55,6 +55,9 @@ pub(crate) fn parse_condition(text: &str, metric: Metric) -> Result<Condition, S
                     "invalid condition \"{text}\": expected requests per second, like \"> 100\""
                 )
             })?,
+        Unit::MbPerHour => parse_mb_per_hour(rest).ok_or_else(|| {
+            format!("invalid condition \"{text}\": expected a size per hour, like \"< 10MB/h\"")
+        })?,
     };
     Ok(Condition { op, value })
 }
@@ -78,7 +81,8 @@ fn example(metric: Metric) -> String {
     match metric {
         Metric::ErrorRate => "error-rate = \"< 1%\"".into(),
         Metric::Checks => "checks = \"> 99%\"".into(),
-        Metric::Rps => "rps = \"> 100\"".into(),
+        Metric::RateLimited => "rate-limited = \"< 5%\"".into(),
+        Metric::Rps | Metric::SuccessRps => format!("{} = \"> 100\"", metric.name()),
         latency => format!("{} = \"< 500ms\"", latency.name()),
     }
 }

@@ -1,4 +1,5 @@
-//! `base-url` and request `url`s: split once at load time, and kept on loopback unless allowed.
+//! `base-url` and request `url`s (http:// or https://): split once at load time, and kept on
+//! loopback unless allowed.
 //!
 //! A load test aimed at the wrong host is an attack on someone else's server, so anything but
 //! 127.0.0.0/8, ::1 and localhost needs `allow-remote = true` or `--allow-remote`.
@@ -13,30 +14,42 @@ use super::Lowerer;
 pub(super) const LOOPBACK_HINT: &str = "stampede only aims at 127.0.0.0/8, ::1 or localhost unless told otherwise; \
      if you own that server, set `allow-remote = true` in the file or pass --allow-remote";
 
-/// Splits `http://host[:port][/prefix]`, or says what is wrong with it.
-pub(crate) fn parse_base_url(text: &str) -> Result<BaseUrl, String> {
+/// Splits `http(s)://host[:port][/prefix]`, or says what is wrong with it; true for https.
+pub(crate) fn parse_base_url(text: &str) -> Result<(BaseUrl, bool), String> {
     let text = text.trim();
     if text == "builtin" {
-        return Ok(BaseUrl::Builtin);
+        return Ok((BaseUrl::Builtin, false));
     }
-    let (base, path) = split_url(text)?;
+    let (base, path, https) = split_scheme_url(text)?;
     if path.contains('?') || path.contains('#') {
         return Err(format!("base-url `{text}` cannot have a query or fragment"));
     }
-    Ok(BaseUrl::Http(HttpBase {
+    let base = BaseUrl::Http(HttpBase {
         path_prefix: path.trim_end_matches('/').to_owned(),
         ..base
-    }))
+    });
+    Ok((base, https))
 }
 
-/// The host and port of an absolute URL, and the rest (path and query, "" when none).
+/// The host and port of an absolute `http://` URL, and the rest (path and query, "" when
+/// none): for endpoints stampede reads over plain HTTP (a metrics URL).
 pub(super) fn split_url(text: &str) -> Result<(HttpBase, String), String> {
-    if text.starts_with("https://") {
-        return Err(format!("`{text}`: https is not supported yet; use http://"));
+    match split_scheme_url(text)? {
+        (_, _, true) => Err(format!("`{text}`: only http:// is supported here")),
+        (base, path, false) => Ok((base, path)),
     }
-    let Some(rest) = text.strip_prefix("http://") else {
+}
+
+/// The host and port of an absolute `http://` or `https://` URL (port 80 or 443 by default),
+/// the rest, and whether it is https.
+pub(super) fn split_scheme_url(text: &str) -> Result<(HttpBase, String, bool), String> {
+    let (rest, https) = if let Some(rest) = text.strip_prefix("https://") {
+        (rest, true)
+    } else if let Some(rest) = text.strip_prefix("http://") {
+        (rest, false)
+    } else {
         return Err(format!(
-            "`{text}` is not \"builtin\" or an http://host[:port][/path] URL"
+            "`{text}` is not \"builtin\" or an http(s)://host[:port][/path] URL"
         ));
     };
     let (authority, path) = match rest.find(['/', '?', '#']) {
@@ -63,6 +76,7 @@ pub(super) fn split_url(text: &str) -> Result<(HttpBase, String), String> {
         return Err(format!("`{text}` has no host"));
     }
     let port = match port {
+        None if https => 443,
         None => 80,
         Some(port) => port
             .parse::<u16>()
@@ -82,6 +96,7 @@ pub(super) fn split_url(text: &str) -> Result<(HttpBase, String), String> {
             path_prefix: String::new(),
         },
         path,
+        https,
     ))
 }
 
@@ -92,24 +107,29 @@ pub(crate) fn is_loopback(host: &str) -> bool {
 }
 
 impl Lowerer<'_> {
-    pub(super) fn base_url(&mut self, text: &Spanned<String>, allow_remote: bool) -> BaseUrl {
+    /// base-url, and whether it is https.
+    pub(super) fn base_url(
+        &mut self,
+        text: &Spanned<String>,
+        allow_remote: bool,
+    ) -> (BaseUrl, bool) {
         match parse_base_url(&text.value) {
-            Ok(BaseUrl::Http(base)) if !allow_remote && !is_loopback(&base.host) => {
+            Ok((BaseUrl::Http(base), https)) if !allow_remote && !is_loopback(&base.host) => {
                 self.sink.hint(
                     text.span.clone(),
                     format!("base-url host `{}` is not a loopback address", base.host),
                     LOOPBACK_HINT,
                 );
-                BaseUrl::Http(base)
+                (BaseUrl::Http(base), https)
             }
             Ok(base) => base,
             Err(message) => {
                 self.sink.hint(
                     text.span.clone(),
                     message,
-                    "base-url = \"builtin\" or \"http://127.0.0.1:8080\"",
+                    "base-url = \"builtin\", \"http://127.0.0.1:8080\" or \"https://127.0.0.1:8443\"",
                 );
-                BaseUrl::Builtin
+                (BaseUrl::Builtin, false)
             }
         }
     }
@@ -117,7 +137,7 @@ impl Lowerer<'_> {
     /// A request's absolute `url`, as a path under base-url (one connection per user goes to
     /// one server, so the url must be on it).
     pub(super) fn url_as_path(&mut self, url: &Spanned<String>) -> Option<String> {
-        let (target, path) = match split_url(url.value.trim()) {
+        let (target, path, https) = match split_scheme_url(url.value.trim()) {
             Ok(split) => split,
             Err(message) => {
                 self.sink.error(url.span.clone(), message);
@@ -135,8 +155,11 @@ impl Lowerer<'_> {
                 return None;
             }
         };
-        if target.host != base.host || target.port != base.port {
-            let message = format!("`url` must be on base-url's server `{}`", base.authority());
+        if target.host != base.host || target.port != base.port || https != self.base_https {
+            let message = format!(
+                "`url` must be on base-url's server `{}`",
+                base.url_for(self.base_https)
+            );
             let hint = if is_loopback(&target.host) {
                 "each user keeps one connection, to base-url; point base-url at this server"
                     .to_owned()
@@ -175,24 +198,25 @@ mod tests {
 
     #[test]
     fn splits_base_urls() {
-        assert_eq!(parse_base_url("builtin"), Ok(BaseUrl::Builtin));
-        let Ok(BaseUrl::Http(base)) = parse_base_url("http://127.0.0.1:8080/api/") else {
+        assert_eq!(parse_base_url("builtin"), Ok((BaseUrl::Builtin, false)));
+        let Ok((BaseUrl::Http(base), false)) = parse_base_url("http://127.0.0.1:8080/api/") else {
             panic!()
         };
         assert_eq!(
             (base.host.as_str(), base.port, base.path_prefix.as_str()),
             ("127.0.0.1", 8080, "/api")
         );
-        let Ok(BaseUrl::Http(base)) = parse_base_url("http://[::1]:9000") else {
+        let Ok((BaseUrl::Http(base), false)) = parse_base_url("http://[::1]:9000") else {
             panic!()
         };
         assert_eq!((base.host.as_str(), base.port), ("::1", 9000));
         assert_eq!(base.authority(), "[::1]:9000");
-        assert!(
-            parse_base_url("https://localhost")
-                .unwrap_err()
-                .contains("https is not supported")
-        );
+        let Ok((BaseUrl::Http(base), true)) = parse_base_url("https://localhost/v1") else {
+            panic!()
+        };
+        assert_eq!((base.port, base.path_prefix.as_str()), (443, "/v1"));
+        assert_eq!(base.url_for(true), "https://localhost/v1");
+        assert!(split_url("https://localhost/metrics").is_err());
         assert!(parse_base_url("http://localhost:0").is_err());
     }
 

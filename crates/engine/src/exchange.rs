@@ -1,0 +1,104 @@
+//! One request over a user's connection: send it, read the response head and body within the
+//! request's timeout, keep as much of the body as someone needs, and note when the head came.
+//!
+//! Knows nothing of statistics or checks: what happened goes back to the user, which records it.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use stampede_metrics::Outcome;
+use tokio::time::Instant;
+
+use crate::conn::{Sender, classify};
+
+/// A complete response.
+pub(crate) struct Received {
+    pub(crate) parts: http::response::Parts,
+    /// Body bytes received (all of them, however many were kept).
+    pub(crate) bytes: u64,
+    /// When the response head arrived.
+    pub(crate) head: Instant,
+}
+
+/// An exchange that did not complete.
+pub(crate) struct Failed {
+    pub(crate) broke: Broke,
+    /// When the response head arrived, if it did before things went wrong.
+    pub(crate) head: Option<Instant>,
+}
+
+pub(crate) enum Broke {
+    Hyper(hyper::Error),
+    Timeout(Duration),
+}
+
+impl Broke {
+    pub(crate) fn outcome(&self) -> Outcome {
+        match self {
+            Broke::Hyper(err) => classify(err),
+            Broke::Timeout(_) => Outcome::Timeout,
+        }
+    }
+
+    /// What happened in words, with hyper's causes: "connection closed before message
+    /// completed", "no response within 5s".
+    pub(crate) fn detail(&self) -> String {
+        match self {
+            Broke::Hyper(err) => {
+                let mut text = err.to_string();
+                let mut source = std::error::Error::source(err);
+                while let Some(inner) = source {
+                    text.push_str(": ");
+                    text.push_str(&inner.to_string());
+                    source = inner.source();
+                }
+                text
+            }
+            Broke::Timeout(limit) => format!(
+                "no complete response within {}",
+                stampede_metrics::format::seconds(*limit)
+            ),
+        }
+    }
+}
+
+/// Sends `request` and reads the whole response within `timeout`, keeping the first `keep`
+/// bytes of its body in `body` (cleared first).
+pub(crate) async fn exchange(
+    sender: &mut Sender,
+    request: http::Request<Full<Bytes>>,
+    body: &mut Vec<u8>,
+    keep: usize,
+    timeout: Duration,
+) -> Result<Received, Failed> {
+    body.clear();
+    let mut head = None;
+    let result = {
+        let exchange = async {
+            let response = sender.send(request).await.map_err(Broke::Hyper)?;
+            let arrived = Instant::now();
+            head = Some(arrived);
+            let (parts, mut incoming) = response.into_parts();
+            let mut bytes = 0u64;
+            while let Some(frame) = incoming.frame().await {
+                let frame = frame.map_err(Broke::Hyper)?;
+                if let Some(data) = frame.data_ref() {
+                    bytes += data.len() as u64;
+                    let room = keep.saturating_sub(body.len());
+                    body.extend_from_slice(&data[..data.len().min(room)]);
+                }
+            }
+            Ok::<_, Broke>(Received {
+                parts,
+                bytes,
+                head: arrived,
+            })
+        };
+        match tokio::time::timeout(timeout, exchange).await {
+            Ok(result) => result,
+            Err(_) => Err(Broke::Timeout(timeout)),
+        }
+    };
+    result.map_err(|broke| Failed { broke, head })
+}
