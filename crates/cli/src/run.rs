@@ -184,7 +184,7 @@ impl RunCmd {
             )
         })?;
         let options = Options {
-            connector: crate::connect::connector(&plan, addr)?,
+            connector: crate::connect::connector(plan, addr)?,
             authority,
             path_prefix: prefix,
             base_url,
