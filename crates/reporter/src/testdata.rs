@@ -173,6 +173,7 @@ pub(crate) fn summary() -> Summary {
         stopped: None,
         failed_because: Vec::new(),
         notes: Vec::new(),
+        checks: Vec::new(),
         alerts: Vec::new(),
         alerts_dropped: 0,
         steps,
@@ -211,6 +212,7 @@ pub(crate) fn summary() -> Summary {
             occurrences: 100,
             first_seen: "2026-11-23T10:16:15Z".to_owned(),
             last_seen: "2026-11-23T10:17:10Z".to_owned(),
+            sample: None,
         }],
         series: Series {
             point_s: 1.0,

@@ -114,7 +114,7 @@ fn a_capacity_run_writes_every_file_and_they_agree() {
 
     // steps.csv: a row per request and an Aggregated row per step, counts as in the summary.
     let (header, rows) = csv_rows(&dir.join("steps.csv"));
-    assert_eq!(header.len(), 25);
+    assert_eq!(header.len(), 33);
     assert_eq!(rows.len(), 9);
     for (step, s) in summary.steps.iter().enumerate() {
         let aggregated = &rows[step * 3 + 2];

@@ -118,6 +118,7 @@ pub(crate) fn notes(
         .iter()
         .any(|t| t.metric == Metric::ErrorRate);
     let f = &total.figures;
+    notes.extend(rate_limit_note(f));
     if !gated && f.requests > 0 && f.error_rate > DEFAULT_ERROR_WARNING {
         notes.push(format!(
             "{} of requests failed ({} of {}), over the {} warning level; no threshold gates the \
@@ -135,6 +136,37 @@ pub(crate) fn notes(
         notes.push(monitor_note(monitor));
     }
     notes
+}
+
+/// Responses that said 429: their share, how many said when to come back, how often users
+/// backed off, and the rate of requests that succeeded.
+fn rate_limit_note(f: &Figures) -> Option<String> {
+    let limited = f.outcomes.get(Outcome::RateLimited);
+    if limited == 0 {
+        return None;
+    }
+    let mut text = format!(
+        "{} of responses were 429, rate limited ({} of {}",
+        percent(f.rate_limited),
+        grouped(limited),
+        grouped(f.requests)
+    );
+    if f.retry_after_seen > 0 {
+        text.push_str(&format!(
+            ", {} with Retry-After",
+            grouped(f.retry_after_seen)
+        ));
+    }
+    text.push(')');
+    if f.backoffs > 0 {
+        text.push_str(&format!("; users backed off {} times", grouped(f.backoffs)));
+    }
+    text.push_str(&format!(
+        "; {} successful requests/s of {}/s",
+        short(f.success_rps),
+        short(f.rps)
+    ));
+    Some(text)
 }
 
 /// An open-model step that did not deliver its schedule: the rate achieved against the one
@@ -213,6 +245,7 @@ fn monitor_note(m: &MonitorSummary) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use stampede_metrics::OutcomeCounts;
 
     fn total(outcomes: &[(Outcome, u64)], failed: u64) -> Figures {
         let mut f = Figures::default();
@@ -268,7 +301,7 @@ mod tests {
     #[test]
     fn failures_past_the_default_level_warn_unless_a_threshold_gates_them() {
         let mut t = TotalSummary {
-            figures: total(&[(Outcome::Status2xx, 70), (Outcome::RateLimited, 30)], 30),
+            figures: total(&[(Outcome::Status2xx, 70), (Outcome::Status5xx, 30)], 30),
             ..TotalSummary::default()
         };
         t.figures.error_rate = 0.3;
@@ -289,6 +322,25 @@ mod tests {
             live: None,
         };
         assert!(super::notes(&[], &t, &[gate], &[]).is_empty());
+    }
+
+    #[test]
+    fn rate_limited_answers_say_their_share_and_the_successful_rate() {
+        let mut f = total(&[(Outcome::Status2xx, 30), (Outcome::RateLimited, 70)], 0);
+        f.rate_limited = 0.7;
+        f.retry_after_seen = 70;
+        f.backoffs = 12;
+        f.rps = 10.0;
+        f.success_rps = 3.0;
+        assert_eq!(
+            rate_limit_note(&f).as_deref(),
+            Some(
+                "70% of responses were 429, rate limited (70 of 100, 70 with Retry-After); \
+                 users backed off 12 times; 3 successful requests/s of 10/s"
+            )
+        );
+        f.outcomes = OutcomeCounts::default();
+        assert_eq!(rate_limit_note(&f), None);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The summary of a finished run: totals, thresholds, analysis and verdict, assembled from what
 //! the reporter kept.
 
-use stampede_metrics::format::round;
+use stampede_metrics::format::{grouped, round};
 use stampede_metrics::{Figures, LoadFigures};
 
 use super::Reporter;
@@ -9,7 +9,7 @@ use crate::judge::facts::analyse;
 use crate::judge::thresholds::{drift_rules, evaluate};
 use crate::judge::verdict;
 use crate::store::clock::rfc3339;
-use crate::summary::{SCHEMA_VERSION, Summary, TotalSummary};
+use crate::summary::{CheckResult, SCHEMA_VERSION, Summary, TotalSummary};
 
 impl Reporter {
     pub(super) fn summary(&self) -> Summary {
@@ -48,7 +48,15 @@ impl Reporter {
         };
         let judged = verdict::judge(run_outcome.as_ref(), &thresholds, &total.figures);
         let monitors = self.monitor.summaries();
-        let notes = verdict::notes(&steps, &total, &self.plan.thresholds, &monitors);
+        let mut notes = verdict::notes(&steps, &total, &self.plan.thresholds, &monitors);
+        notes.extend(self.capture_misses.iter().map(|(message, count)| {
+            format!(
+                "{message}, {} time{}: the requests after it ran without the value",
+                grouped(*count),
+                if *count == 1 { "" } else { "s" }
+            )
+        }));
+        let checks = self.check_results(&total);
         Summary {
             schema_version: SCHEMA_VERSION,
             scenario: self.meta.scenario.clone(),
@@ -65,6 +73,7 @@ impl Reporter {
             stopped: judged.stopped,
             failed_because: judged.failed_because,
             notes,
+            checks,
             alerts: self.alerts.clone(),
             alerts_dropped: self.alerts_dropped,
             steps,
@@ -81,5 +90,32 @@ impl Reporter {
             series,
             monitors,
         }
+    }
+
+    /// Every check of every request over the run, named as the plan names them.
+    fn check_results(&self, total: &TotalSummary) -> Vec<CheckResult> {
+        let mut results = Vec::new();
+        for (id, (request, figures)) in total.requests_by_name.iter().enumerate() {
+            let names = self.plan.checks.get(id);
+            let fail = self.plan.checks_fail_request.get(id);
+            for (n, check) in figures.checks.iter().enumerate() {
+                if check.passed + check.failed == 0 {
+                    continue;
+                }
+                results.push(CheckResult {
+                    request: request.to_owned(),
+                    name: names
+                        .and_then(|names| names.get(n))
+                        .cloned()
+                        .unwrap_or_else(|| format!("check {}", n + 1)),
+                    passed: check.passed,
+                    failed: check.failed,
+                    pass_rate: check.pass_rate,
+                    seen: check.seen.clone(),
+                    fails_request: fail.and_then(|f| f.get(n)).copied().unwrap_or(false),
+                });
+            }
+        }
+        results
     }
 }

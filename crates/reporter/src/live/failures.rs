@@ -2,7 +2,9 @@
 //!
 //! Locust's layout (`Method,Name,Error,Occurrences`) plus `First Seen` and `Last Seen`, RFC 3339
 //! UTC at interval resolution: first seen is the start of the first interval it occurred in, last
-//! seen the end of the last one. Warm-up intervals are left out, as from the step figures, so
+//! seen the end of the last one; then `Sample`, what the first such failure looked like (the
+//! start of the response body, the transport error, the value a check saw), control characters
+//! escaped. Warm-up intervals are left out, as from the step figures, so
 //! the occurrences add up to the failure counts of steps.csv. The tally is keyed by a small
 //! closed set (status, transport outcome, check), so it stays tiny however long the run.
 
@@ -21,6 +23,8 @@ struct Entry {
     occurrences: u64,
     first: Duration,
     last: Duration,
+    /// What the first such failure looked like: a body, an error, a value seen.
+    sample: Option<String>,
 }
 
 #[derive(Default)]
@@ -36,6 +40,7 @@ impl FailureLog {
         let end = snapshot.start + snapshot.length;
         for (request, stats) in snapshot.stats.requests.iter().enumerate() {
             for (key, n) in stats.failures.iter() {
+                let sample = || stats.samples.get(key).map(str::to_owned);
                 match self
                     .entries
                     .iter_mut()
@@ -44,6 +49,9 @@ impl FailureLog {
                     Some(entry) => {
                         entry.occurrences += n;
                         entry.last = end;
+                        if entry.sample.is_none() {
+                            entry.sample = sample();
+                        }
                     }
                     None => self.entries.push(Entry {
                         request,
@@ -51,6 +59,7 @@ impl FailureLog {
                         occurrences: n,
                         first: snapshot.start,
                         last: end,
+                        sample: sample(),
                     }),
                 }
             }
@@ -77,6 +86,7 @@ impl FailureLog {
                 occurrences: e.occurrences,
                 first_seen: rfc3339(started_at + e.first),
                 last_seen: rfc3339(started_at + e.last),
+                sample: e.sample.clone(),
             })
             .collect()
     }
@@ -91,6 +101,7 @@ pub(crate) fn write(out: &mut impl Write, rows: &[FailureRow]) -> csv::Result<()
         "Occurrences",
         "First Seen",
         "Last Seen",
+        "Sample",
     ])?;
     for row in rows {
         writer.write_record([
@@ -100,6 +111,7 @@ pub(crate) fn write(out: &mut impl Write, rows: &[FailureRow]) -> csv::Result<()
             &row.occurrences.to_string(),
             &row.first_seen,
             &row.last_seen,
+            row.sample.as_deref().unwrap_or(""),
         ])?;
     }
     writer.flush()?;
@@ -116,6 +128,12 @@ mod tests {
         let mut stats = StatsSet::new(2);
         for &(request, key) in keys {
             stats.requests[request].failures.bump(key);
+        }
+        if seq == 2 {
+            stats.requests[1].samples.keep(
+                FailureKey::Status(500),
+                "{\"error\":\"db down\"}".to_owned(),
+            );
         }
         IntervalSnapshot {
             step: 0,
@@ -155,10 +173,10 @@ mod tests {
         let mut out = Vec::new();
         write(&mut out, &rows).unwrap();
         let want = "\
-Method,Name,Error,Occurrences,First Seen,Last Seen
-GET,\"items, all\",HTTP 500,3,2026-11-23T10:15:01Z,2026-11-23T10:15:06Z
-POST,login,timeout,1,2026-11-23T10:15:01Z,2026-11-23T10:15:02Z
-GET,\"items, all\",check 0 failed: status in 200,1,2026-11-23T10:15:02Z,2026-11-23T10:15:03Z
+Method,Name,Error,Occurrences,First Seen,Last Seen,Sample
+GET,\"items, all\",HTTP 500,3,2026-11-23T10:15:01Z,2026-11-23T10:15:06Z,\"{\"\"error\"\":\"\"db down\"\"}\"
+POST,login,timeout,1,2026-11-23T10:15:01Z,2026-11-23T10:15:02Z,
+GET,\"items, all\",check failed: status in 200,1,2026-11-23T10:15:02Z,2026-11-23T10:15:03Z,
 ";
         assert_eq!(String::from_utf8(out).unwrap(), want);
     }

@@ -21,7 +21,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use stampede_metrics::format::round;
 use stampede_metrics::{
-    Alert, Event, Figures, IntervalSnapshot, LoadFigures, RunEnd, RunEnding, StatsSet, StepInfo,
+    Alert, Event, Figures, IntervalSnapshot, LoadFigures, RequestStats, RunEnd, RunEnding,
+    StatsSet, StepInfo,
 };
 use stampede_plan::Plan;
 
@@ -64,6 +65,8 @@ pub struct Reporter {
     analysis: AnalysisOptions,
     started_at: SystemTime,
     end: Option<(SystemTime, Duration, RunEnding, Figures)>,
+    /// Captures that found nothing, in setup and in the steps: `(message, count)`.
+    capture_misses: Vec<(String, u64)>,
     infos: Vec<Option<StepInfo>>,
     steps: Vec<StepSummary>,
     rows: Vec<StepRow>,
@@ -143,6 +146,7 @@ impl Reporter {
             analysis: AnalysisOptions::default(),
             started_at: UNIX_EPOCH,
             end: None,
+            capture_misses: Vec::new(),
             infos: vec![None; plan.steps],
             steps: Vec::new(),
             rows: Vec::new(),
@@ -267,6 +271,9 @@ impl Reporter {
 
     fn run_ended(&mut self, end: &RunEnd) {
         self.close_open_steps();
+        for stats in &end.setup.requests {
+            self.count_misses(stats);
+        }
         let setup = Figures::of(&end.setup.aggregate(), end.elapsed.as_secs_f64());
         self.end = Some((end.finished_at, end.elapsed, end.outcome.clone(), setup));
     }
@@ -338,6 +345,22 @@ impl Reporter {
             requests_by_name: self.by_name(stats, seconds),
         });
         self.total.add(stats);
+        for request in &stats.requests {
+            self.count_misses(request);
+        }
+    }
+
+    fn count_misses(&mut self, stats: &RequestStats) {
+        for miss in stats.capture_misses.iter() {
+            match self
+                .capture_misses
+                .iter_mut()
+                .find(|(m, _)| *m == miss.message)
+            {
+                Some((_, count)) => *count += miss.count,
+                None => self.capture_misses.push((miss.message.clone(), miss.count)),
+            }
+        }
     }
 
     fn by_name(&self, stats: &StatsSet, seconds: f64) -> Named<Figures> {

@@ -5,8 +5,12 @@
 //! Numbers are `Figures` written by `stampede_metrics::format`: times in ms with up to 3
 //! decimals (the microsecond the histograms resolve), rates and the average content size in
 //! bytes with up to 3 decimals, all with trailing zeros trimmed. Latency is the headline of
-//! `Figures`: from the scheduled send in open-model steps, as the last column, `Latency From`,
-//! says. `Users` is the most users active at once in the step. `Step` counts from 1, as the console and the report do. A request
+//! `Figures`: from the scheduled send in open-model steps, as the column after Locust's,
+//! `Latency From`, says. `Users` is the most users active at once in the step. Then:
+//! `Successes/s`, `Rate Limited` (the share of 429s, a fraction), `Checks Passed` and
+//! `Checks Failed` (evaluations), and the p95 of each request phase in ms as k6 names them
+//! (`Connecting`, `TLS Handshaking`, `Waiting`, `Receiving`; empty when the phase never
+//! happened in the step). `Step` counts from 1, as the console and the report do. A request
 //! with no requests in a step has no row for it (as in Locust), so a gate on its p95 cannot pass
 //! on an empty row.
 
@@ -17,7 +21,7 @@ use stampede_metrics::{Figures, RequestStats, headline, quantile_ms};
 
 use crate::live::timeseries::latency_from;
 
-pub(crate) const HEADER: [&str; 25] = [
+pub(crate) const HEADER: [&str; 33] = [
     "Step",
     "Users",
     "Type",
@@ -43,6 +47,14 @@ pub(crate) const HEADER: [&str; 25] = [
     "99.99%",
     "100%",
     "Latency From",
+    "Successes/s",
+    "Rate Limited",
+    "Checks Passed",
+    "Checks Failed",
+    "Connecting p95",
+    "TLS Handshaking p95",
+    "Waiting p95",
+    "Receiving p95",
 ];
 
 const QUANTILES: [f64; 11] = [
@@ -86,6 +98,21 @@ impl StepRow {
         ];
         fields.extend(QUANTILES.iter().map(|&q| ms(quantile_ms(histogram, q))));
         fields.push(latency_from(&figures).to_owned());
+        fields.extend([
+            trim(figures.success_rps, 3),
+            trim(figures.rate_limited, 6),
+            figures.checks_passed.to_string(),
+            figures.checks_failed.to_string(),
+        ]);
+        let phases = figures.phases.unwrap_or_default();
+        for phase in [
+            phases.connecting,
+            phases.tls_handshaking,
+            phases.waiting,
+            phases.receiving,
+        ] {
+            fields.push(phase.map(|p| ms(p.p95)).unwrap_or_default());
+        }
         StepRow { fields }
     }
 }
@@ -110,12 +137,14 @@ mod tests {
     fn known() -> StatsSet {
         let mut set = StatsSet::new(2);
         let health = &mut set.requests[0];
+        health.succeeded = 100;
         for ms in 1..=100 {
             health.outcomes.bump(Outcome::Status2xx);
             health.latency.record_us(ms * 1000);
             health.body_bytes += 15;
         }
         let events = &mut set.requests[1];
+        events.succeeded = 3;
         for _ in 0..3 {
             events.outcomes.bump(Outcome::Status2xx);
             events.latency.record_us(10_000);
@@ -141,10 +170,10 @@ mod tests {
         let mut out = Vec::new();
         write(&mut out, &rows).unwrap();
         let want = "\
-Step,Users,Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%,Latency From
-1,10,GET,/health,100,0,50.015,50.504,1,100.031,15,10,0,50.015,66.047,75.007,80.063,90.047,95.039,98.047,99.007,100.031,100.031,100.031,sent
-1,10,POST,POST /events,5,2,10.007,106.022,10,250.111,60,0.5,0.2,10.007,250.111,250.111,250.111,250.111,250.111,250.111,250.111,250.111,250.111,250.111,sent
-1,10,,Aggregated,105,2,50.015,53.147,1,250.111,17.143,10.5,0.2,50.015,67.007,76.031,81.023,92.031,97.023,100.031,250.111,250.111,250.111,250.111,sent
+Step,Users,Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%,Latency From,Successes/s,Rate Limited,Checks Passed,Checks Failed,Connecting p95,TLS Handshaking p95,Waiting p95,Receiving p95
+1,10,GET,/health,100,0,50.015,50.504,1,100.031,15,10,0,50.015,66.047,75.007,80.063,90.047,95.039,98.047,99.007,100.031,100.031,100.031,sent,10,0,0,0,,,,
+1,10,POST,POST /events,5,2,10.007,106.022,10,250.111,60,0.5,0.2,10.007,250.111,250.111,250.111,250.111,250.111,250.111,250.111,250.111,250.111,250.111,sent,0.3,0,0,0,,,,
+1,10,,Aggregated,105,2,50.015,53.147,1,250.111,17.143,10.5,0.2,50.015,67.007,76.031,81.023,92.031,97.023,100.031,250.111,250.111,250.111,250.111,sent,10.3,0,0,0,,,,
 ";
         assert_eq!(String::from_utf8(out).unwrap(), want);
     }
@@ -161,7 +190,7 @@ Step,Users,Type,Name,Request Count,Failure Count,Median Response Time,Average Re
         let line = text.lines().nth(1).unwrap();
         assert_eq!(
             line,
-            "2,5,GET,\"search \"\"a,b\"\"\",1,0,1.5,1.5,1.5,1.5,0,0,0,1.5,1.5,1.5,1.5,1.5,1.5,1.5,1.5,1.5,1.5,1.5,sent"
+            "2,5,GET,\"search \"\"a,b\"\"\",1,0,1.5,1.5,1.5,1.5,0,0,0,1.5,1.5,1.5,1.5,1.5,1.5,1.5,1.5,1.5,1.5,1.5,sent,0,0,0,0,,,,"
         );
     }
 }

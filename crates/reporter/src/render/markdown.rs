@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::summary::{Summary, Verdict};
+use crate::summary::{Summary, Verdict, words};
 use stampede_metrics::Figures;
 use stampede_metrics::format::{grouped, percent, short};
 
@@ -77,12 +77,19 @@ pub(crate) fn render(summary: &Summary) -> String {
         summary.total.load.peak_users,
         &summary.total.figures,
     ));
-    let _ = writeln!(
-        out,
-        "\n{}.\n",
-        crate::summary::words::latency_basis(&summary.total.figures)
-    );
+    let _ = writeln!(out, "\n{}.\n", words::latency_basis(&summary.total.figures));
+    if let Some(line) = words::phases_line(summary.total.figures.phases.as_ref()) {
+        let _ = writeln!(out, "{line}.\n");
+    }
     findings(&mut out, summary);
+    if !summary.checks.is_empty() {
+        out.push_str("### Checks\n\n");
+        for check in &summary.checks {
+            let mark = if check.failed == 0 { "✅" } else { "❌" };
+            let _ = writeln!(out, "- {mark} {}", cell(&words::check_line(check)));
+        }
+        out.push('\n');
+    }
 
     let analysis = analysis(summary);
     if !analysis.is_empty() {

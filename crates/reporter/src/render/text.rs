@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use crate::summary::{Summary, Verdict};
+use crate::summary::{Summary, Verdict, words};
 use stampede_metrics::format::{grouped, percent, short};
 use stampede_metrics::{Figures, Outcome};
 
@@ -60,6 +60,13 @@ impl Summary {
         }
         out.push_str(&self.analysis_text());
         out.push_str(&self.findings_text());
+        if !self.checks.is_empty() {
+            out.push_str("\nchecks\n");
+            for check in &self.checks {
+                let mark = if check.failed == 0 { "✓" } else { "✗" };
+                let _ = writeln!(out, "  {mark} {}", words::check_line(check));
+            }
+        }
         if !self.thresholds.is_empty() {
             out.push_str("\nthresholds\n");
             for t in &self.thresholds {
@@ -156,8 +163,12 @@ impl Summary {
             &self.total.figures,
         ));
         let mut out = table(&header, &rows, 1);
-        out.push_str(&crate::summary::words::latency_basis(&self.total.figures));
+        out.push_str(&words::latency_basis(&self.total.figures));
         out.push('\n');
+        if let Some(line) = words::phases_line(self.total.figures.phases.as_ref()) {
+            out.push_str(&line);
+            out.push('\n');
+        }
         out
     }
 

@@ -103,6 +103,9 @@ pub struct Summary {
     /// queueing, the monitor's peaks.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Every check of every request over the run, by name, with the first values it failed on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<CheckResult>,
     /// What the live judge found while the run went on, in order (at most
     /// [`MAX_ALERTS`]; `alerts_dropped` counts the rest).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -178,6 +181,24 @@ pub struct TotalSummary {
     pub requests_by_name: Named<Figures>,
 }
 
+/// One check of one request over the run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CheckResult {
+    pub request: String,
+    /// The scenario's `name` for it, or what it checks (`status in 201`).
+    pub name: String,
+    pub passed: u64,
+    pub failed: u64,
+    /// `passed / (passed + failed)`.
+    pub pass_rate: f64,
+    /// The first distinct values it failed on: `429` for a status check.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seen: Vec<String>,
+    /// A failure of this check also failed its request (`fail-request`).
+    #[serde(default)]
+    pub fails_request: bool,
+}
+
 /// One row of failures.csv: one request failing one way.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FailureRow {
@@ -187,6 +208,10 @@ pub struct FailureRow {
     pub occurrences: u64,
     pub first_seen: String,
     pub last_seen: String,
+    /// The first such failure as it looked (a body's start, an error, the value a check saw),
+    /// control characters escaped; from the responses, so never a secret of ours.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample: Option<String>,
 }
 
 impl Summary {

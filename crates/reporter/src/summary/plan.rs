@@ -13,8 +13,12 @@ use crate::summary::words;
 pub struct PlanFacts {
     pub names: Vec<String>,
     pub methods: Vec<String>,
-    /// Per request, its checks in words, for failures.
+    /// Per request, its checks by name (the scenario's `name`, or what the check checks).
     pub checks: Vec<Vec<String>>,
+    /// Per request, which of its checks also fail the request (`fail-request`).
+    #[serde(default)]
+    pub checks_fail_request: Vec<Vec<bool>>,
+
     /// Per request, its interval-log tag.
     pub tags: Vec<String>,
     pub description: String,
@@ -59,7 +63,26 @@ impl PlanFacts {
             checks: plan
                 .requests
                 .iter()
-                .map(|r| r.checks.iter().map(words::check).collect())
+                .enumerate()
+                .map(|(id, r)| {
+                    let options = plan.options_for(id);
+                    r.checks
+                        .iter()
+                        .enumerate()
+                        .map(|(n, check)| match options.checks.get(n) {
+                            Some(named) => named.name.clone(),
+                            None => words::check(check),
+                        })
+                        .collect()
+                })
+                .collect(),
+            checks_fail_request: (0..plan.requests.len())
+                .map(|id| {
+                    let options = plan.options_for(id);
+                    (0..plan.requests[id].checks.len())
+                        .map(|n| options.checks.get(n).is_some_and(|c| c.fail_request))
+                        .collect()
+                })
                 .collect(),
             names,
             description: plan.description.clone(),

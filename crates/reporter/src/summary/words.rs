@@ -2,18 +2,21 @@
 //! failed (the `Error` column of failures.csv and the
 //! report's failure table), and what the latency figures count from.
 
-use stampede_metrics::format::short;
-use stampede_metrics::{FailureKey, Figures, LatencyFrom, Outcome};
+use stampede_metrics::format::{grouped, percent, short};
+use stampede_metrics::{FailureKey, Figures, LatencyFrom, Outcome, PhasesMs};
+
+use crate::summary::CheckResult;
 use stampede_plan::{Check, StatusSet};
 
-/// `HTTP 500`, `timeout`, `connection refused`, `check 0 failed: body contains "ok"`.
+/// `HTTP 500`, `timeout`, `connection refused`, `check failed: body contains "ok"`: a check by
+/// its name.
 pub(crate) fn failure(key: FailureKey, checks: &[String]) -> String {
     match key {
         FailureKey::Status(code) => format!("HTTP {code}"),
         FailureKey::Transport(outcome) => transport(outcome).to_owned(),
         FailureKey::Check(index) => match checks.get(usize::from(index)) {
-            Some(check) => format!("check {index} failed: {check}"),
-            None => format!("check {index} failed"),
+            Some(name) => format!("check failed: {name}"),
+            None => format!("check {} failed", index + 1),
         },
     }
 }
@@ -30,6 +33,43 @@ pub(crate) fn latency_basis(figures: &Figures) -> String {
         ),
         _ => "latency in ms, from the actual send".to_owned(),
     }
+}
+
+/// Where requests' time went, at p95: `time spent, p95: connecting 0.21 ms (10 times), ...`;
+/// `None` when no phase was recorded.
+pub(crate) fn phases_line(phases: Option<&PhasesMs>) -> Option<String> {
+    let phases = phases?;
+    let parts: Vec<String> = [
+        ("connecting", phases.connecting),
+        ("TLS handshaking", phases.tls_handshaking),
+        ("waiting", phases.waiting),
+        ("receiving", phases.receiving),
+    ]
+    .into_iter()
+    .filter_map(|(name, phase)| {
+        phase.map(|p| format!("{name} {} ms ({}x)", short(p.p95), grouped(p.count)))
+    })
+    .collect();
+    (!parts.is_empty()).then(|| format!("time spent, p95: {}", parts.join(", ")))
+}
+
+/// A check in one line: `health: status in 200 passed 62.5% (500 of 800); seen 429`.
+pub(crate) fn check_line(check: &CheckResult) -> String {
+    let mut line = format!(
+        "{}: {} passed {} ({} of {})",
+        check.request,
+        check.name,
+        percent(check.pass_rate),
+        grouped(check.passed),
+        grouped(check.passed + check.failed)
+    );
+    if !check.seen.is_empty() {
+        line.push_str(&format!("; seen {}", check.seen.join(", ")));
+    }
+    if check.fails_request {
+        line.push_str("; fails its request");
+    }
+    line
 }
 
 fn transport(outcome: Outcome) -> &'static str {
@@ -129,9 +169,9 @@ mod tests {
         );
         assert_eq!(
             failure(FailureKey::Check(0), &checks),
-            "check 0 failed: body contains \"ok\""
+            "check failed: body contains \"ok\""
         );
-        assert_eq!(failure(FailureKey::Check(3), &checks), "check 3 failed");
+        assert_eq!(failure(FailureKey::Check(3), &checks), "check 4 failed");
     }
 
     #[test]

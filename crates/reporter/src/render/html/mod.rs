@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use crate::summary::analysis::Analysis;
 use crate::summary::series::Series;
-use crate::summary::{Summary, Verdict};
+use crate::summary::{Summary, Verdict, words};
 use charts::{by_kind, over_time};
 use stampede_metrics::format::{grouped, percent, short};
 use tables::{failures_table, requests_table, steps_table};
@@ -161,6 +161,8 @@ fn findings(out: &mut String, s: &Summary) {
         items.push(format!("stopped early: {reason}"));
     }
     items.extend(s.notes.iter().cloned());
+    items.extend(words::phases_line(s.total.figures.phases.as_ref()));
+    items.extend(s.checks.iter().map(words::check_line));
     items.extend(
         s.alerts
             .iter()
