@@ -11,6 +11,7 @@
 
 mod collect;
 mod conn;
+mod inflight;
 mod judge;
 mod prepare;
 mod rng;
@@ -168,11 +169,13 @@ pub async fn run_watched(
     let mut collector = Collector::new(plan, shards);
     let mut started = 0;
     let mut ready = Vec::new();
-    let offsets = plan.step_offsets();
     let collect = async {
         loop {
-            // Announce each step at its planned time, or as soon as it reports, whichever is first.
-            let next_start = offsets.get(started).map(|&at| start + at);
+            // Announce each step at its planned time, or as soon as it reports, whichever is
+            // first; once the run is stopping, steps no shard will start are not announced.
+            let next_start = (started < plan.steps.len() && stop_tx.borrow().is_none())
+                .then(|| start.checked_add(collector.offset(started)))
+                .flatten();
             let msg = tokio::select! {
                 msg = rx.recv() => msg,
                 Ok(()) = external_stop.changed() => {
@@ -183,28 +186,23 @@ pub async fn run_watched(
                     continue;
                 }
                 () = sleep_until_opt(next_start) => {
-                    on_event(&Event::StepStarted(&collector.infos[started]));
-                    started += 1;
+                    let due = started;
+                    announce(&mut collector, &mut started, due, &mut on_event);
                     continue;
                 }
             };
             let Some(msg) = msg else { break };
             match msg {
-                ShardMsg::Interval {
-                    step,
-                    slot,
-                    active_users,
-                    stats,
-                } => {
-                    announce(&collector, &mut started, step, &mut on_event);
-                    collector.interval(step, slot, active_users, stats, &mut ready);
+                ShardMsg::Interval { step, slot, part } => {
+                    announce(&mut collector, &mut started, step, &mut on_event);
+                    collector.interval(step, slot, part, &mut ready);
                 }
                 ShardMsg::StepDone {
                     step,
                     ended,
                     cut_short,
                 } => {
-                    announce(&collector, &mut started, step, &mut on_event);
+                    announce(&mut collector, &mut started, step, &mut on_event);
                     collector.step_done(step, ended, cut_short, &mut ready);
                 }
                 ShardMsg::Setup(stats) => collector.setup.add(&stats),
@@ -275,13 +273,16 @@ fn stop_message(reason: &StopReason) -> &str {
 
 /// Emits `StepStarted` for every step up to `step` not yet announced.
 fn announce(
-    collector: &Collector,
+    collector: &mut Collector<'_>,
     started: &mut usize,
     step: usize,
     on_event: &mut impl FnMut(&Event<'_>),
 ) {
     while *started <= step {
-        on_event(&Event::StepStarted(&collector.infos[*started]));
+        let Some(info) = collector.info(*started) else {
+            return;
+        };
+        on_event(&Event::StepStarted(&info));
         *started += 1;
     }
 }

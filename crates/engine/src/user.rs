@@ -15,6 +15,7 @@ use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
 use crate::conn::{Sender, classify};
+use crate::inflight::InFlight;
 use crate::rng::Rng;
 use crate::workload::{Ledger, Workload};
 
@@ -92,9 +93,11 @@ impl User {
             self.row_random = self.rng.next_u64();
         }
         let mut last = None;
+        // The iteration counts where its last request was measured (a warm-up or the step).
+        let mut counted = Ledger::Step;
         if plan.flows.is_empty() {
             let id = work.pick(&mut self.rng);
-            self.execute(work, id, scheduled, Ledger::Step).await;
+            counted = self.execute(work, id, scheduled, Ledger::Step).await;
             last = Some(id);
         } else {
             let flow = &plan.flows[work.pick(&mut self.rng)];
@@ -114,7 +117,7 @@ impl User {
                 } else {
                     scheduled.map(|_| Instant::now())
                 };
-                self.execute(work, id, at, Ledger::Step).await;
+                counted = self.execute(work, id, at, Ledger::Step).await;
                 last = Some(id);
                 if work.stopping() {
                     break;
@@ -122,7 +125,7 @@ impl User {
             }
         }
         self.iteration += 1;
-        work.ledger(Ledger::Step).iterations += 1;
+        work.ledger(counted).iterations += 1;
         match last {
             Some(id) => self.think(think_override.unwrap_or(plan.requests[id].think)),
             None => Duration::ZERO,
@@ -140,18 +143,22 @@ impl User {
         }
     }
 
-    /// Sends one request and records exactly one outcome for it. Never fails: whatever the
-    /// target does is data.
+    /// Sends one request and records exactly one outcome for it, in the ledger it returns.
+    /// Never fails: whatever the target does is data, and a request cancelled at the end of
+    /// the grace period is recorded as abandoned by its [`InFlight`] guard.
     pub(crate) async fn execute(
         &mut self,
         work: &Workload,
         id: usize,
         scheduled: Option<Instant>,
         ledger: Ledger,
-    ) {
+    ) -> Ledger {
         let request = &work.plan.requests[id];
+        let ledger = work.route(ledger);
+        let flight = InFlight::new(work, id, ledger, scheduled);
         if let Err((outcome, started)) = self.ready_connection(work).await {
             {
+                flight.land();
                 let now = Instant::now();
                 let mut stats = work.ledger(ledger);
                 let entry = &mut stats.requests[id];
@@ -162,7 +169,7 @@ impl User {
                 if let Some(at) = scheduled {
                     entry.corrected.record_us(micros(now - at));
                 }
-                return;
+                return ledger;
             }
         };
         let built = self.build(work, id);
@@ -199,6 +206,7 @@ impl User {
         let done = Instant::now();
         let latency = done - sent;
 
+        flight.land();
         let mut stats = work.ledger(ledger);
         let entry = &mut stats.requests[id];
         entry.latency.record_us(micros(latency));
@@ -233,6 +241,7 @@ impl User {
                 self.capture(request, &parts.headers);
             }
         }
+        ledger
     }
 
     /// A connection ready for a request: the current one, or a new one (counted as a reconnect
