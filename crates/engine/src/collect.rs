@@ -87,7 +87,11 @@ impl<'a> Collector<'a> {
             self.cursor = (0, Duration::ZERO);
         }
         while self.cursor.0 < index {
-            let span = self.plan.steps.get(self.cursor.0).map_or(Duration::ZERO, |s| s.span());
+            let span = self
+                .plan
+                .steps
+                .get(self.cursor.0)
+                .map_or(Duration::ZERO, |s| s.span());
             self.cursor = (self.cursor.0 + 1, self.cursor.1.saturating_add(span));
         }
         self.cursor.1
@@ -308,6 +312,9 @@ mod tests {
         collector.step_done(0, Duration::from_secs(3), false, &mut out);
         collector.step_done(0, Duration::from_secs(3), false, &mut out);
         assert!(matches!(out.last(), Some(Ready::StepEnded(_))));
-        assert!(collector.steps.is_empty(), "a finished step leaves nothing behind");
+        assert!(
+            collector.steps.is_empty(),
+            "a finished step leaves nothing behind"
+        );
     }
 }

@@ -61,10 +61,16 @@ impl Drop for InFlight<'_> {
         };
         entry.outcomes.bump(Outcome::Abandoned);
         entry.failed += 1;
-        entry.failures.bump(FailureKey::Transport(Outcome::Abandoned));
-        entry.latency.record_us(micros(now.saturating_duration_since(self.started)));
+        entry
+            .failures
+            .bump(FailureKey::Transport(Outcome::Abandoned));
+        entry
+            .latency
+            .record_us(micros(now.saturating_duration_since(self.started)));
         if let Some(at) = self.scheduled {
-            entry.corrected.record_us(micros(now.saturating_duration_since(at)));
+            entry
+                .corrected
+                .record_us(micros(now.saturating_duration_since(at)));
         }
     }
 }

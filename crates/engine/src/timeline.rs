@@ -126,7 +126,11 @@ mod tests {
 
     #[test]
     fn a_zero_hold_has_no_slot() {
-        assert!(slots(Duration::ZERO, Duration::ZERO, S(1000)).next().is_none());
+        assert!(
+            slots(Duration::ZERO, Duration::ZERO, S(1000))
+                .next()
+                .is_none()
+        );
     }
 
     #[test]
@@ -136,7 +140,11 @@ mod tests {
                 for interval in [0, 1, 7, 250, 1000, 5000] {
                     let (h, w, i) = (S(hold), S(warmup), S(interval));
                     let lazy: Vec<Slot> = slots(h, w, i).collect();
-                    assert_eq!(lazy, eager(h, w, i), "hold {hold} warmup {warmup} every {i:?}");
+                    assert_eq!(
+                        lazy,
+                        eager(h, w, i),
+                        "hold {hold} warmup {warmup} every {i:?}"
+                    );
                 }
             }
         }
@@ -148,7 +156,10 @@ mod tests {
         // the first slots come at once, and the walk holds four Durations whatever the length.
         let year = Duration::from_secs(366 * 24 * 3600);
         let mut walk = slots(year, Duration::ZERO, S(1));
-        assert_eq!(std::mem::size_of_val(&walk), 4 * std::mem::size_of::<Duration>());
+        assert_eq!(
+            std::mem::size_of_val(&walk),
+            4 * std::mem::size_of::<Duration>()
+        );
         let first: Vec<Slot> = walk.by_ref().take(3).collect();
         assert_eq!(first[2].start, S(2));
         assert_eq!(first[2].end, S(3));

@@ -201,7 +201,10 @@ mod tests {
         ] {
             let schedule = Schedule::new(rate, hold);
             assert_eq!(schedule.planned, planned, "{rate}/s for {hold:?}");
-            assert!(schedule.due(planned - 1) < hold, "{rate}/s: the last is inside the hold");
+            assert!(
+                schedule.due(planned - 1) < hold,
+                "{rate}/s: the last is inside the hold"
+            );
         }
         assert_eq!(Schedule::new(f64::INFINITY, s(1)).planned, 0);
         assert_eq!(Schedule::new(f64::NAN, s(1)).planned, 0);
