@@ -217,7 +217,11 @@ mod tests {
         let mut interval = StatsSet::new(1);
         interval.scheduled = 10;
         interval.iterations = 4;
-        assert_eq!(interval.unaccounted(), 6, "still under way at the interval's end");
+        assert_eq!(
+            interval.unaccounted(),
+            6,
+            "still under way at the interval's end"
+        );
         let mut last = StatsSet::new(1);
         last.iterations = 2;
         last.abandoned = 1;

@@ -29,7 +29,6 @@ pub use request::{Capture, CaptureFrom, Check, Flow, Header, Request, RequestId,
 pub use target::{BaseUrl, HttpBase, MetricsUrl};
 pub use template::{Context, Part, Template, Var};
 
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
@@ -151,9 +150,9 @@ impl Plan {
 
     /// The whole run, every step and cooldown included; saturating.
     pub fn total_duration(&self) -> Duration {
-        self.steps
-            .iter()
-            .fold(Duration::ZERO, |total, step| total.saturating_add(step.span()))
+        self.steps.iter().fold(Duration::ZERO, |total, step| {
+            total.saturating_add(step.span())
+        })
     }
 
     /// How many requests of step `step` are warm-up (0: none by count).
