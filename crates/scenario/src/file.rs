@@ -12,7 +12,7 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use stampede_plan::Metric;
 
 use crate::spanned::{Any, Pairs, Spanned};
-use crate::types::{Count, Dur, KindName, Positive, StatusList, StatusSpec};
+use crate::types::{Count, Dur, KindName, Positive, StatusList, StatusSpec, Warmup};
 
 type S<T> = Spanned<T>;
 
@@ -118,8 +118,8 @@ kind_file!(
         ramp: Option<S<Dur>>,
         /// Time at the end over which users leave, linearly down to zero.
         ramp_down: Option<S<Dur>>,
-        /// Leading time left out of the results.
-        warmup: Option<S<Dur>>,
+        /// Left out of the results: a leading time ("10s") or the first requests (200).
+        warmup: Option<S<Warmup>>,
         /// Iterations per user, after which the user stops.
         iterations: Option<S<Count>>,
     }
@@ -138,8 +138,8 @@ kind_file!(
         ramp_down: Option<S<Dur>>,
         /// Idle time between steps (none after the last).
         cooldown: Option<S<Dur>>,
-        /// Leading time of each step left out of its results.
-        warmup: Option<S<Dur>>,
+        /// Left out of each step's results: a leading time ("10s") or its first requests (200).
+        warmup: Option<S<Warmup>>,
         /// Stop the sweep after a step where any of these holds: { p95 = "> 2s" }.
         stop_when: Option<S<MetricConditions>>,
         /// The safe ceiling reported is the knee's users times this (default 0.8).
@@ -162,8 +162,8 @@ kind_file!(
         ramp: Option<S<Dur>>,
         /// Idle time between steps (none after the last).
         cooldown: Option<S<Dur>>,
-        /// Leading time of each step left out of its results.
-        warmup: Option<S<Dur>>,
+        /// Left out of each step's results: a leading time ("10s") or its first requests (200).
+        warmup: Option<S<Warmup>>,
         /// Open model: most users in flight at once (default 1000).
         max_users: Option<S<Count>>,
         /// Open model: most iterations waiting for a free user (default 10000).
@@ -192,8 +192,9 @@ kind_file!(
         after: Option<S<Dur>>,
         /// Time to bring baseline users up at the start.
         ramp: Option<S<Dur>>,
-        /// Leading time of the first step left out of its results.
-        warmup: Option<S<Dur>>,
+        /// Left out of the first step's results: a leading time ("10s") or its first requests
+        /// (200).
+        warmup: Option<S<Warmup>>,
         /// Open model: most users in flight at once (default 1000).
         max_users: Option<S<Count>>,
         /// Open model: most iterations waiting for a free user (default 10000).
@@ -216,8 +217,8 @@ kind_file!(
         ramp: Option<S<Dur>>,
         /// Time at the end over which users leave, linearly down to zero.
         ramp_down: Option<S<Dur>>,
-        /// Leading time left out of the results.
-        warmup: Option<S<Dur>>,
+        /// Left out of the results: a leading time ("10s") or the first requests (200).
+        warmup: Option<S<Warmup>>,
         /// Open model: most users in flight at once (default 1000).
         max_users: Option<S<Count>>,
         /// Open model: most iterations waiting for a free user (default 10000).

@@ -4,6 +4,8 @@
 //! and lowering carries on with a stand-in value, so one run reports every problem. The plan
 //! built alongside is thrown away when anything was reported.
 
+mod bounds;
+mod checks;
 mod data;
 mod kinds;
 mod monitor;
@@ -37,6 +39,8 @@ pub(crate) struct Lowerer<'a> {
     data: Option<DataSet>,
     request_names: Vec<String>,
     base_url: BaseUrl,
+    /// Requests that have thresholds of their own, and where: checked once flows are known.
+    request_thresholds: Vec<(usize, std::ops::Range<usize>)>,
 }
 
 impl<'a> Lowerer<'a> {
@@ -57,6 +61,7 @@ impl<'a> Lowerer<'a> {
             data: None,
             request_names: Vec::new(),
             base_url: BaseUrl::Builtin,
+            request_thresholds: Vec::new(),
         }
     }
 
@@ -93,6 +98,7 @@ impl<'a> Lowerer<'a> {
         }
         if let Some(thresholds) = &common.thresholds {
             plan.thresholds = self.thresholds(thresholds);
+            self.check_request_thresholds(&plan);
         }
         if let Some(monitor) = &common.monitor {
             let allow_remote = self.allow_remote(&common);
@@ -109,7 +115,20 @@ impl<'a> Lowerer<'a> {
                 self.sink.error(name.span.clone(), "`name` is empty");
                 default_name.to_owned()
             }
-            Some(name) => name.value.clone(),
+            Some(name) => {
+                if let Err(message) = checks::safe_name(name) {
+                    self.sink.hint(
+                        name.span.clone(),
+                        message,
+                        format!(
+                            "a name is one safe path component: letters, digits, spaces and \
+                             - _ . + , ( ) @ #, at most {} characters, not starting with `.`",
+                            crate::limits::MAX_NAME_CHARS
+                        ),
+                    );
+                }
+                name.value.clone()
+            }
             None => default_name.to_owned(),
         };
         plan.description = common
@@ -125,6 +144,16 @@ impl<'a> Lowerer<'a> {
         self.base_url = plan.base_url.clone();
         if let Some(interval) = &common.interval {
             plan.interval = self.positive(interval, "interval");
+            if plan.interval < crate::limits::MIN_INTERVAL {
+                self.sink.hint(
+                    interval.span.clone(),
+                    format!(
+                        "`interval` is shorter than {}",
+                        crate::limits::show(crate::limits::MIN_INTERVAL)
+                    ),
+                    "snapshots finer than 10ms cost memory and CPU and say nothing more",
+                );
+            }
         }
         plan.series_interval = plan.interval;
         if let Some(grace) = &common.grace {

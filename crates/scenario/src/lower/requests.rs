@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::file::{CheckFile, Common, RequestFile, SignFile};
+use crate::limits;
 use crate::spanned::{Any, Spanned};
 use crate::types::{StatusSpec, parse_duration};
 use stampede_plan::template::Template;
@@ -49,6 +50,13 @@ impl Lowerer<'_> {
             }
             return Vec::new();
         };
+        if list.len() > limits::MAX_REQUESTS {
+            self.sink.hint(
+                list.span.clone(),
+                format!("more than {} requests", limits::MAX_REQUESTS),
+                "each request name keeps its own statistics; group requests by name",
+            );
+        }
         // Names first, so a duplicate is reported once and flows can refer to any request.
         let mut first_at: Vec<(String, usize)> = Vec::new();
         for (i, request) in list.iter().enumerate() {
@@ -205,7 +213,7 @@ impl Lowerer<'_> {
             Some(list) => self.status_set(&list.value, &list.span),
             None => StatusSet::success(),
         };
-        Request {
+        let request = Request {
             name,
             method,
             path,
@@ -223,7 +231,9 @@ impl Lowerer<'_> {
                 .unwrap_or_default(),
             captures: self.captures_of(file),
             sign: file.sign.as_ref().and_then(|s| self.sign(s)),
-        }
+        };
+        self.check_sendable(file, defaults, &request);
+        request
     }
 
     fn query(&mut self, file: &RequestFile) -> Vec<(String, Template)> {
@@ -485,6 +495,12 @@ impl Lowerer<'_> {
         };
         let mut names: Vec<String> = Vec::new();
         let mut out = Vec::new();
+        if flows.len() > limits::MAX_REQUESTS {
+            self.sink.error(
+                flows.span.clone(),
+                format!("more than {} flows", limits::MAX_REQUESTS),
+            );
+        }
         for flow in flows.iter() {
             let name = match &flow.name {
                 Some(name) => {
@@ -558,6 +574,12 @@ impl Lowerer<'_> {
 
     fn request_ids(&mut self, names: &[Spanned<String>], context: &str) -> Vec<RequestId> {
         let mut ids = Vec::new();
+        if let (Some(first), true) = (names.first(), names.len() > limits::MAX_REQUESTS) {
+            self.sink.error(
+                first.span.clone(),
+                format!("{context} has more than {} steps", limits::MAX_REQUESTS),
+            );
+        }
         for name in names {
             match self.request_index(name) {
                 Some(id) => ids.push(id),

@@ -102,6 +102,14 @@ impl Lowerer<'_> {
                 );
                 BaseUrl::Http(base)
             }
+            Ok(BaseUrl::Http(base)) => {
+                self.check_authority(text.span.clone(), &base);
+                if let Some(what) = super::checks::control(&base.path_prefix) {
+                    self.sink
+                        .error(text.span.clone(), format!("base-url's path holds {what}"));
+                }
+                BaseUrl::Http(base)
+            }
             Ok(base) => base,
             Err(message) => {
                 self.sink.hint(
