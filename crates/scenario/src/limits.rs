@@ -47,9 +47,15 @@ pub const MAX_DATA_VALUES: usize = 10_000_000;
 /// The longest scenario `name`, in characters.
 pub const MAX_NAME_CHARS: usize = 100;
 
-/// `366 days`, as limits are written in messages.
+/// `366 days`, as limits are written in messages (humantime would say `1year 18h`, its
+/// year being 365.25 days).
 pub fn show(duration: Duration) -> String {
-    humantime::format_duration(duration).to_string()
+    let secs = duration.as_secs();
+    if duration.subsec_nanos() == 0 && secs >= DAY && secs % DAY == 0 {
+        format!("{} days", secs / DAY)
+    } else {
+        humantime::format_duration(duration).to_string()
+    }
 }
 
 /// `16 MiB`.

@@ -224,8 +224,14 @@ impl Lowerer<'_> {
                 .sign
                 .as_ref()
                 .map_or(file.span.clone(), |s| s.span.clone());
+            // The plan's `Sign` keeps no secret flag: any `${..}` in the file's header or
+            // prefix may have come from the environment, so neither is shown then.
+            let hmac = file.sign.as_ref().and_then(|s| s.hmac_sha256.as_ref());
+            let templated = |text: Option<&Spanned<String>>| text.is_some_and(|t| t.contains("${"));
+            let secret =
+                hmac.is_some_and(|h| templated(h.header.as_ref()) || templated(h.prefix.as_ref()));
             let value = format!("{}{}", sign.prefix, "0".repeat(64));
-            self.check_header(span, &sign.header, &value, false);
+            self.check_header(span, &sign.header, &value, secret);
         }
         if let Some(body) = &request.body
             && body.render(ctx).len() > limits::MAX_BODY_BYTES
@@ -274,7 +280,11 @@ impl Lowerer<'_> {
         if let Some(problem) = problem {
             self.sink.hint(
                 span,
-                format!("header `{name}` value `{}` {problem}", shown(value, secret)),
+                format!(
+                    "header `{}` value `{}` {problem}",
+                    shown(name, false),
+                    shown(value, secret)
+                ),
                 "a header value is one line of visible characters, spaces and tabs",
             );
         }
