@@ -127,6 +127,8 @@ pub(crate) struct Sink<'a> {
     found: Vec<Diagnostic>,
     /// Where reported problems start, so one problem found twice is reported once.
     starts: Vec<usize>,
+    /// Keys suggested for unknown keys ("did you mean `duration`?").
+    suggested: Vec<String>,
 }
 
 impl<'a> Sink<'a> {
@@ -137,6 +139,7 @@ impl<'a> Sink<'a> {
             overrides: Vec::new(),
             found: Vec::new(),
             starts: Vec::new(),
+            suggested: Vec::new(),
         }
     }
 
@@ -181,14 +184,28 @@ impl<'a> Sink<'a> {
         }
     }
 
-    /// A problem of the file as a whole (a missing key), without a line.
+    /// Notes that an unknown key was probably meant to be `key`.
+    pub(crate) fn suggested(&mut self, key: &str) {
+        self.suggested.push(key.to_owned());
+    }
+
+    /// A problem of the file as a whole (a missing key), without a line. A missing key that
+    /// an unknown key's "did you mean" already names is not reported twice: the typo is the
+    /// one problem.
     pub(crate) fn file_error(&mut self, message: impl Into<String>, hint: Option<String>) {
+        let message = message.into();
+        let missing = message
+            .strip_prefix("missing key `")
+            .and_then(|rest| rest.split('`').next());
+        if missing.is_some_and(|key| self.suggested.iter().any(|s| s == key)) {
+            return;
+        }
         self.found.push(Diagnostic {
             severity: Severity::Error,
             file: self.origin.to_owned(),
             line: 0,
             column: 0,
-            message: message.into(),
+            message,
             excerpt: None,
             hint,
         });
@@ -235,7 +252,15 @@ impl<'a> Sink<'a> {
     }
 
     pub(crate) fn has_errors(&self) -> bool {
-        self.found.iter().any(|d| d.severity == Severity::Error)
+        self.errors() > 0
+    }
+
+    /// How many errors (not warnings) were found.
+    pub(crate) fn errors(&self) -> usize {
+        self.found
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count()
     }
 
     /// The warnings when there is no error; every problem otherwise.

@@ -22,6 +22,7 @@ mod catalog;
 mod describe;
 mod diag;
 mod file;
+mod lenient;
 pub mod limits;
 mod lower;
 mod overrides;
@@ -136,16 +137,18 @@ pub fn load_str_checked(
     let Some(kind) = parse::kind(source, &mut sink) else {
         return Err(sink.into_diagnostics());
     };
-    let file = parse::file(kind, source, &mut sink);
+    let parsed = parse::file(kind, source, &mut sink);
     let layers = overrides::applicable(kind, layers, &mut sink);
-    let Some(file) = file.filter(|_| !sink.has_errors()) else {
+    // Unknown keys are errors, but the rest of the file is still validated, so that every
+    // problem is reported at once; any other error so far stops here.
+    let Some((file, unknown)) = parsed.filter(|(_, unknown)| sink.errors() <= unknown.len()) else {
         return Err(sink.into_diagnostics());
     };
     sink.set_overrides(layers.iter().map(|l| l.source.clone()).collect());
     let file = if layers.is_empty() {
         file
     } else {
-        match overrides::apply(kind, origin, source, &layers, &mut sink) {
+        match overrides::apply(kind, origin, source, &layers, &unknown, &mut sink) {
             Some(file) => file,
             None => return Err(sink.into_diagnostics()),
         }

@@ -341,3 +341,30 @@ fn plan_000_measures_2000_requests_after_200_of_warm_up() {
         );
     }
 }
+
+#[test]
+fn an_unknown_key_does_not_hide_the_other_problems() {
+    let source = "kind = \"capacity\"\nusers = [10, 5]\nhold = \"10s\"\nramp = \"20s\"\ncolour = \"red\"\n\n[[request]]\nname = \"a\"\nmethd = \"POST\"\npath = \"a\"\n[monitor]\npid = 1\nmemory = 3\n";
+    let wanted = [
+        "`users` must go up step by step: 5 comes after 10",
+        "`ramp` (20s) is longer than `hold` (10s)",
+        "unknown key `colour`",
+        "unknown key `methd`",
+        "hint: did you mean `method`?",
+        "path `a` does not start with `/`",
+        "unknown key `memory`",
+    ];
+    fails_with(source, &wanted);
+    // The same with an override layered on top: the unknown keys are left out of it.
+    let overrides = Overrides {
+        set: vec!["cooldown=5s".into()],
+        ..Overrides::default()
+    };
+    let text = load_with(source, &overrides).unwrap_err().to_string();
+    for want in wanted {
+        assert!(
+            text.contains(want),
+            "missing `{want}` with --set in:\n{text}"
+        );
+    }
+}
