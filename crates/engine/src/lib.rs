@@ -8,6 +8,25 @@
 //! slice of the users and their statistics (see `shard`). The caller's task runs the collector,
 //! which merges the shards' interval snapshots, asks the probe for a sample of the target, lets
 //! the live judge look at each interval, and hands events to the listener.
+//!
+//! What the engine guarantees, whatever the plan or the target:
+//!
+//! - **Bounded memory.** Intervals are generated lazily and state is kept only for steps and
+//!   intervals under way: nothing grows with the planned length, the step count or the number
+//!   of intervals.
+//! - **Nothing lost.** Every open-model arrival of a step ends as exactly one of completed
+//!   (`iterations`), abandoned (sent, still in flight at the end of the grace period: counted
+//!   per request as `Outcome::Abandoned`, a failure, and per iteration in
+//!   `StatsSet::abandoned`) or dropped (never sent), so over a step's intervals, warm-up
+//!   included, `scheduled == iterations + abandoned + dropped`. A step plans exactly
+//!   `ceil(rate * hold)` arrivals. Closed-model requests cut off at the grace end are abandoned
+//!   too.
+//! - **Stops obeyed.** A stop is obeyed within one interval in every phase: before the start,
+//!   waiting for a step or in a cooldown, while users connect or ramp, while dispatching any
+//!   rate (the dispatcher yields after each batch and never spins), and during the grace wait.
+//!   After a stop the grace is at most one interval.
+//! - **Warm-up by count.** With `Plan::warmup_requests`, each load thread leaves its share of
+//!   a step's first N requests out, in snapshots marked `warmup`.
 
 mod collect;
 mod conn;
