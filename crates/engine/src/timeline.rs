@@ -156,10 +156,7 @@ mod tests {
         // the first slots come at once, and the walk holds four Durations whatever the length.
         let year = Duration::from_secs(366 * 24 * 3600);
         let mut walk = slots(year, Duration::ZERO, S(1));
-        assert_eq!(
-            std::mem::size_of_val(&walk),
-            4 * std::mem::size_of::<Duration>()
-        );
+        assert_eq!(size_of_val(&walk), 4 * size_of::<Duration>());
         let first: Vec<Slot> = walk.by_ref().take(3).collect();
         assert_eq!(first[2].start, S(2));
         assert_eq!(first[2].end, S(3));

@@ -51,7 +51,7 @@ pub const MAX_NAME_CHARS: usize = 100;
 /// year being 365.25 days).
 pub fn show(duration: Duration) -> String {
     let secs = duration.as_secs();
-    if duration.subsec_nanos() == 0 && secs >= DAY && secs % DAY == 0 {
+    if duration.subsec_nanos() == 0 && secs >= DAY && secs.is_multiple_of(DAY) {
         format!("{} days", secs / DAY)
     } else {
         humantime::format_duration(duration).to_string()

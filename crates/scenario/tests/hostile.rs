@@ -128,11 +128,9 @@ fn control_characters_in_what_is_sent_are_errors_at_their_place() {
     // A template is rendered with placeholders (data row 0) and checked the same way.
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("rows.csv"), "q\nhas space\n").unwrap();
-    let source = format!(
-        "kind = \"smoke\"\nusers = 1\nduration = \"1s\"\n[data]\nfile = \"rows.csv\"\n\n[[request]]\nname = \"a\"\npath = \"/s/${{data.q}}\"\n"
-    );
+    let source = "kind = \"smoke\"\nusers = 1\nduration = \"1s\"\n[data]\nfile = \"rows.csv\"\n\n[[request]]\nname = \"a\"\npath = \"/s/${data.q}\"\n";
     let err = stampede_scenario::load_str_with_env(
-        &source,
+        source,
         "t.toml",
         dir.path(),
         &Overrides::default(),

@@ -13,6 +13,7 @@ mod requests;
 mod templating;
 mod thresholds;
 mod url;
+mod values;
 
 use std::path::Path;
 use std::time::Duration;
