@@ -192,3 +192,32 @@ async fn a_ten_thousand_step_sweep_starts_at_once() {
     assert!(ended < S(3));
     assert_eq!(rec.steps_started.len(), 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn every_step_schedules_exactly_rate_times_hold() {
+    // Arrivals due in the hold's last timer tick used to race the end of the step.
+    for (rate, hold_ms, planned) in [
+        (2000.0, 1000, 2000),
+        (1500.0, 1000, 1500),
+        (1999.0, 1000, 1999),
+        (3.0, 1000, 3),
+        (7.0, 1300, 10),
+    ] {
+        let load = Load::Open {
+            rate_per_s: rate,
+            max_users: 50,
+            max_backlog: 1000,
+        };
+        let mut req = request("a", "/");
+        req.think = Think::None;
+        let plan = plan(vec![req], vec![step(load, Duration::from_millis(hold_ms))]);
+        let (_, rec) = run_recorded(&plan, &served()).await;
+        assert_nothing_lost(&rec);
+        let all = rec.step_all(0);
+        assert_eq!(all.scheduled, planned, "{rate}/s for {hold_ms} ms");
+        assert_eq!(
+            all.iterations, planned,
+            "{rate}/s for {hold_ms} ms: all sent"
+        );
+    }
+}
