@@ -235,6 +235,19 @@ impl Shard {
         self.dispatching.set(false);
     }
 
+    /// The warm-up requests measured since the last call, if any. Fresh statistics are made
+    /// only when there was something: with hundreds of request names a set of histograms is
+    /// tens of megabytes, so a plan without a warm-up by count never allocates one here.
+    fn warmup_part(&self) -> Option<StatsSet> {
+        let used = {
+            let warmup = self.work.ledger(Ledger::Warmup);
+            warmup.iterations > 0
+                || warmup.abandoned > 0
+                || warmup.requests.iter().any(|r| r.requests() > 0)
+        };
+        used.then(|| self.work.take_warmup())
+    }
+
     /// Arrivals left in the backlog when the step is over were never sent.
     fn drop_backlog(&self) {
         let left = self.backlog.borrow_mut().drain(..).count() as u64;
@@ -300,7 +313,7 @@ async fn run_step(
     shard.idle.set(0);
     shard.backlog.borrow_mut().clear();
     shard.work.take_interval();
-    shard.work.take_warmup();
+    shard.warmup_part();
     let share = shard.work.share;
     let warmup = plan.warmup_requests(index);
     let (count, at) = (share.count as u64, share.index as u64);
@@ -375,14 +388,15 @@ fn send_interval(
     bounds: Slot,
     active_users: u32,
 ) {
-    let mut warmup = shard.work.take_warmup();
     let stats = shard.work.take_interval();
     let (warmup, measured) = if shard.work.warming() {
+        let mut warmup = shard
+            .warmup_part()
+            .unwrap_or_else(|| StatsSet::new(stats.requests.len()));
         warmup.add(&stats);
         (Some(warmup), None)
     } else {
-        let any = warmup.requests.iter().any(|r| r.requests() > 0) || warmup.iterations > 0;
-        (any.then_some(warmup), Some(stats))
+        (shard.warmup_part(), Some(stats))
     };
     let part = Part {
         bounds,
