@@ -8,6 +8,25 @@
 //! slice of the users and their statistics (see `shard`). The caller's task runs the collector,
 //! which merges the shards' interval snapshots, asks the probe for a sample of the target, lets
 //! the live judge look at each interval, and hands events to the listener.
+//!
+//! What the engine guarantees, whatever the plan or the target:
+//!
+//! - **Bounded memory.** Intervals are generated lazily and state is kept only for steps and
+//!   intervals under way: nothing grows with the planned length, the step count or the number
+//!   of intervals.
+//! - **Nothing lost.** Every open-model arrival of a step ends as exactly one of completed
+//!   (`iterations`), abandoned (sent, still in flight at the end of the grace period: counted
+//!   per request as `Outcome::Abandoned`, a failure, and per iteration in
+//!   `StatsSet::abandoned`) or dropped (never sent), so over a step's intervals, warm-up
+//!   included, `scheduled == iterations + abandoned + dropped`. A step plans exactly
+//!   `ceil(rate * hold)` arrivals. Closed-model requests cut off at the grace end are abandoned
+//!   too.
+//! - **Stops obeyed.** A stop is obeyed within one interval in every phase: before the start,
+//!   waiting for a step or in a cooldown, while users connect or ramp, while dispatching any
+//!   rate (the dispatcher yields after each batch and never spins), and during the grace wait.
+//!   After a stop the grace is at most one interval.
+//! - **Warm-up by count.** With `Plan::warmup_requests`, each load thread leaves its share of
+//!   a step's first N requests out, in snapshots marked `warmup`.
 
 mod backoff;
 mod build;
@@ -15,6 +34,7 @@ mod collect;
 mod conn;
 mod debug;
 mod exchange;
+mod inflight;
 mod judge;
 mod prepare;
 mod rng;
@@ -197,11 +217,13 @@ pub async fn run_watched(
     let mut collector = Collector::new(plan, shards);
     let mut started = 0;
     let mut ready = Vec::new();
-    let offsets = plan.step_offsets();
     let collect = async {
         loop {
-            // Announce each step at its planned time, or as soon as it reports, whichever is first.
-            let next_start = offsets.get(started).map(|&at| start + at);
+            // Announce each step at its planned time, or as soon as it reports, whichever is
+            // first; once the run is stopping, steps no shard will start are not announced.
+            let next_start = (started < plan.steps.len() && stop_tx.borrow().is_none())
+                .then(|| start.checked_add(collector.offset(started)))
+                .flatten();
             let msg = tokio::select! {
                 msg = rx.recv() => msg,
                 Ok(()) = external_stop.changed() => {
@@ -212,28 +234,23 @@ pub async fn run_watched(
                     continue;
                 }
                 () = sleep_until_opt(next_start) => {
-                    on_event(&Event::StepStarted(&collector.infos[started]));
-                    started += 1;
+                    let due = started;
+                    announce(&mut collector, &mut started, due, &mut on_event);
                     continue;
                 }
             };
             let Some(msg) = msg else { break };
             match msg {
-                ShardMsg::Interval {
-                    step,
-                    slot,
-                    active_users,
-                    stats,
-                } => {
-                    announce(&collector, &mut started, step, &mut on_event);
-                    collector.interval(step, slot, active_users, stats, &mut ready);
+                ShardMsg::Interval { step, slot, part } => {
+                    announce(&mut collector, &mut started, step, &mut on_event);
+                    collector.interval(step, slot, part, &mut ready);
                 }
                 ShardMsg::StepDone {
                     step,
                     ended,
                     cut_short,
                 } => {
-                    announce(&collector, &mut started, step, &mut on_event);
+                    announce(&mut collector, &mut started, step, &mut on_event);
                     collector.step_done(step, ended, cut_short, &mut ready);
                 }
                 ShardMsg::Setup(stats) => collector.setup.add(&stats),
@@ -304,13 +321,16 @@ fn stop_message(reason: &StopReason) -> &str {
 
 /// Emits `StepStarted` for every step up to `step` not yet announced.
 fn announce(
-    collector: &Collector,
+    collector: &mut Collector<'_>,
     started: &mut usize,
     step: usize,
     on_event: &mut impl FnMut(&Event<'_>),
 ) {
     while *started <= step {
-        on_event(&Event::StepStarted(&collector.infos[*started]));
+        let Some(info) = collector.info(*started) else {
+            return;
+        };
+        on_event(&Event::StepStarted(&info));
         *started += 1;
     }
 }

@@ -4,6 +4,14 @@
 //! lock and no shared atomic on the per-request path. Every shard follows the same absolute
 //! timeline (steps at `start + offset`), snapshots its statistics at the same interval
 //! boundaries, and sends them to the collector, which merges them exactly.
+//!
+//! A step ends in three moves: the users are told to start nothing new, in-flight requests get
+//! the grace period (at most one interval when the run was stopped, and a stop during the grace
+//! ends it), and what is still running then is aborted and counted as abandoned, while the
+//! arrivals still queued are counted as dropped. A stop is obeyed within one interval whatever
+//! the shard is doing: waiting for a step, ramping, connecting, dispatching or in the grace.
+
+mod open;
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -15,12 +23,17 @@ use std::time::Duration;
 use stampede_metrics::StatsSet;
 use stampede_plan::{Load, Step, Think};
 use tokio::sync::{Notify, mpsc, watch};
+use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until};
 
 use crate::StopReason;
-use crate::timeline::slots;
+use crate::collect::Part;
+use crate::inflight::Iteration;
+use crate::timeline::{Slot, slots};
 use crate::user::User;
 use crate::workload::{Ledger, Workload};
+
+use open::Schedule;
 
 /// An open-model iteration that started later than scheduled by more than this is a late start.
 const LATE_START: Duration = Duration::from_millis(10);
@@ -31,8 +44,7 @@ pub(crate) enum ShardMsg {
     Interval {
         step: usize,
         slot: usize,
-        active_users: u32,
-        stats: StatsSet,
+        part: Part,
     },
     StepDone {
         step: usize,
@@ -88,12 +100,17 @@ pub(crate) struct Shard {
     running: Cell<u32>,
     all_done: Notify,
     stop_now: Notify,
+    /// The current step's tasks (users and the dispatcher), to abort at the end of the grace.
+    tasks: RefCell<Vec<JoinHandle<()>>>,
     /// Users kept between steps, with their connections and captured state.
     pool: RefCell<Vec<Option<User>>>,
     /// Open model: scheduled start times waiting for a free user.
     backlog: RefCell<VecDeque<Instant>>,
     idle: Cell<u32>,
     arrivals: Notify,
+    /// Open model: the dispatcher has arrivals left to schedule in the current step.
+    dispatching: Cell<bool>,
+    dispatch_done: Notify,
 }
 
 impl Shard {
@@ -106,10 +123,13 @@ impl Shard {
             running: Cell::new(0),
             all_done: Notify::new(),
             stop_now: Notify::new(),
+            tasks: RefCell::new(Vec::new()),
             pool: RefCell::new(Vec::new()),
             backlog: RefCell::new(VecDeque::new()),
             idle: Cell::new(0),
             arrivals: Notify::new(),
+            dispatching: Cell::new(false),
+            dispatch_done: Notify::new(),
         })
     }
 
@@ -131,7 +151,9 @@ impl Shard {
     }
 
     fn return_user(&self, local: usize, user: User) {
-        self.pool.borrow_mut()[local] = Some(user);
+        if let Some(slot) = self.pool.borrow_mut().get_mut(local) {
+            *slot = Some(user);
+        }
     }
 
     fn user_started(&self) {
@@ -140,15 +162,20 @@ impl Shard {
     }
 
     fn user_finished(&self) {
-        self.active.set(self.active.get() - 1);
+        self.active.set(self.active.get().saturating_sub(1));
         self.gauge.left(1);
     }
 
     fn task_finished(&self) {
-        self.running.set(self.running.get() - 1);
+        self.running.set(self.running.get().saturating_sub(1));
         if self.running.get() == 0 {
             self.all_done.notify_waiters();
         }
+    }
+
+    fn dispatched(&self) {
+        self.dispatching.set(false);
+        self.dispatch_done.notify_waiters();
     }
 
     /// Waits while user tasks run, until `deadline`. True when they all finished.
@@ -173,21 +200,72 @@ impl Shard {
         }
     }
 
+    /// Waits until the dispatcher has scheduled every arrival of the step.
+    async fn wait_dispatch(&self) {
+        loop {
+            let done = self.dispatch_done.notified();
+            if !self.dispatching.get() {
+                return;
+            }
+            done.await;
+        }
+    }
+
     fn end_step(&self) {
         self.work.set_stopping(true);
         self.stop_now.notify_waiters();
         self.arrivals.notify_waiters();
     }
 
-    /// Tasks that outlived the grace period are cancelled: their users are gone.
-    fn abandon(&self, tasks: &mut Vec<tokio::task::JoinHandle<()>>) {
-        for task in tasks.drain(..) {
+    /// Tasks that outlived the grace period are cancelled: their users are gone. Awaiting them
+    /// drops their futures here, so their guards count what was cut off in this step's last
+    /// interval; arrivals still queued were never sent and are dropped.
+    async fn abandon(&self) {
+        let tasks = std::mem::take(&mut *self.tasks.borrow_mut());
+        for task in &tasks {
             task.abort();
+        }
+        for task in tasks {
+            let _ = task.await;
         }
         self.running.set(0);
         self.gauge.left(self.active.get());
         self.active.set(0);
+        self.idle.set(0);
+        self.dispatching.set(false);
     }
+
+    /// The warm-up requests measured since the last call, if any. Fresh statistics are made
+    /// only when there was something: with hundreds of request names a set of histograms is
+    /// tens of megabytes, so a plan without a warm-up by count never allocates one here.
+    fn warmup_part(&self) -> Option<StatsSet> {
+        let used = {
+            let warmup = self.work.ledger(Ledger::Warmup);
+            warmup.iterations > 0
+                || warmup.abandoned > 0
+                || warmup.requests.iter().any(|r| r.requests() > 0)
+        };
+        used.then(|| self.work.take_warmup())
+    }
+
+    /// Arrivals left in the backlog when the step is over were never sent.
+    fn drop_backlog(&self) {
+        let left = self.backlog.borrow_mut().drain(..).count() as u64;
+        self.work.ledger(Ledger::Step).dropped += left;
+    }
+}
+
+/// `start + offset`, or a moment no run reaches when that is past what an `Instant` holds.
+fn later(start: Instant, offset: Duration) -> Instant {
+    start
+        .checked_add(offset)
+        .unwrap_or_else(|| start + Duration::from_secs(100 * 365 * 24 * 3600))
+}
+
+/// How the step's slot loop ended.
+struct Ending {
+    cut_short: bool,
+    finished_early: bool,
 }
 
 /// Runs every step of the plan on this shard, sending snapshots to the collector.
@@ -198,10 +276,8 @@ pub(crate) async fn run(
     mut stop: watch::Receiver<Option<StopReason>>,
 ) {
     let plan = shard.work.plan.clone();
-    let offsets = plan.step_offsets();
-    let mut tasks = Vec::new();
-    for (index, step) in plan.steps.iter().enumerate() {
-        let step_start = (start + offsets[index]).max(Instant::now());
+    for (index, (step, offset)) in plan.steps.iter().zip(plan.offsets()).enumerate() {
+        let step_start = later(start, offset).max(Instant::now());
         if stop.borrow().is_some() {
             break;
         }
@@ -209,76 +285,131 @@ pub(crate) async fn run(
             () = sleep_until(step_start) => {}
             _ = stop.changed() => break,
         }
-        shard.work.set_stopping(false);
-        shard.step.set(index);
-        shard.idle.set(0);
-        shard.backlog.borrow_mut().clear();
-        shard.work.take_interval();
-        let limited = spawn_load(&shard, step, step_start, &mut tasks);
-
-        let mut cut_short = false;
-        let mut finished_early = false;
-        let slots = slots(step.hold, step.warmup, plan.interval);
-        let last = slots.len().saturating_sub(1);
-        for (n, slot) in slots.iter().enumerate() {
-            let boundary = step_start + slot.end;
-            if !finished_early && !cut_short {
-                tokio::select! {
-                    () = sleep_until(boundary) => {}
-                    _ = stop.changed() => cut_short = true,
-                    true = shard.wait_users(None), if limited => finished_early = true,
-                }
-            }
-            if n == last || cut_short || finished_early {
-                // Let in-flight requests finish (bounded by the grace period), so that what the
-                // server saw and what we report agree, then close the step's last interval,
-                // with the users that were active when it ended, not the none left after.
-                let active_at_end = shard.active.get();
-                shard.end_step();
-                if !shard.wait_users(Some(Instant::now() + plan.grace)).await {
-                    shard.abandon(&mut tasks);
-                }
-                tasks.clear();
-                send_interval(&shard, &tx, index, n, active_at_end);
-                break;
-            }
-            send_interval(&shard, &tx, index, n, shard.active.get());
-        }
+        let ending = run_step(&shard, index, step, step_start, &tx, &mut stop).await;
         let _ = tx.send(ShardMsg::StepDone {
             step: index,
             ended: Instant::now().saturating_duration_since(step_start),
-            cut_short,
+            cut_short: ending.cut_short,
         });
-        if cut_short {
+        if ending.cut_short || stop.borrow().is_some() {
             break;
         }
     }
     let _ = tx.send(ShardMsg::Setup(shard.work.take_setup()));
 }
 
+/// One step on this shard: its load, its intervals, its grace.
+async fn run_step(
+    shard: &Rc<Shard>,
+    index: usize,
+    step: &Step,
+    step_start: Instant,
+    tx: &mpsc::UnboundedSender<ShardMsg>,
+    stop: &mut watch::Receiver<Option<StopReason>>,
+) -> Ending {
+    let plan = shard.work.plan.clone();
+    shard.work.set_stopping(false);
+    shard.step.set(index);
+    shard.idle.set(0);
+    shard.backlog.borrow_mut().clear();
+    shard.work.take_interval();
+    shard.warmup_part();
+    let share = shard.work.share;
+    let warmup = plan.warmup_requests(index);
+    let (count, at) = (share.count as u64, share.index as u64);
+    shard
+        .work
+        .start_warmup(warmup / count + u64::from(at < warmup % count));
+    let limited = spawn_load(shard, step, step_start);
+
+    let mut ending = Ending {
+        cut_short: false,
+        finished_early: false,
+    };
+    for (n, slot) in slots(step.hold, step.warmup, plan.interval).enumerate() {
+        let boundary = later(step_start, slot.end);
+        tokio::select! {
+            () = sleep_until(boundary) => {}
+            _ = stop.changed() => ending.cut_short = true,
+            true = shard.wait_users(None), if limited => ending.finished_early = true,
+        }
+        let last = slot.end >= step.hold;
+        if !(last || ending.cut_short || ending.finished_early) {
+            send_interval(shard, tx, index, n, slot, shard.active.get());
+            continue;
+        }
+        if !ending.cut_short && !ending.finished_early {
+            // The hold is over, so every arrival is due: let the dispatcher schedule the last
+            // of them (a stop still wins), and let woken users take theirs before the end.
+            tokio::select! {
+                () = shard.wait_dispatch() => {}
+                _ = stop.changed() => ending.cut_short = true,
+            }
+            tokio::task::yield_now().await;
+        }
+        // Let in-flight requests finish, bounded by the grace period (one interval at most
+        // after a stop, and a stop during it ends it), so that what the server saw and what we
+        // report agree; then close the step's last interval, with the users that were active
+        // when it ended, not the none left after.
+        let active_at_end = shard.active.get();
+        shard.end_step();
+        let grace = if ending.cut_short {
+            plan.grace.min(plan.interval)
+        } else {
+            plan.grace
+        };
+        let deadline = later(Instant::now(), grace);
+        let finished = tokio::select! {
+            done = shard.wait_users(Some(deadline)) => done,
+            _ = stop.changed() => false,
+        };
+        if !finished {
+            shard.abandon().await;
+        }
+        shard.tasks.borrow_mut().clear();
+        shard.drop_backlog();
+        send_interval(shard, tx, index, n, slot, active_at_end);
+        return ending;
+    }
+    // A step without a slot (no hold) still ends: nothing it started may outlive it.
+    shard.end_step();
+    shard.abandon().await;
+    shard.drop_backlog();
+    ending
+}
+
+/// Sends this shard's part of one slot: with a warm-up by count, the requests it left out, and
+/// everything while it is still warming up, go to the warm-up part.
 fn send_interval(
     shard: &Shard,
     tx: &mpsc::UnboundedSender<ShardMsg>,
     step: usize,
     slot: usize,
+    bounds: Slot,
     active_users: u32,
 ) {
-    let _ = tx.send(ShardMsg::Interval {
-        step,
-        slot,
+    let stats = shard.work.take_interval();
+    let (warmup, measured) = if shard.work.warming() {
+        let mut warmup = shard
+            .warmup_part()
+            .unwrap_or_else(|| StatsSet::new(stats.requests.len()));
+        warmup.add(&stats);
+        (Some(warmup), None)
+    } else {
+        (shard.warmup_part(), Some(stats))
+    };
+    let part = Part {
+        bounds,
         active_users,
-        stats: shard.work.take_interval(),
-    });
+        warmup,
+        measured,
+    };
+    let _ = tx.send(ShardMsg::Interval { step, slot, part });
 }
 
 /// Starts the step's users on this shard. True when they stop by themselves (an iteration
 /// limit), so the step may end before its hold.
-fn spawn_load(
-    shard: &Rc<Shard>,
-    step: &Step,
-    step_start: Instant,
-    tasks: &mut Vec<tokio::task::JoinHandle<()>>,
-) -> bool {
+fn spawn_load(shard: &Rc<Shard>, step: &Step, step_start: Instant) -> bool {
     match step.load {
         Load::Closed { users } => {
             let total = users.max(1);
@@ -292,19 +423,13 @@ fn spawn_load(
                     let early = step
                         .ramp_down
                         .mul_f64(f64::from(global + 1) / f64::from(total));
-                    step_start + step.hold - early
+                    later(step_start, step.hold.saturating_sub(early))
                 });
                 let timing = Timing {
-                    at: step_start + delay,
+                    at: later(step_start, delay),
                     leave,
                 };
-                tasks.push(spawn_closed(
-                    shard,
-                    local,
-                    timing,
-                    step.think,
-                    step.iterations_per_user,
-                ));
+                spawn_closed(shard, local, timing, step.think, step.iterations_per_user);
             }
             step.iterations_per_user.is_some()
         }
@@ -314,7 +439,7 @@ fn spawn_load(
                     at: step_start,
                     leave: None,
                 };
-                tasks.push(spawn_closed(shard, local, timing, step.think, Some(1)));
+                spawn_closed(shard, local, timing, step.think, Some(1));
             }
             true
         }
@@ -325,33 +450,24 @@ fn spawn_load(
         } => {
             let pool = shard.work.share.of(max_users).max(1);
             let backlog = shard.work.share.of(max_backlog) as usize;
-            let hold_end = step_start + step.hold;
-            tasks.push(spawn_task(
-                shard,
-                dispatch(
-                    shard.clone(),
-                    rate_per_s,
-                    step_start,
-                    hold_end,
-                    pool,
-                    backlog,
-                ),
-            ));
+            let schedule = Schedule::new(rate_per_s, step.hold);
+            shard.dispatching.set(true);
+            let dispatcher = open::dispatch(shard.clone(), schedule, step_start, pool, backlog);
+            spawn_task(shard, dispatcher);
             false
         }
     }
 }
 
-fn spawn_task(
-    shard: &Rc<Shard>,
-    future: impl Future<Output = ()> + 'static,
-) -> tokio::task::JoinHandle<()> {
+/// Spawns one of the step's tasks, counted in `running` and kept for the end of the grace.
+fn spawn_task(shard: &Rc<Shard>, future: impl Future<Output = ()> + 'static) {
     shard.running.set(shard.running.get() + 1);
-    let shard = shard.clone();
-    tokio::task::spawn_local(async move {
+    let me = shard.clone();
+    let handle = tokio::task::spawn_local(async move {
         future.await;
-        shard.task_finished();
-    })
+        me.task_finished();
+    });
+    shard.tasks.borrow_mut().push(handle);
 }
 
 /// When a closed-model user starts, and when it leaves before the end of the step.
@@ -366,7 +482,7 @@ fn spawn_closed(
     timing: Timing,
     think: Option<Think>,
     iterations: Option<u64>,
-) -> tokio::task::JoinHandle<()> {
+) {
     let me = shard.clone();
     let Timing { at, leave } = timing;
     spawn_task(shard, async move {
@@ -384,7 +500,9 @@ fn spawn_closed(
         shard.user_started();
         let mut done = 0u64;
         while !shard.stopping() && !gone() && iterations.is_none_or(|n| done < n) {
+            let iteration = Iteration::start(&shard.work);
             let think = user.iterate(&shard.work, None, think).await;
+            iteration.finish();
             done += 1;
             if think.is_zero() || shard.stopping() {
                 continue;
@@ -394,98 +512,13 @@ fn spawn_closed(
                 break;
             }
             // A user due to leave during its think time leaves then, not after it.
-            let until = leave.map_or(Instant::now() + think, |t| t.min(Instant::now() + think));
+            let until = leave.map_or(later(Instant::now(), think), |t| {
+                t.min(later(Instant::now(), think))
+            });
             tokio::select! {
                 () = sleep_until(until) => {}
                 () = wake => break,
             }
-        }
-        shard.user_finished();
-        shard.return_user(local, user);
-    })
-}
-
-/// The open model: iterations scheduled at a fixed rate whatever the responses. This shard
-/// takes every `count`-th arrival, offset by its index, so the shards together are evenly
-/// spread rather than bursting together.
-async fn dispatch(
-    shard: Rc<Shard>,
-    rate_per_s: f64,
-    step_start: Instant,
-    hold_end: Instant,
-    pool: u32,
-    backlog: usize,
-) {
-    let share = shard.work.share;
-    let period = Duration::from_secs_f64(share.count as f64 / rate_per_s.max(1e-9));
-    let first = step_start + Duration::from_secs_f64(share.index as f64 / rate_per_s.max(1e-9));
-    let mut spawned = 0u32;
-    let mut n = 0u32;
-    loop {
-        let at = first + period * n;
-        if at >= hold_end || shard.stopping() {
-            break;
-        }
-        if at > Instant::now() {
-            tokio::select! {
-                () = sleep_until(at) => {}
-                () = shard.stop_now.notified() => break,
-            }
-        }
-        n += 1;
-        shard.work.ledger(Ledger::Step).scheduled += 1;
-        let queued = shard.backlog.borrow().len();
-        if shard.idle.get() as usize > queued {
-            shard.backlog.borrow_mut().push_back(at);
-            shard.arrivals.notify_one();
-        } else if spawned < pool {
-            shard.backlog.borrow_mut().push_back(at);
-            spawn_open_user(&shard, spawned as usize);
-            spawned += 1;
-        } else if queued < backlog {
-            // Every user is busy: the arrival waits, as a real client would, and its latency
-            // will count from `at`.
-            shard.backlog.borrow_mut().push_back(at);
-        } else {
-            shard.work.ledger(Ledger::Step).dropped += 1;
-        }
-    }
-}
-
-fn spawn_open_user(shard: &Rc<Shard>, local: usize) {
-    let me = shard.clone();
-    spawn_task(shard, async move {
-        let shard = me;
-        let mut user = shard.take_user(local);
-        user.setup(&shard.work).await;
-        shard.user_started();
-        loop {
-            let next = shard.backlog.borrow_mut().pop_front();
-            let scheduled = match next {
-                Some(at) => at,
-                None if shard.stopping() => break,
-                None => {
-                    let wake = shard.arrivals.notified();
-                    if shard.stopping() {
-                        break;
-                    }
-                    shard.idle.set(shard.idle.get() + 1);
-                    wake.await;
-                    shard.idle.set(shard.idle.get() - 1);
-                    continue;
-                }
-            };
-            if shard.stopping() {
-                // The step is over: arrivals still waiting were never started.
-                shard.work.ledger(Ledger::Step).dropped += 1;
-                continue;
-            }
-            let late = Instant::now().saturating_duration_since(scheduled);
-            if late > LATE_START {
-                shard.work.ledger(Ledger::Step).late_starts += 1;
-            }
-            user.iterate(&shard.work, Some(scheduled), Some(Think::None))
-                .await;
         }
         shard.user_finished();
         shard.return_user(local, user);

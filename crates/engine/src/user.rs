@@ -21,6 +21,7 @@ use crate::build::{Ctx, build};
 use crate::conn::{Refusal, Sender, WriteClock, classify};
 use crate::debug;
 use crate::exchange::{Failed, Received, exchange};
+use crate::inflight::InFlight;
 use crate::rng::Rng;
 use crate::verdict;
 use crate::workload::{Ledger, Workload};
@@ -107,9 +108,11 @@ impl User {
             self.row_random = self.rng.next_u64();
         }
         let mut last = None;
+        // The iteration counts where its last request was measured (a warm-up or the step).
+        let mut counted = Ledger::Step;
         if plan.flows.is_empty() {
             let id = work.pick(&mut self.rng);
-            self.execute(work, id, scheduled, Ledger::Step).await;
+            counted = self.execute(work, id, scheduled, Ledger::Step).await;
             last = Some(id);
         } else {
             let flow = &plan.flows[work.pick(&mut self.rng)];
@@ -129,7 +132,7 @@ impl User {
                 } else {
                     scheduled.map(|_| Instant::now())
                 };
-                self.execute(work, id, at, Ledger::Step).await;
+                counted = self.execute(work, id, at, Ledger::Step).await;
                 last = Some(id);
                 if work.stopping() {
                     break;
@@ -137,7 +140,7 @@ impl User {
             }
         }
         self.iteration += 1;
-        work.ledger(Ledger::Step).iterations += 1;
+        work.ledger(counted).iterations += 1;
         match last {
             Some(id) => self.think(think_override.unwrap_or(plan.requests[id].think)),
             None => Duration::ZERO,
@@ -155,25 +158,31 @@ impl User {
         }
     }
 
-    /// Sends one request and records exactly one outcome for it. Never fails: whatever the
-    /// target does is data.
+    /// Sends one request and records exactly one outcome for it, in the ledger it returns.
+    /// Never fails: whatever the target does is data, and a request cancelled at the end of
+    /// the grace period is recorded as abandoned by its [`InFlight`] guard.
     pub(crate) async fn execute(
         &mut self,
         work: &Workload,
         id: usize,
         scheduled: Option<Instant>,
         ledger: Ledger,
-    ) {
+    ) -> Ledger {
         // A 429 with `on-429 = "backoff"` holds the user's next request, whatever it is.
         if !self.wait_backoff(work).await {
-            return;
+            return ledger;
         }
+        let ledger = work.route(ledger);
+        // From here the request is in flight: if the end of the grace period cancels it, the
+        // guard records it as abandoned.
+        let flight = InFlight::new(work, id, ledger, scheduled);
         // Latency counts from here: a request that must open a connection first waits for
         // it, as a client would, and the phases say how much of it that was.
         let started = Instant::now();
         if let Err(refusal) = self.ready_connection(work, id, ledger).await {
+            flight.land();
             self.record_refusal(work, id, ledger, (started, scheduled), refusal);
-            return;
+            return ledger;
         }
         let h2 = self.conn.as_ref().is_some_and(|c| c.sender.is_http2());
         let (built, body) = self.build(work, id, h2);
@@ -191,7 +200,8 @@ impl User {
             BODY_SAMPLE_BYTES
         };
         let Some(conn) = self.conn.as_mut() else {
-            return;
+            flight.land();
+            return ledger;
         };
         conn.writes.reset();
         let sent = Instant::now();
@@ -204,6 +214,7 @@ impl User {
             first_write: conn.writes.first_write(),
             done: Instant::now(),
         };
+        flight.land();
         let response = match result {
             Ok(received) => {
                 self.record_response(work, id, ledger, &received, &timing);
@@ -221,6 +232,7 @@ impl User {
             exchange.response = response;
             listener.emit(&exchange);
         }
+        ledger
     }
 
     /// Sleeps out the last 429's Retry-After. False when the step ended meanwhile: the user

@@ -26,6 +26,8 @@ pub(crate) enum Ledger {
     Step,
     /// Per-user setup (a login): reported apart, never mixed into the step's percentiles.
     Setup,
+    /// A step's first requests, under a warm-up by count: reported apart as warm-up.
+    Warmup,
 }
 
 /// Where requests go, as an HTTP/2 request names it (`:scheme` and `:authority`); HTTP/1.1
@@ -50,6 +52,9 @@ pub(crate) struct Workload {
     picker: Picker,
     stats: RefCell<StatsSet>,
     setup_stats: RefCell<StatsSet>,
+    warmup_stats: RefCell<StatsSet>,
+    /// Step requests still to be sent as warm-up (warm-up by count).
+    warmup_left: Cell<u64>,
     seq: Cell<u64>,
     data_seq: Cell<u64>,
     /// Set when the current step ends: users start nothing new.
@@ -90,6 +95,8 @@ impl Workload {
             picker,
             stats: RefCell::new(StatsSet::new(n)),
             setup_stats: RefCell::new(StatsSet::new(n)),
+            warmup_stats: RefCell::new(StatsSet::new(n)),
+            warmup_left: Cell::new(0),
             seq: Cell::new(0),
             data_seq: Cell::new(0),
             stopping: Cell::new(false),
@@ -102,7 +109,36 @@ impl Workload {
         match ledger {
             Ledger::Step => self.stats.borrow_mut(),
             Ledger::Setup => self.setup_stats.borrow_mut(),
+            Ledger::Warmup => self.warmup_stats.borrow_mut(),
         }
+    }
+
+    /// Where a request about to be sent is measured: a step's first requests go to the
+    /// warm-up while a warm-up by count lasts.
+    pub(crate) fn route(&self, ledger: Ledger) -> Ledger {
+        let left = self.warmup_left.get();
+        if ledger == Ledger::Step && left > 0 {
+            self.warmup_left.set(left - 1);
+            Ledger::Warmup
+        } else {
+            ledger
+        }
+    }
+
+    /// Starts a step's warm-up by count: its next `requests` requests are warm-up.
+    pub(crate) fn start_warmup(&self, requests: u64) {
+        self.warmup_left.set(requests);
+    }
+
+    /// Whether requests are still being sent as warm-up.
+    pub(crate) fn warming(&self) -> bool {
+        self.warmup_left.get() > 0
+    }
+
+    /// The warm-up requests measured so far, replaced by empty statistics.
+    pub(crate) fn take_warmup(&self) -> StatsSet {
+        let fresh = StatsSet::new(self.plan.requests.len());
+        std::mem::replace(&mut *self.warmup_stats.borrow_mut(), fresh)
     }
 
     /// The step's statistics so far, replaced by empty ones: one interval's snapshot.

@@ -351,6 +351,10 @@ pub struct LoadFigures {
     /// Connections opened, by HTTP version.
     #[serde(default)]
     pub connections: Connections,
+    /// Iterations cut off at the end of the grace period, still waiting for an answer (both
+    /// models). In the open model, `scheduled == iterations + abandoned + dropped`.
+    #[serde(default)]
+    pub abandoned: u64,
 }
 
 impl LoadFigures {
@@ -379,6 +383,7 @@ impl LoadFigures {
             dropped: stats.dropped,
             late_starts: stats.late_starts,
             connections: stats.connections,
+            abandoned: stats.abandoned,
         }
     }
 }
@@ -507,8 +512,10 @@ mod tests {
         let mut stats = StatsSet::new(1);
         stats.scheduled = 1000;
         stats.dropped = 100;
+        stats.abandoned = 7;
         let load = LoadFigures::of(&stats, 10.0, 5, Some(100.0));
         assert_eq!(load.achieved_rate, Some(90.0));
+        assert_eq!(load.abandoned, 7);
         assert_eq!(LoadFigures::of(&stats, 10.0, 5, None).achieved_rate, None);
     }
 }

@@ -31,10 +31,13 @@ pub enum Outcome {
     Reset,
     /// Anything else: malformed response, protocol error.
     Other,
+    /// Sent, but still in flight when the grace period after its step ended: cut off without
+    /// an answer. A failure, and never silently lost (see [`crate::StatsSet::abandoned`]).
+    Abandoned,
 }
 
 impl Outcome {
-    pub const COUNT: usize = 9;
+    pub const COUNT: usize = 10;
     pub const ALL: [Outcome; Self::COUNT] = [
         Outcome::Status2xx,
         Outcome::Status3xx,
@@ -45,6 +48,7 @@ impl Outcome {
         Outcome::Refused,
         Outcome::Reset,
         Outcome::Other,
+        Outcome::Abandoned,
     ];
 
     /// The outcome of a response with this status code.
@@ -72,6 +76,7 @@ impl Outcome {
             Outcome::Refused => "refused",
             Outcome::Reset => "reset",
             Outcome::Other => "other",
+            Outcome::Abandoned => "abandoned",
         }
     }
 
@@ -79,7 +84,11 @@ impl Outcome {
     pub fn is_transport_error(self) -> bool {
         matches!(
             self,
-            Outcome::Timeout | Outcome::Refused | Outcome::Reset | Outcome::Other
+            Outcome::Timeout
+                | Outcome::Refused
+                | Outcome::Reset
+                | Outcome::Other
+                | Outcome::Abandoned
         )
     }
 }
@@ -171,9 +180,12 @@ mod tests {
         let mut counts = OutcomeCounts::default();
         counts.bump(Outcome::RateLimited);
         counts.bump(Outcome::Reset);
+        counts.bump(Outcome::Abandoned);
         let json = serde_json::to_string(&counts).unwrap();
         assert!(
-            json.contains("\"429\":1") && json.contains("\"reset\":1"),
+            json.contains("\"429\":1")
+                && json.contains("\"reset\":1")
+                && json.contains("\"abandoned\":1"),
             "{json}"
         );
         let back: OutcomeCounts = serde_json::from_str(&json).unwrap();

@@ -1,4 +1,9 @@
 //! Per-request statistics: what the engine fills on the hot path and merges per interval.
+//!
+//! Nothing is lost between the two models' counters: in the open model every arrival scheduled
+//! in a step ends as exactly one of completed (`iterations`), abandoned (sent, but cut off at
+//! the end of the grace period) or dropped (never sent), so over the step's intervals
+//! `scheduled == iterations + abandoned + dropped`. See [`StatsSet::unaccounted`].
 
 use serde::{Deserialize, Serialize};
 
@@ -165,6 +170,11 @@ pub struct StatsSet {
     /// Connections opened, by the HTTP version they speak.
     #[serde(default)]
     pub connections: Connections,
+    /// Iterations still under way when the grace period after their step ended, cut off there
+    /// (both models). Each request in flight at that moment is also counted per request as
+    /// [`Outcome::Abandoned`], a failure.
+    #[serde(default)]
+    pub abandoned: u64,
 }
 
 /// Connections opened over a span, by the HTTP version agreed (ALPN, or as configured).
@@ -203,6 +213,18 @@ impl StatsSet {
         self.scheduled += other.scheduled;
         self.iterations += other.iterations;
         self.connections.add(&other.connections);
+        self.abandoned += other.abandoned;
+    }
+
+    /// Open model: arrivals scheduled but neither completed, abandoned nor dropped. Zero for a
+    /// whole step (the sum of all its intervals, warm-up included) whatever the target did;
+    /// negative when more ended than were scheduled (also a bug). Meaningless for one interval
+    /// alone, since an arrival may be scheduled in one interval and end in the next.
+    pub fn unaccounted(&self) -> i128 {
+        i128::from(self.scheduled)
+            - i128::from(self.iterations)
+            - i128::from(self.abandoned)
+            - i128::from(self.dropped)
     }
 
     /// All requests merged into one, for the `Aggregated` rows. Per-check tallies belong to
@@ -227,6 +249,7 @@ impl StatsSet {
         self.scheduled = 0;
         self.iterations = 0;
         self.connections = Connections::default();
+        self.abandoned = 0;
     }
 }
 
@@ -256,6 +279,30 @@ mod tests {
     }
 
     #[test]
+    fn arrivals_are_accounted_for_by_addition() {
+        let mut interval = StatsSet::new(1);
+        interval.scheduled = 10;
+        interval.iterations = 4;
+        assert_eq!(
+            interval.unaccounted(),
+            6,
+            "still under way at the interval's end"
+        );
+        let mut last = StatsSet::new(1);
+        last.iterations = 2;
+        last.abandoned = 1;
+        last.dropped = 3;
+        interval.add(&last);
+        assert_eq!(interval.unaccounted(), 0);
+        // A record written before `abandoned` existed still reads.
+        let old: StatsSet = serde_json::from_str(
+            r#"{"requests":[],"reconnects":0,"dropped":0,"late_starts":0,"scheduled":0,"iterations":0}"#,
+        )
+        .unwrap();
+        assert_eq!(old.abandoned, 0);
+    }
+
+    #[test]
     fn sets_merge_request_by_request() {
         let mut a = StatsSet::new(2);
         a.requests[0].outcomes.bump(Outcome::Status2xx);
@@ -265,17 +312,21 @@ mod tests {
         b.requests[1].outcomes.bump(Outcome::Status5xx);
         b.requests[1].failed = 1;
         b.dropped = 2;
+        b.abandoned = 3;
         a.add(&b);
         assert_eq!(a.requests[0].requests(), 1);
         assert_eq!(a.requests[1].failed, 1);
-        assert_eq!((a.reconnects, a.dropped), (1, 2));
+        assert_eq!((a.reconnects, a.dropped, a.abandoned), (1, 2, 3));
         let total = a.aggregate();
         assert_eq!(
             (total.requests(), total.failed, total.latency.count()),
             (2, 1, 1)
         );
+        let json = serde_json::to_string(&a).unwrap();
+        let back: StatsSet = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.abandoned, 3);
         a.clear();
-        assert_eq!(a.aggregate().requests(), 0);
+        assert_eq!((a.aggregate().requests(), a.abandoned), (0, 0));
         assert!(a.requests[0].latency.is_empty());
     }
 

@@ -83,7 +83,9 @@ pub struct Plan {
     pub captures: Vec<String>,
     /// How often the engine snapshots and reports its statistics.
     pub interval: Duration,
-    /// How long in-flight requests may finish after a step ends or the run is stopped.
+    /// How long in-flight requests may finish after a step ends. When the run is stopped
+    /// (interrupted, aborted, a sweep's limit) the wait is at most one `interval`, so a stop is
+    /// obeyed promptly; what is still in flight then is counted as abandoned.
     pub grace: Duration,
     pub connect_timeout: Duration,
     pub thresholds: Vec<Threshold>,
@@ -111,6 +113,11 @@ pub struct Plan {
     pub request_options: Vec<RequestOptions>,
     /// Lines every run of this plan logs as warnings before it starts (`insecure = true`).
     pub warnings: Vec<String>,
+    /// Warm-up by count, per step: step `i` leaves its first `warmup_requests[i]` requests (over
+    /// all users) out of its figures. Steps past the end of the list have none. Beside
+    /// [`Step::warmup`], warm-up by time; a scenario gives one or the other. Read it through
+    /// [`Plan::warmup_requests`].
+    pub warmup_requests: Vec<u64>,
 }
 
 impl Default for Plan {
@@ -141,6 +148,7 @@ impl Default for Plan {
             http: HttpVersion::Auto,
             request_options: Vec::new(),
             warnings: Vec::new(),
+            warmup_requests: Vec::new(),
         }
     }
 }
@@ -152,17 +160,10 @@ static DEFAULT_OPTIONS: RequestOptions = RequestOptions {
 };
 
 impl Plan {
-    /// When each step starts, from the start of the run.
+    /// When each step starts, from the start of the run. Saturating: no plan makes this panic
+    /// (validation keeps real plans far below `Duration::MAX`).
     pub fn step_offsets(&self) -> Vec<Duration> {
-        let mut at = Duration::ZERO;
-        self.steps
-            .iter()
-            .map(|step| {
-                let start = at;
-                at += step.hold + step.cooldown;
-                start
-            })
-            .collect()
+        self.offsets().collect()
     }
 
     /// What request `id` does beyond what it sends: its entry, or the defaults.
@@ -171,8 +172,25 @@ impl Plan {
     }
 
     /// The whole run, every step and cooldown included.
+    /// [`Plan::step_offsets`] one at a time, for callers that must not hold one per step.
+    pub fn offsets(&self) -> impl Iterator<Item = Duration> + '_ {
+        self.steps.iter().scan(Duration::ZERO, |at, step| {
+            let start = *at;
+            *at = at.saturating_add(step.span());
+            Some(start)
+        })
+    }
+
+    /// The whole run, every step and cooldown included; saturating.
     pub fn total_duration(&self) -> Duration {
-        self.steps.iter().map(|s| s.hold + s.cooldown).sum()
+        self.steps.iter().fold(Duration::ZERO, |total, step| {
+            total.saturating_add(step.span())
+        })
+    }
+
+    /// How many requests of step `step` are warm-up (0: none by count).
+    pub fn warmup_requests(&self, step: usize) -> u64 {
+        self.warmup_requests.get(step).copied().unwrap_or(0)
     }
 }
 
@@ -195,6 +213,13 @@ pub struct Step {
     pub think: Option<Think>,
     /// Closed model: iterations each user runs before it stops early (`None`: until `hold` ends).
     pub iterations_per_user: Option<u64>,
+}
+
+impl Step {
+    /// The step's hold and cooldown, saturating.
+    pub fn span(&self) -> Duration {
+        self.hold.saturating_add(self.cooldown)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -237,4 +262,56 @@ pub enum Think {
     Fixed(Duration),
     /// Uniformly random in `[lo, hi]`.
     Range(Duration, Duration),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(hold: Duration, cooldown: Duration) -> Step {
+        Step {
+            label: String::new(),
+            load: Load::Closed { users: 1 },
+            ramp: Duration::ZERO,
+            ramp_down: Duration::ZERO,
+            warmup: Duration::ZERO,
+            hold,
+            cooldown,
+            think: None,
+            iterations_per_user: None,
+        }
+    }
+
+    #[test]
+    fn durations_saturate_instead_of_panicking() {
+        let plan = Plan {
+            steps: vec![
+                step(Duration::MAX, Duration::from_secs(1)),
+                step(Duration::from_secs(1), Duration::MAX),
+                step(Duration::from_secs(1), Duration::ZERO),
+            ],
+            ..Plan::default()
+        };
+        assert_eq!(plan.total_duration(), Duration::MAX);
+        assert_eq!(
+            plan.step_offsets(),
+            [Duration::ZERO, Duration::MAX, Duration::MAX]
+        );
+    }
+
+    #[test]
+    fn offsets_add_holds_and_cooldowns() {
+        let s = Duration::from_secs;
+        let plan = Plan {
+            steps: vec![step(s(10), s(5)), step(s(20), s(0)), step(s(1), s(0))],
+            warmup_requests: vec![0, 200],
+            ..Plan::default()
+        };
+        assert_eq!(plan.step_offsets(), [s(0), s(15), s(35)]);
+        assert_eq!(plan.total_duration(), s(36));
+        assert_eq!(
+            (0..3).map(|i| plan.warmup_requests(i)).collect::<Vec<_>>(),
+            [0, 200, 0]
+        );
+    }
 }

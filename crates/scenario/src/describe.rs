@@ -257,6 +257,10 @@ impl Describer<'_> {
             if !step.warmup.is_zero() {
                 notes.push(format!("warm-up {}", d(step.warmup)));
             }
+            match self.warmup_requests(i) {
+                0 => {}
+                n => notes.push(format!("warm-up the first {n} requests")),
+            }
             if let Some(think) = step.think {
                 notes.push(format!("think {}", think_text(think)));
             }

@@ -1,5 +1,9 @@
 //! Problems found in a scenario, rendered like rustc: every problem, each with its place.
 //!
+//! A problem is an error (the scenario cannot run) or a warning (it runs, but probably not as
+//! meant: a warm-up that can swallow an iteration-bounded run). Warnings never fail a load;
+//! [`crate::load_checked`] returns them beside the plan.
+//!
 //! Validation pushes into a [`Sink`] with byte spans; the sink turns them into line and column
 //! once, and knows which spans are not in the file at all but mark an override (`--set`, an
 //! environment variable, `--target`), so those problems name their source instead of a line.
@@ -15,9 +19,20 @@ pub(crate) fn override_span(index: usize) -> Range<usize> {
     OVERRIDE_MARK + index..OVERRIDE_MARK + index
 }
 
+/// Whether a problem stops the scenario from running.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    /// The scenario cannot run.
+    #[default]
+    Error,
+    /// The scenario runs, but likely not as meant.
+    Warning,
+}
+
 /// One problem in a scenario.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
+    pub severity: Severity,
     /// The scenario file; empty for a problem in an override, which has no file.
     pub file: String,
     /// 1-based; 0 when unknown.
@@ -48,6 +63,11 @@ impl Diagnostics {
     pub fn iter(&self) -> std::slice::Iter<'_, Diagnostic> {
         self.0.iter()
     }
+
+    /// Whether any problem is an error (not only warnings).
+    pub fn has_errors(&self) -> bool {
+        self.0.iter().any(|d| d.severity == Severity::Error)
+    }
 }
 
 impl fmt::Display for Diagnostics {
@@ -64,7 +84,11 @@ impl fmt::Display for Diagnostics {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "error: {}", self.message)?;
+        let level = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        writeln!(f, "{level}: {}", self.message)?;
         // The gutter is as wide as the line number, and never narrower than one digit.
         let number = if self.line > 0 {
             self.line.to_string()
@@ -103,6 +127,8 @@ pub(crate) struct Sink<'a> {
     found: Vec<Diagnostic>,
     /// Where reported problems start, so one problem found twice is reported once.
     starts: Vec<usize>,
+    /// Keys suggested for unknown keys ("did you mean `duration`?").
+    suggested: Vec<String>,
 }
 
 impl<'a> Sink<'a> {
@@ -113,6 +139,7 @@ impl<'a> Sink<'a> {
             overrides: Vec::new(),
             found: Vec::new(),
             starts: Vec::new(),
+            suggested: Vec::new(),
         }
     }
 
@@ -144,13 +171,41 @@ impl<'a> Sink<'a> {
         self.push(span, message.into(), hint);
     }
 
-    /// A problem of the file as a whole (a missing key), without a line.
+    /// A warning at a place in the file: the scenario runs, but likely not as meant.
+    pub(crate) fn warn(
+        &mut self,
+        span: Range<usize>,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
+        self.push(span, message.into(), Some(hint.into()));
+        if let Some(last) = self.found.last_mut() {
+            last.severity = Severity::Warning;
+        }
+    }
+
+    /// Notes that an unknown key was probably meant to be `key`.
+    pub(crate) fn suggested(&mut self, key: &str) {
+        self.suggested.push(key.to_owned());
+    }
+
+    /// A problem of the file as a whole (a missing key), without a line. A missing key that
+    /// an unknown key's "did you mean" already names is not reported twice: the typo is the
+    /// one problem.
     pub(crate) fn file_error(&mut self, message: impl Into<String>, hint: Option<String>) {
+        let message = message.into();
+        let missing = message
+            .strip_prefix("missing key `")
+            .and_then(|rest| rest.split('`').next());
+        if missing.is_some_and(|key| self.suggested.iter().any(|s| s == key)) {
+            return;
+        }
         self.found.push(Diagnostic {
+            severity: Severity::Error,
             file: self.origin.to_owned(),
             line: 0,
             column: 0,
-            message: message.into(),
+            message,
             excerpt: None,
             hint,
         });
@@ -159,6 +214,7 @@ impl<'a> Sink<'a> {
     /// A problem of an override, named by its source.
     pub(crate) fn override_error(&mut self, message: impl Into<String>, hint: Option<String>) {
         self.found.push(Diagnostic {
+            severity: Severity::Error,
             file: String::new(),
             line: 0,
             column: 0,
@@ -180,6 +236,7 @@ impl<'a> Sink<'a> {
         }
         let (line, column, excerpt) = locate(self.source, span);
         self.found.push(Diagnostic {
+            severity: Severity::Error,
             file: self.origin.to_owned(),
             line,
             column,
@@ -195,14 +252,23 @@ impl<'a> Sink<'a> {
     }
 
     pub(crate) fn has_errors(&self) -> bool {
-        !self.found.is_empty()
+        self.errors() > 0
     }
 
-    pub(crate) fn finish(self) -> Result<(), Diagnostics> {
-        if self.found.is_empty() {
-            Ok(())
-        } else {
+    /// How many errors (not warnings) were found.
+    pub(crate) fn errors(&self) -> usize {
+        self.found
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count()
+    }
+
+    /// The warnings when there is no error; every problem otherwise.
+    pub(crate) fn finish(self) -> Result<Diagnostics, Diagnostics> {
+        if self.has_errors() {
             Err(self.into_diagnostics())
+        } else {
+            Ok(self.into_diagnostics())
         }
     }
 
@@ -216,7 +282,7 @@ impl<'a> Sink<'a> {
 
 /// Line and column (1-based, columns in characters) of a span's start, and the excerpt: the
 /// line, then carets under the span (to the end of the line when it runs past it).
-fn locate(source: &str, span: Range<usize>) -> (usize, usize, String) {
+pub(crate) fn locate(source: &str, span: Range<usize>) -> (usize, usize, String) {
     let start = span.start.min(source.len());
     let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
     let line_end = source[start..]
@@ -250,6 +316,23 @@ mod tests {
         assert_eq!(
             text,
             "error: unknown key `dration`\n  --> scenarios/smoke.toml:6:1\n   |\n 6 | dration = \"30s\"\n   | ^^^^^^^\n   = hint: did you mean `duration`?\n"
+        );
+    }
+
+    #[test]
+    fn warnings_read_as_warnings_and_do_not_fail() {
+        let source = "kind = \"smoke\"\nwarmup = \"1s\"\n";
+        let mut sink = Sink::new("t.toml", source);
+        sink.warn(
+            22..26,
+            "a warm-up by time can swallow the run",
+            "warmup = 200",
+        );
+        let warnings = sink.finish().expect("only a warning");
+        assert!(!warnings.has_errors());
+        assert!(
+            warnings.to_string().starts_with("warning: a warm-up"),
+            "{warnings}"
         );
     }
 

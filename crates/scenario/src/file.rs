@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::spanned::{Any, Pairs, Spanned};
-use crate::types::{Count, Dur, HttpSpec, KindName, Positive, StatusList, StatusSpec};
+use crate::types::{Count, Dur, HttpSpec, KindName, Positive, StatusList, StatusSpec, Warmup};
 
 pub(crate) use crate::file_thresholds::{MetricConditions, ThresholdValue, ThresholdsFile};
 
@@ -128,8 +128,8 @@ kind_file!(
         ramp: Option<S<Dur>>,
         /// Time at the end over which users leave, linearly down to zero.
         ramp_down: Option<S<Dur>>,
-        /// Leading time left out of the results.
-        warmup: Option<S<Dur>>,
+        /// Left out of the results: a leading time ("10s") or the first requests (200).
+        warmup: Option<S<Warmup>>,
         /// Iterations per user, after which the user stops.
         iterations: Option<S<Count>>,
     }
@@ -148,8 +148,8 @@ kind_file!(
         ramp_down: Option<S<Dur>>,
         /// Idle time between steps (none after the last).
         cooldown: Option<S<Dur>>,
-        /// Leading time of each step left out of its results.
-        warmup: Option<S<Dur>>,
+        /// Left out of each step's results: a leading time ("10s") or its first requests (200).
+        warmup: Option<S<Warmup>>,
         /// Stop the sweep after a step where any of these holds: { p95 = "> 2s" }.
         stop_when: Option<S<MetricConditions>>,
         /// The safe ceiling reported is the knee's users times this (default 0.8).
@@ -172,8 +172,8 @@ kind_file!(
         ramp: Option<S<Dur>>,
         /// Idle time between steps (none after the last).
         cooldown: Option<S<Dur>>,
-        /// Leading time of each step left out of its results.
-        warmup: Option<S<Dur>>,
+        /// Left out of each step's results: a leading time ("10s") or its first requests (200).
+        warmup: Option<S<Warmup>>,
         /// Open model: most users in flight at once (default 1000).
         max_users: Option<S<Count>>,
         /// Open model: most iterations waiting for a free user (default 10000).
@@ -202,8 +202,9 @@ kind_file!(
         after: Option<S<Dur>>,
         /// Time to bring baseline users up at the start.
         ramp: Option<S<Dur>>,
-        /// Leading time of the first step left out of its results.
-        warmup: Option<S<Dur>>,
+        /// Left out of the first step's results: a leading time ("10s") or its first requests
+        /// (200).
+        warmup: Option<S<Warmup>>,
         /// Open model: most users in flight at once (default 1000).
         max_users: Option<S<Count>>,
         /// Open model: most iterations waiting for a free user (default 10000).
@@ -226,8 +227,8 @@ kind_file!(
         ramp: Option<S<Dur>>,
         /// Time at the end over which users leave, linearly down to zero.
         ramp_down: Option<S<Dur>>,
-        /// Leading time left out of the results.
-        warmup: Option<S<Dur>>,
+        /// Left out of the results: a leading time ("10s") or the first requests (200).
+        warmup: Option<S<Warmup>>,
         /// Open model: most users in flight at once (default 1000).
         max_users: Option<S<Count>>,
         /// Open model: most iterations waiting for a free user (default 10000).

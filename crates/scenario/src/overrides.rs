@@ -154,15 +154,19 @@ pub(crate) fn apply(
     origin: &str,
     source: &str,
     layers: &[Layer],
+    unknown: &[std::ops::Range<usize>],
     sink: &mut Sink<'_>,
 ) -> Option<KindFile> {
-    let root = match toml::from_str::<Pairs<Any>>(source) {
+    let mut root = match toml::from_str::<Pairs<Any>>(source) {
         Ok(root) => root,
         Err(err) => {
             parse::toml_error(sink, &err, Some(kind));
             return None;
         }
     };
+    // Keys already reported as unknown are left out, so the strict extraction below reads the
+    // rest rather than stopping at them again.
+    prune(&mut root.0, unknown);
     let mut base: Dict = root
         .0
         .iter()
@@ -207,6 +211,25 @@ pub(crate) fn apply(
             }
             None
         }
+    }
+}
+
+/// Removes, at any depth, the entries whose value is at one of `spans`.
+fn prune(pairs: &mut Vec<(String, Spanned<Any>)>, spans: &[std::ops::Range<usize>]) {
+    if spans.is_empty() {
+        return;
+    }
+    pairs.retain(|(_, value)| !spans.contains(&value.span));
+    for (_, value) in pairs {
+        prune_value(value, spans);
+    }
+}
+
+fn prune_value(value: &mut Spanned<Any>, spans: &[std::ops::Range<usize>]) {
+    match &mut value.value {
+        Any::Table(pairs) => prune(pairs, spans),
+        Any::Array(items) => items.iter_mut().for_each(|item| prune_value(item, spans)),
+        _ => {}
     }
 }
 

@@ -1,16 +1,14 @@
 //! Reading a file: `kind` first, then the whole file strictly into that kind's struct.
 //!
-//! Before the strict pass, the top-level keys are checked against the kind, so every unknown or
-//! misplaced key is reported at once (serde stops at the first) and a key that belongs to
+//! The strict pass skips and reports every unknown key, at every depth (see [`crate::lenient`]),
+//! so one typo does not hide the file's other problems; a top-level key that belongs to
 //! another kind says so instead of just "unknown".
 
-use std::collections::BTreeMap;
 use std::ops::Range;
-
-use serde::de::IgnoredAny;
 
 use crate::diag::Sink;
 use crate::file::{BurstFile, CapacityFile, SmokeFile, SoakFile, ThroughputFile};
+use crate::lenient;
 use crate::schema;
 use stampede_plan::Kind;
 
@@ -104,27 +102,40 @@ fn check_users_shape(kind: Kind, span: Range<usize>, users: &toml::Value, sink: 
     }
 }
 
-/// Parses the whole file into its kind's struct, after reporting every top-level key that
-/// does not belong to the kind.
-pub(crate) fn file(kind: Kind, source: &str, sink: &mut Sink<'_>) -> Option<KindFile> {
-    if let Ok(keys) = toml::from_str::<BTreeMap<toml::Spanned<String>, IgnoredAny>>(source) {
-        let known = schema::top_level_keys(kind);
-        for key in keys.keys() {
-            if !known.iter().any(|k| k == key.get_ref()) {
-                misplaced_key(kind, key.get_ref(), key.span(), sink);
+/// Parses the whole file into its kind's struct, reporting every key that does not belong.
+/// `Some` when the file parsed apart from its unknown keys, with where their values are.
+pub(crate) fn file(
+    kind: Kind,
+    source: &str,
+    sink: &mut Sink<'_>,
+) -> Option<(KindFile, Vec<Range<usize>>)> {
+    let (parsed, unknown) = match kind {
+        Kind::Smoke => map(lenient::from_str(source), KindFile::Smoke),
+        Kind::Capacity => map(lenient::from_str(source), KindFile::Capacity),
+        Kind::Throughput => map(lenient::from_str(source), KindFile::Throughput),
+        Kind::Burst => map(lenient::from_str(source), KindFile::Burst),
+        Kind::Soak => map(lenient::from_str(source), KindFile::Soak),
+    };
+    for key in &unknown {
+        if key.expected.contains(&"kind") {
+            misplaced_key(kind, &key.key, key.key_span.clone(), sink);
+        } else {
+            if let Some(meant) = suggest(&key.key, key.expected.iter().copied()) {
+                sink.suggested(meant);
             }
+            let hint = did_you_mean(&key.key, key.expected.iter().copied()).or_else(|| {
+                (!key.expected.is_empty())
+                    .then(|| format!("expected one of: {}", key.expected.join(", ")))
+            });
+            sink.maybe_hint(
+                key.key_span.clone(),
+                format!("unknown key `{}`", key.key),
+                hint,
+            );
         }
     }
-    let parsed = match kind {
-        Kind::Smoke => toml::from_str(source).map(KindFile::Smoke),
-        Kind::Capacity => toml::from_str(source).map(KindFile::Capacity),
-        Kind::Throughput => toml::from_str(source).map(KindFile::Throughput),
-        Kind::Burst => toml::from_str(source).map(KindFile::Burst),
-        Kind::Soak => toml::from_str(source).map(KindFile::Soak),
-    };
     match parsed {
-        Ok(file) if !sink.has_errors() => Some(file),
-        Ok(_) => None,
+        Ok(file) => Some((file, unknown.into_iter().map(|k| k.value_span).collect())),
         Err(err) => {
             let already = err.span().is_some_and(|s| sink.reported_at(s.start));
             if !already {
@@ -133,6 +144,13 @@ pub(crate) fn file(kind: Kind, source: &str, sink: &mut Sink<'_>) -> Option<Kind
             None
         }
     }
+}
+
+fn map<T>(
+    (parsed, unknown): (Result<T, toml::de::Error>, Vec<lenient::Unknown>),
+    kind: fn(T) -> KindFile,
+) -> (Result<KindFile, toml::de::Error>, Vec<lenient::Unknown>) {
+    (parsed.map(kind), unknown)
 }
 
 /// A top-level key the kind does not have: another kind's, or a typo.
@@ -153,6 +171,9 @@ pub(crate) fn misplaced_key(kind: Kind, key: &str, span: Range<usize>, sink: &mu
         );
     } else {
         let known = schema::top_level_keys(kind);
+        if let Some(meant) = suggest(key, known.iter().map(String::as_str)) {
+            sink.suggested(meant);
+        }
         sink.maybe_hint(
             span,
             format!("unknown key `{key}`"),

@@ -8,6 +8,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::de::{self, Deserialize, Deserializer, SeqAccess, Unexpected, Visitor};
 use stampede_plan::{HttpVersion, Kind};
 
+use crate::limits;
 use crate::spanned::Spanned;
 
 /// A positive whole number: users, iterations, burst requests.
@@ -135,12 +136,13 @@ impl JsonSchema for Dur {
 }
 
 /// Parses a humantime duration, with a message that says what was wrong and what would do.
+/// No duration may pass [`limits::MAX_DURATION`], so nothing downstream can overflow.
 pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let trimmed = text.trim();
     if trimmed.is_empty() {
         return Err("empty duration: expected something like \"30s\"".into());
     }
-    humantime::parse_duration(trimmed).map_err(|err| {
+    let parsed = humantime::parse_duration(trimmed).map_err(|err| {
         let why = match err {
             humantime::DurationError::NumberExpected(_) => "expected a number".to_owned(),
             humantime::DurationError::UnknownUnit { unit, .. } if unit.is_empty() => {
@@ -154,7 +156,66 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
             humantime::DurationError::InvalidCharacter(_) => "invalid character".to_owned(),
         };
         format!("invalid duration \"{text}\": {why}, expected something like \"30s\" or \"5m\"")
-    })
+    })?;
+    if parsed > limits::MAX_DURATION {
+        return Err(format!(
+            "duration \"{text}\" is longer than the most stampede plans, {}",
+            limits::show(limits::MAX_DURATION)
+        ));
+    }
+    Ok(parsed)
+}
+
+/// `warmup`: a leading time (`"10s"`) or a number of requests (`200`) left out of a step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Warmup {
+    Time(Duration),
+    Requests(u64),
+}
+
+impl<'de> Deserialize<'de> for Warmup {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Warmup;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a duration like \"10s\" or a number of requests like 200")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Warmup, E> {
+                parse_duration(v).map(Warmup::Time).map_err(E::custom)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Warmup, E> {
+                match u64::try_from(v) {
+                    Ok(n) if (1..=limits::MAX_WARMUP_REQUESTS).contains(&n) => {
+                        Ok(Warmup::Requests(n))
+                    }
+                    _ => Err(E::custom(format!(
+                        "a warm-up of {v} requests: give 1 to {} requests, or a duration",
+                        limits::MAX_WARMUP_REQUESTS
+                    ))),
+                }
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Warmup, E> {
+                self.visit_i64(i64::try_from(v).unwrap_or(i64::MAX))
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+impl JsonSchema for Warmup {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Warmup".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "Left out of the step's figures: a leading time (\"10s\") or its first requests (200).",
+            "anyOf": [
+                { "type": "string", "pattern": "^\\s*[0-9]" },
+                { "type": "integer", "minimum": 1, "maximum": limits::MAX_WARMUP_REQUESTS }
+            ]
+        })
+    }
 }
 
 /// A status code (`200`) or a class (`"2xx"`), as written in `expect` and `check.status`.

@@ -59,7 +59,9 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(96))]
 
     #[test]
-    fn capacity(users in prop::collection::vec(1u32..2000, 1..7), hold in 1u64..3600, ramp_pct in 0u64..=100, cooldown in 0u64..600) {
+    fn capacity(users in prop::collection::btree_set(1u32..2000, 1..7), hold in 1u64..3600, ramp_pct in 0u64..=100, cooldown in 0u64..600) {
+        // A sweep goes up: the counts are distinct and in order.
+        let users: Vec<u32> = users.into_iter().collect();
         let ramp = hold * ramp_pct / 100;
         let source = format!("kind = \"capacity\"\nusers = [{}]\nhold = \"{hold}s\"\nramp = \"{ramp}s\"\nwarmup = \"{ramp}s\"\ncooldown = \"{cooldown}s\"\n{REQUEST}", list(&users));
         let plan = load(&source).unwrap();

@@ -88,6 +88,8 @@ pub struct Recorded {
     pub intervals: Vec<IntervalSnapshot>,
     pub steps: Vec<StepEnd>,
     pub run_ended: bool,
+    /// The setup requests' statistics, from `RunEnded`.
+    pub setup: Option<StatsSet>,
 }
 
 impl Recorded {
@@ -96,7 +98,10 @@ impl Recorded {
             Event::StepStarted(info) => self.steps_started.push((*info).clone()),
             Event::Interval(snapshot) => self.intervals.push((*snapshot).clone()),
             Event::StepEnded(end) => self.steps.push((*end).clone()),
-            Event::RunEnded(_) => self.run_ended = true,
+            Event::RunEnded(end) => {
+                self.run_ended = true;
+                self.setup = Some(end.setup.clone());
+            }
             Event::RunStarted(_) | Event::Alert(_) => {}
         }
     }
@@ -110,6 +115,24 @@ impl Recorded {
             .iter()
             .filter(|i| i.step == step && !i.warmup)
         {
+            total.add(&interval.stats);
+        }
+        total
+    }
+
+    /// Everything a step measured, warm-up included: where every arrival of the step ends.
+    pub fn step_all(&self, step: usize) -> StatsSet {
+        let mut total = StatsSet::default();
+        for interval in self.intervals.iter().filter(|i| i.step == step) {
+            total.add(&interval.stats);
+        }
+        total
+    }
+
+    /// A step's warm-up intervals only.
+    pub fn step_warmup(&self, step: usize) -> StatsSet {
+        let mut total = StatsSet::default();
+        for interval in self.intervals.iter().filter(|i| i.step == step && i.warmup) {
             total.add(&interval.stats);
         }
         total
@@ -341,4 +364,63 @@ where
         }
     });
     addr
+}
+
+/// A server on 127.0.0.1:0 that accepts, reads the request and never answers.
+pub async fn hung_server() -> SocketAddr {
+    raw_server(|stream: tokio::net::TcpStream| async move {
+        // Hold the socket open far longer than any test runs.
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        drop(stream);
+    })
+    .await
+}
+
+/// An in-memory server that reads every request and never answers, for the paused clock.
+pub fn hung_memory_connector() -> Connector {
+    use tokio::io::AsyncReadExt;
+    Connector::Memory(Arc::new(|| {
+        let (client, mut server) = tokio::io::duplex(64 * 1024);
+        tokio::spawn(async move {
+            let mut buf = [0u8; 1024];
+            while matches!(server.read(&mut buf).await, Ok(n) if n > 0) {}
+        });
+        client
+    }))
+}
+
+/// Runs `plan` with a stop sent `after` its start (by the clock the test runs on).
+pub async fn run_stopped_after(
+    plan: &Plan,
+    options: &Options,
+    after: Duration,
+) -> (stampede_metrics::RunEnding, Recorded) {
+    let (tx, stop) = tokio::sync::watch::channel(None);
+    tokio::spawn(async move {
+        tokio::time::sleep(after).await;
+        let _ = tx.send(Some(stampede_engine::StopReason::Interrupted));
+        // Keep the sender alive: a dropped one is not a stop.
+        tokio::time::sleep(Duration::from_secs(100 * 365 * 24 * 3600)).await;
+    });
+    let mut rec = Recorded::default();
+    let outcome = stampede_engine::run(plan, options, stop, |e| rec.record(e))
+        .await
+        .expect("run");
+    (outcome, rec)
+}
+
+/// Asserts that every arrival of every step of an open-model run is accounted for.
+pub fn assert_nothing_lost(rec: &Recorded) {
+    for step in 0..rec.steps.len() {
+        let all = rec.step_all(step);
+        assert_eq!(
+            all.scheduled,
+            all.iterations + all.abandoned + all.dropped,
+            "step {step}: scheduled {} != completed {} + abandoned {} + dropped {}",
+            all.scheduled,
+            all.iterations,
+            all.abandoned,
+            all.dropped
+        );
+    }
 }

@@ -96,6 +96,7 @@ fn outcome_words(outcome: Outcome) -> &'static str {
         Outcome::Refused => "refused",
         Outcome::Reset => "reset",
         Outcome::Other => "protocol errors",
+        Outcome::Abandoned => "still unanswered when the grace period ended",
         Outcome::Status2xx | Outcome::Status3xx => "unexpected or failed checks",
         Outcome::Status4xx => "4xx",
         Outcome::RateLimited => "429",

@@ -170,12 +170,12 @@ mod tests {
             });
         }
         let want = "\
-Timestamp,Offset,Step,Warmup,Active Users,Name,Requests/s,Failures/s,p50,p95,p99,2xx,3xx,4xx,429,5xx,timeout,refused,reset,other,Target CPU %,Target RSS MB,Latency From
-1700000000.5,0,1,true,4,login,1,0,2,2,2,1,0,0,0,0,0,0,0,0,,,sent
-1700000000.5,0,1,true,4,Aggregated,1,0,2,2,2,1,0,0,0,0,0,0,0,0,,,sent
-1700000001.5,1,1,false,4,GET /items,5,1,3.001,30.015,30.015,4,0,0,0,0,1,0,0,0,,,sent
-1700000001.5,1,1,false,4,Aggregated,5,1,3.001,30.015,30.015,4,0,0,0,0,1,0,0,0,,,sent
-1700000002.5,2,1,false,4,Aggregated,0,0,0,0,0,0,0,0,0,0,0,0,0,0,12.3,52.4,sent
+Timestamp,Offset,Step,Warmup,Active Users,Name,Requests/s,Failures/s,p50,p95,p99,2xx,3xx,4xx,429,5xx,timeout,refused,reset,other,abandoned,Target CPU %,Target RSS MB,Latency From
+1700000000.5,0,1,true,4,login,1,0,2,2,2,1,0,0,0,0,0,0,0,0,0,,,sent
+1700000000.5,0,1,true,4,Aggregated,1,0,2,2,2,1,0,0,0,0,0,0,0,0,0,,,sent
+1700000001.5,1,1,false,4,GET /items,5,1,3.001,30.015,30.015,4,0,0,0,0,1,0,0,0,0,,,sent
+1700000001.5,1,1,false,4,Aggregated,5,1,3.001,30.015,30.015,4,0,0,0,0,1,0,0,0,0,,,sent
+1700000002.5,2,1,false,4,Aggregated,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,12.3,52.4,sent
 ";
         assert_eq!(String::from_utf8(out).unwrap(), want);
     }

@@ -78,6 +78,7 @@ fn transport(outcome: Outcome) -> &'static str {
         Outcome::Refused => "connection refused",
         Outcome::Reset => "connection reset",
         Outcome::Other => "protocol error",
+        Outcome::Abandoned => "abandoned: no answer before the grace period ended",
         // A status outcome never reaches here (it is a `Status` key); say what it is anyway.
         other => other.key(),
     }

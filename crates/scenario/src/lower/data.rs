@@ -1,9 +1,13 @@
 //! `[data]`: the CSV rows that feed `${data.column}`, read once at load time.
 //!
 //! Reading here rather than in the engine means a missing file or column is a validation error
-//! with a line, and the engine never touches the file system.
+//! with a line, and the engine never touches the file system. The file must be a regular file
+//! within the size, row and value limits (see [`crate::limits`]), so a device or a huge file
+//! is refused rather than read.
 
 use crate::file::{DataFile, DataModeFile};
+use crate::limits;
+use crate::read::{ReadError, read_capped};
 use crate::spanned::Spanned;
 use stampede_plan::{DataMode, DataSet};
 
@@ -25,9 +29,9 @@ impl Lowerer<'_> {
             Some(DataModeFile::UniquePerVu) => DataMode::UniquePerVu,
         };
         let path = self.base_dir.join(&file.value);
-        let text = match std::fs::read(&path) {
+        let text = match read_capped(&path, limits::MAX_DATA_BYTES) {
             Ok(text) => text,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            Err(ReadError::Io(err)) if err.kind() == std::io::ErrorKind::NotFound => {
                 self.sink.hint(
                     file.span.clone(),
                     format!("data file `{}` not found", file.value),
@@ -36,10 +40,9 @@ impl Lowerer<'_> {
                 return None;
             }
             Err(err) => {
-                self.sink.error(
-                    file.span.clone(),
-                    format!("cannot read data file `{}`: {err}", file.value),
-                );
+                let hint = err.hint();
+                let message = format!("data file {}", err.message(&file.value));
+                self.sink.maybe_hint(file.span.clone(), message, hint);
                 return None;
             }
         };
@@ -57,7 +60,24 @@ impl Lowerer<'_> {
             }
         };
         let mut rows = Vec::new();
+        let mut values = 0usize;
         for record in reader.records() {
+            let too_many = rows.len() >= limits::MAX_DATA_ROWS
+                || values.saturating_add(columns.len()) > limits::MAX_DATA_VALUES;
+            if too_many {
+                self.sink.hint(
+                    file.span.clone(),
+                    format!(
+                        "data file `{}` has more than {} rows or {} values",
+                        file.value,
+                        limits::MAX_DATA_ROWS,
+                        limits::MAX_DATA_VALUES
+                    ),
+                    "every row is held in memory for the whole run; use a smaller file",
+                );
+                return None;
+            }
+            values += columns.len();
             match record {
                 Ok(record) => rows.push(record.iter().map(str::to_owned).collect()),
                 Err(err) => {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::file::{BurstKeys, CapacityKeys, Common, SmokeKeys, SoakKeys, ThroughputKeys};
 use crate::parse::KindFile;
 use crate::spanned::Spanned;
-use crate::types::{Count, Dur, Positive};
+use crate::types::{Count, Dur, Positive, Warmup};
 use stampede_plan::{Load, Plan, Step, Think};
 
 use super::Lowerer;
@@ -81,6 +81,28 @@ fn rate_label(rate: f64) -> String {
 
 impl Lowerer<'_> {
     pub(super) fn specific(&mut self, specific: Specific, common: &Common, plan: &mut Plan) {
+        let run_span = self.bounds(&specific);
+        let (warmup, first_only) = match &specific {
+            Specific::Smoke(k) => (k.warmup.clone(), false),
+            Specific::Capacity(k) => (k.warmup.clone(), false),
+            Specific::Throughput(k) => (k.warmup.clone(), false),
+            Specific::Burst(k) => (k.warmup.clone(), true),
+            Specific::Soak(k) => (k.warmup.clone(), false),
+        };
+        if let Specific::Smoke(keys) = &specific
+            && let Some(iterations) = &keys.iterations
+        {
+            // The fewest requests an iteration makes: one, or the shortest flow that runs.
+            let per_iteration = plan
+                .flows
+                .iter()
+                .filter(|f| f.weight > 0)
+                .map(|f| f.steps.len() as u64)
+                .min()
+                .unwrap_or(1);
+            let users = keys.users.as_ref().map_or(1, |u| u.0);
+            self.warn_swallowed(&keys.warmup, users, u64::from(iterations.0), per_iteration);
+        }
         plan.steps = match specific {
             Specific::Smoke(keys) => self.smoke(keys),
             Specific::Capacity(keys) => {
@@ -117,6 +139,11 @@ impl Lowerer<'_> {
                 self.soak(keys)
             }
         };
+        if let Some(Warmup::Requests(count)) = warmup.map(|w| w.value) {
+            let steps = if first_only { 1 } else { plan.steps.len() };
+            plan.warmup_requests = vec![count; steps.min(plan.steps.len())];
+        }
+        self.run_length(plan, run_span);
     }
 
     /// Reports a missing required key of this kind.
@@ -131,7 +158,13 @@ impl Lowerer<'_> {
     }
 
     /// `ramp` and `warmup` happen inside `hold`, so neither may be longer.
-    fn within(&mut self, value: &D, key: &str, hold: Duration, hold_key: &str) -> Duration {
+    pub(super) fn within(
+        &mut self,
+        value: &D,
+        key: &str,
+        hold: Duration,
+        hold_key: &str,
+    ) -> Duration {
         let Some(value) = value else {
             return Duration::ZERO;
         };
@@ -182,7 +215,7 @@ impl Lowerer<'_> {
         let mut step = step(format!("{users} users"), Load::Closed { users }, hold);
         step.ramp = self.within(&keys.ramp, "ramp", hold, "duration");
         step.ramp_down = self.within(&keys.ramp_down, "ramp-down", hold, "duration");
-        step.warmup = self.within(&keys.warmup, "warmup", hold, "duration");
+        step.warmup = self.warmup(&keys.warmup, hold, "duration").0;
         step.iterations_per_user = keys.iterations.as_ref().map(|i| u64::from(i.0));
         vec![step]
     }
@@ -192,7 +225,7 @@ impl Lowerer<'_> {
         let hold = self.hold(&keys.hold, "hold", "capacity");
         let ramp = self.within(&keys.ramp, "ramp", hold, "hold");
         let ramp_down = self.within(&keys.ramp_down, "ramp-down", hold, "hold");
-        let warmup = self.within(&keys.warmup, "warmup", hold, "hold");
+        let warmup = self.warmup(&keys.warmup, hold, "hold").0;
         let counts: Vec<u32> = keys
             .users
             .as_ref()
@@ -238,7 +271,7 @@ impl Lowerer<'_> {
 
     fn throughput(&mut self, keys: ThroughputKeys) -> Vec<Step> {
         let hold = self.hold(&keys.hold, "hold", "throughput");
-        let warmup = self.within(&keys.warmup, "warmup", hold, "hold");
+        let warmup = self.warmup(&keys.warmup, hold, "hold").0;
         let cooldown = dur(&keys.cooldown);
         let mut steps = Vec::new();
         match (&keys.rates, &keys.users) {
@@ -353,7 +386,7 @@ impl Lowerer<'_> {
         let burst_for = self.hold(&keys.burst_for, "burst-for", "burst");
         let after = self.hold(&keys.after, "after", "burst");
         let ramp = self.within(&keys.ramp, "ramp", before, "before");
-        let warmup = self.within(&keys.warmup, "warmup", before, "before");
+        let warmup = self.warmup(&keys.warmup, before, "before").0;
         let burst = match (&keys.burst_users, &keys.burst_rate, &keys.burst_requests) {
             (Some(users), None, None) => Load::Closed { users: users.0 },
             (None, Some(rate), None) => self.open(rate.0, &keys.max_users, &keys.max_backlog),
@@ -411,7 +444,7 @@ impl Lowerer<'_> {
         let mut s = step(label, load, hold);
         s.ramp = self.within(&keys.ramp, "ramp", hold, "duration");
         s.ramp_down = self.within(&keys.ramp_down, "ramp-down", hold, "duration");
-        s.warmup = self.within(&keys.warmup, "warmup", hold, "duration");
+        s.warmup = self.warmup(&keys.warmup, hold, "duration").0;
         vec![s]
     }
 }

@@ -4,6 +4,8 @@
 //! and lowering carries on with a stand-in value, so one run reports every problem. The plan
 //! built alongside is thrown away when anything was reported.
 
+mod bounds;
+mod checks;
 mod data;
 mod kinds;
 mod monitor;
@@ -12,6 +14,7 @@ mod templating;
 mod thresholds;
 mod transport;
 mod url;
+mod values;
 
 use std::path::Path;
 use std::time::Duration;
@@ -42,6 +45,8 @@ pub(crate) struct Lowerer<'a> {
     request_options: Vec<RequestOptions>,
     /// base-url is https://.
     base_https: bool,
+    /// Requests that have thresholds of their own, and where: checked once flows are known.
+    request_thresholds: Vec<(usize, std::ops::Range<usize>)>,
 }
 
 impl<'a> Lowerer<'a> {
@@ -64,6 +69,7 @@ impl<'a> Lowerer<'a> {
             base_url: BaseUrl::Builtin,
             request_options: Vec::new(),
             base_https: false,
+            request_thresholds: Vec::new(),
         }
     }
 
@@ -101,6 +107,7 @@ impl<'a> Lowerer<'a> {
         }
         if let Some(thresholds) = &common.thresholds {
             plan.thresholds = self.thresholds(thresholds);
+            self.check_request_thresholds(&plan);
         }
         if let Some(monitor) = &common.monitor {
             let allow_remote = self.allow_remote(&common);
@@ -117,7 +124,20 @@ impl<'a> Lowerer<'a> {
                 self.sink.error(name.span.clone(), "`name` is empty");
                 default_name.to_owned()
             }
-            Some(name) => name.value.clone(),
+            Some(name) => {
+                if let Err(message) = checks::safe_name(name) {
+                    self.sink.hint(
+                        name.span.clone(),
+                        message,
+                        format!(
+                            "a name is one safe path component: letters, digits, spaces and \
+                             - _ . + , ( ) @ #, at most {} characters, not starting with `.`",
+                            crate::limits::MAX_NAME_CHARS
+                        ),
+                    );
+                }
+                name.value.clone()
+            }
             None => default_name.to_owned(),
         };
         plan.description = common
@@ -134,6 +154,16 @@ impl<'a> Lowerer<'a> {
         self.transport(common, plan);
         if let Some(interval) = &common.interval {
             plan.interval = self.positive(interval, "interval");
+            if plan.interval < crate::limits::MIN_INTERVAL {
+                self.sink.hint(
+                    interval.span.clone(),
+                    format!(
+                        "`interval` is shorter than {}",
+                        crate::limits::show(crate::limits::MIN_INTERVAL)
+                    ),
+                    "snapshots finer than 10ms cost memory and CPU and say nothing more",
+                );
+            }
         }
         plan.series_interval = plan.interval;
         if let Some(grace) = &common.grace {

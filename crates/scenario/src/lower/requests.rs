@@ -4,14 +4,16 @@ use std::time::Duration;
 
 use crate::describe::check_text;
 use crate::file::{CheckFile, Common, On429File, RequestFile, SignFile};
+use crate::limits;
 use crate::spanned::{Any, Spanned};
-use crate::types::{StatusSpec, parse_duration};
+use crate::types::StatusSpec;
 use stampede_plan::template::Template;
 use stampede_plan::{
     Capture, CaptureFrom, Check, CheckOptions, Flow, Header, On429, Request, RequestId,
     RequestOptions, Sign, StatusSet, Think,
 };
 
+use super::values::{parse_think, status_class};
 use super::{Defaults, Lowerer};
 
 /// Headers whose values are credentials, whatever they hold.
@@ -58,6 +60,13 @@ impl Lowerer<'_> {
             }
             return Vec::new();
         };
+        if list.len() > limits::MAX_REQUESTS {
+            self.sink.hint(
+                list.span.clone(),
+                format!("more than {} requests", limits::MAX_REQUESTS),
+                "each request name keeps its own statistics; group requests by name",
+            );
+        }
         // Names first, so a duplicate is reported once and flows can refer to any request.
         let mut first_at: Vec<(String, usize)> = Vec::new();
         for (i, request) in list.iter().enumerate() {
@@ -277,7 +286,7 @@ impl Lowerer<'_> {
             Some(list) => self.status_set(&list.value, &list.span),
             None => StatusSet::success(),
         };
-        Request {
+        let request = Request {
             name,
             method,
             path,
@@ -295,7 +304,9 @@ impl Lowerer<'_> {
                 .unwrap_or_default(),
             captures: self.captures_of(file),
             sign: file.sign.as_ref().and_then(|s| self.sign(s)),
-        }
+        };
+        self.check_sendable(file, defaults, &request);
+        request
     }
 
     fn query(&mut self, file: &RequestFile) -> Vec<(String, Template)> {
@@ -557,6 +568,12 @@ impl Lowerer<'_> {
         };
         let mut names: Vec<String> = Vec::new();
         let mut out = Vec::new();
+        if flows.len() > limits::MAX_REQUESTS {
+            self.sink.error(
+                flows.span.clone(),
+                format!("more than {} flows", limits::MAX_REQUESTS),
+            );
+        }
         for flow in flows.iter() {
             let name = match &flow.name {
                 Some(name) => {
@@ -630,6 +647,12 @@ impl Lowerer<'_> {
 
     fn request_ids(&mut self, names: &[Spanned<String>], context: &str) -> Vec<RequestId> {
         let mut ids = Vec::new();
+        if let (Some(first), true) = (names.first(), names.len() > limits::MAX_REQUESTS) {
+            self.sink.error(
+                first.span.clone(),
+                format!("{context} has more than {} steps", limits::MAX_REQUESTS),
+            );
+        }
         for name in names {
             match self.request_index(name) {
                 Some(id) => ids.push(id),
@@ -638,46 +661,4 @@ impl Lowerer<'_> {
         }
         ids
     }
-}
-
-/// `"2xx"` -> 200.
-fn status_class(text: &str) -> Option<u16> {
-    let bytes = text.as_bytes();
-    match bytes {
-        [d @ b'1'..=b'5', x, y]
-            if x.eq_ignore_ascii_case(&b'x') && y.eq_ignore_ascii_case(&b'x') =>
-        {
-            Some(u16::from(d - b'0') * 100)
-        }
-        _ => None,
-    }
-}
-
-/// Parses a think time: a duration, a range `lo..hi`, or zero for none.
-pub(crate) fn parse_think(text: &str) -> Result<Think, String> {
-    let text = text.trim();
-    if text == "none" {
-        return Ok(Think::None);
-    }
-    if let Some((lo, hi)) = text.split_once("..") {
-        let bad = |why: String| format!("invalid think range \"{text}\": {why}");
-        let lo = parse_duration(lo).map_err(bad)?;
-        let hi = parse_duration(hi).map_err(bad)?;
-        if lo > hi {
-            return Err(format!(
-                "invalid think range \"{text}\": the low end is above the high end"
-            ));
-        }
-        return Ok(if hi.is_zero() {
-            Think::None
-        } else {
-            Think::Range(lo, hi)
-        });
-    }
-    let fixed = parse_duration(text)?;
-    Ok(if fixed.is_zero() {
-        Think::None
-    } else {
-        Think::Fixed(fixed)
-    })
 }

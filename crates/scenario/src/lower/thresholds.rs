@@ -8,7 +8,7 @@ use std::ops::Range;
 use crate::file::{DriftFile, MetricConditions, ThresholdValue, ThresholdsFile};
 use crate::spanned::Spanned;
 use crate::types::parse_duration;
-use stampede_plan::{Condition, Drift, LiveRule, Metric, Op, Scope, Threshold, Unit};
+use stampede_plan::{Condition, Drift, LiveRule, Metric, Op, Plan, Scope, Threshold, Unit};
 
 use super::Lowerer;
 
@@ -106,7 +106,11 @@ impl Lowerer<'_> {
         if let Some(requests) = &file.request {
             for (name, conditions) in &requests.0 {
                 match self.request_index(name) {
-                    Some(id) => self.condition_set(conditions, Scope::Request(id), &mut out),
+                    Some(id) => {
+                        let span = self.key_span(name, &conditions.span);
+                        self.request_thresholds.push((id, span));
+                        self.condition_set(conditions, Scope::Request(id), &mut out);
+                    }
                     None => {
                         let span = self.key_span(name, &conditions.span);
                         self.unknown_request(
@@ -192,6 +196,44 @@ impl Lowerer<'_> {
                 }
             };
             out.extend(threshold);
+        }
+    }
+
+    /// Thresholds on a request that never runs in the steps would judge nothing ("no data").
+    /// A request only in `[setup]` is the common case: setup is measured apart (once per
+    /// user, a login), and a threshold on it is refused here rather than failing the run.
+    pub(super) fn check_request_thresholds(&mut self, plan: &Plan) {
+        for (id, span) in std::mem::take(&mut self.request_thresholds) {
+            let runs = if plan.flows.is_empty() {
+                plan.requests.get(id).is_some_and(|r| r.weight > 0)
+            } else {
+                plan.flows
+                    .iter()
+                    .any(|f| f.weight > 0 && f.steps.contains(&id))
+            };
+            if runs {
+                continue;
+            }
+            let name = plan.requests.get(id).map_or("?", |r| r.name.as_str());
+            if plan.setup.contains(&id) {
+                self.sink.hint(
+                    span,
+                    format!(
+                        "`{name}` runs only in [setup], which is measured apart: its thresholds \
+                         would never be judged"
+                    ),
+                    format!(
+                        "drop the threshold (setup figures are in the summary), or give `{name}` \
+                         a weight or a place in a [[flow]] so that it runs in the steps too"
+                    ),
+                );
+            } else {
+                self.sink.hint(
+                    span,
+                    format!("`{name}` never runs in the steps (weight 0, in no flow): its thresholds would have no data"),
+                    format!("give `{name}` a weight, or put it in a [[flow]]"),
+                );
+            }
         }
     }
 

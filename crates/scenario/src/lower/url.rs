@@ -122,6 +122,14 @@ impl Lowerer<'_> {
                 );
                 (BaseUrl::Http(base), https)
             }
+            Ok((BaseUrl::Http(base), https)) => {
+                self.check_authority(text.span.clone(), &base);
+                if let Some(what) = super::checks::control(&base.path_prefix) {
+                    self.sink
+                        .error(text.span.clone(), format!("base-url's path holds {what}"));
+                }
+                (BaseUrl::Http(base), https)
+            }
             Ok(base) => base,
             Err(message) => {
                 self.sink.hint(
