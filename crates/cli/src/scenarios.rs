@@ -67,8 +67,13 @@ pub fn load_plan(args: &ScenarioArgs) -> anyhow::Result<Result<Loaded, u8>> {
         target: args.target.clone(),
         allow_remote: args.allow_remote,
     };
-    let plan = match stampede_scenario::load(&path, &overrides) {
-        Ok(plan) => plan,
+    let env = |name: &str| std::env::var(name).ok();
+    let plan = match stampede_scenario::load_checked(&path, &overrides, &env) {
+        Ok(checked) => {
+            // Warnings never stop a run, but they are said before it starts, at their place.
+            eprint!("{}", checked.warnings);
+            checked.plan
+        }
         Err(diagnostics) => {
             eprint!("{diagnostics}");
             return Ok(Err(exit::USAGE));
@@ -176,14 +181,23 @@ impl ValidateCmd {
             ..Overrides::default()
         };
         let mut failed = 0;
+        let env = |name: &str| std::env::var(name).ok();
         for path in &paths {
-            match stampede_scenario::load(path, &overrides) {
-                Ok(plan) => output::print(&format!(
-                    "ok      {} ({}, {})\n",
-                    path.display(),
-                    plan.kind.as_str(),
-                    humantime::format_duration(plan.total_duration())
-                ))?,
+            match stampede_scenario::load_checked(path, &overrides, &env) {
+                Ok(checked) => {
+                    let plan = &checked.plan;
+                    output::print(&format!(
+                        "ok      {} ({}, {}){}\n",
+                        path.display(),
+                        plan.kind.as_str(),
+                        humantime::format_duration(plan.total_duration()),
+                        warning_count(checked.warnings.0.len() + plan.warnings.len()),
+                    ))?;
+                    eprint!("{}", checked.warnings);
+                    for line in &plan.warnings {
+                        eprintln!("warning: {}: {line}", path.display());
+                    }
+                }
                 Err(diagnostics) => {
                     failed += 1;
                     output::print(&format!("invalid {}\n", path.display()))?;
@@ -196,6 +210,15 @@ impl ValidateCmd {
         } else {
             exit::USAGE
         })
+    }
+}
+
+/// ", 1 warning" after a valid scenario's line, or nothing when it had none.
+fn warning_count(count: usize) -> String {
+    match count {
+        0 => String::new(),
+        1 => " (1 warning)".to_owned(),
+        n => format!(" ({n} warnings)"),
     }
 }
 

@@ -212,3 +212,21 @@ fn a_closed_stdout_ends_quietly() {
         assert!(stderr.is_empty(), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn a_warning_is_said_at_its_place_and_does_not_fail_validation() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("swallowed.toml");
+    std::fs::write(
+        &file,
+        "kind = \"smoke\"\nbase-url = \"builtin\"\nusers = 2\niterations = 5\nwarmup = 10\n\n[[request]]\nname = \"h\"\npath = \"/health\"\n",
+    )
+    .expect("write");
+    let output = stampede(&["validate", file.to_str().expect("utf-8")]);
+    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(stdout.contains("(1 warning)"), "{stdout}");
+    assert!(stderr.contains("swallowed.toml:5:"), "{stderr}");
+    assert!(stderr.contains("warning"), "{stderr}");
+    assert!(stderr.contains("swallows the whole run"), "{stderr}");
+}
