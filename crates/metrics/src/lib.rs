@@ -8,6 +8,7 @@
 //! snapshots from many threads, and later from many machines, combine without averaging
 //! percentiles.
 
+mod arrivals;
 mod event;
 mod figures;
 pub mod format;
@@ -19,6 +20,7 @@ pub mod sample;
 mod stats;
 mod tally;
 
+pub use arrivals::Arrivals;
 pub use event::{
     Alert, AlertLevel, Event, IntervalSnapshot, RunEnd, RunEnding, RunStart, StepEnd, StepInfo,
 };

@@ -364,6 +364,21 @@ fn every_output_shows_the_same_headline_figures() {
     assert!((1..=2).contains(&peak), "{step}");
     assert_eq!(step["users"], 2);
 
+    // Nothing is lost: 2,000 arrivals planned for the 1 s hold, each completed, abandoned or
+    // dropped, the sum checked by the reporter.
+    let arrivals = &step["arrivals"];
+    assert_eq!(arrivals["scheduled"], 2000, "{arrivals}");
+    assert_eq!(arrivals["unaccounted"], 0, "{arrivals}");
+    let ends: u64 = ["completed", "abandoned", "dropped"]
+        .iter()
+        .map(|end| arrivals[end].as_u64().expect("a count"))
+        .sum();
+    assert_eq!(ends, 2000, "{arrivals}");
+    assert!(
+        arrivals["dropped"].as_u64() > Some(0),
+        "2 users cannot keep up: {arrivals}"
+    );
+
     // The threshold judged the headline.
     let rule = summary["thresholds"]
         .as_array()

@@ -177,7 +177,10 @@ fn load_note(step: &StepSummary) -> Option<String> {
     let planned = load.planned_rate?;
     let achieved = load.achieved_rate.unwrap_or(0.0);
     let short_of = planned > 0.0 && achieved < planned * 0.99;
-    if !short_of && load.dropped == 0 && load.late_starts == 0 {
+    let arrivals = step.arrivals.unwrap_or_default();
+    let lost_count = arrivals.unaccounted != 0;
+    if !short_of && load.dropped == 0 && load.late_starts == 0 && load.abandoned == 0 && !lost_count
+    {
         return None;
     }
     let mut parts = vec![format!(
@@ -195,6 +198,23 @@ fn load_note(step: &StepSummary) -> Option<String> {
     }
     if load.late_starts > 0 {
         parts.push(format!("{} started late", grouped(load.late_starts)));
+    }
+    if load.abandoned > 0 {
+        parts.push(format!(
+            "{} abandoned, still unanswered when the grace period ended",
+            grouped(load.abandoned)
+        ));
+    }
+    if lost_count {
+        parts.push(format!(
+            "{} scheduled arrivals are unaccounted for ({} scheduled, {} completed, {} \
+             abandoned, {} dropped): stampede lost count, a bug to report",
+            arrivals.unaccounted,
+            grouped(arrivals.scheduled),
+            grouped(arrivals.completed),
+            grouped(arrivals.abandoned),
+            grouped(arrivals.dropped)
+        ));
     }
     Some(parts.join("; "))
 }
@@ -365,6 +385,44 @@ mod tests {
                  arrivals dropped, never sent (every user busy and the backlog full); 745 \
                  started late"
             )
+        );
+    }
+
+    #[test]
+    fn abandoned_arrivals_are_said_and_a_lost_count_is_called_a_bug() {
+        let arrivals = |completed, abandoned| stampede_metrics::Arrivals {
+            scheduled: 1000,
+            completed,
+            abandoned,
+            dropped: 0,
+            unaccounted: 1000 - completed as i64 - abandoned as i64,
+        };
+        let mut step = StepSummary {
+            label: "100/s".to_owned(),
+            load: stampede_metrics::LoadFigures {
+                planned_rate: Some(100.0),
+                achieved_rate: Some(100.0),
+                scheduled: 1000,
+                ..Default::default()
+            },
+            arrivals: Some(arrivals(1000, 0)),
+            ..StepSummary::default()
+        };
+        assert_eq!(
+            load_note(&step),
+            None,
+            "every arrival completed: nothing to say"
+        );
+        step.load.abandoned = 4;
+        step.arrivals = Some(arrivals(996, 4));
+        let note = load_note(&step).expect("abandoned arrivals are noted");
+        assert!(note.contains("4 abandoned"), "{note}");
+        assert!(!note.contains("unaccounted"), "{note}");
+        step.arrivals = Some(arrivals(990, 4));
+        let note = load_note(&step).expect("a lost count is noted");
+        assert!(
+            note.contains("6 scheduled arrivals are unaccounted for (1,000 scheduled, 990"),
+            "{note}"
         );
     }
 

@@ -21,8 +21,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use stampede_metrics::format::round;
 use stampede_metrics::{
-    Alert, Event, Figures, IntervalSnapshot, LoadFigures, RequestStats, RunEnd, RunEnding,
-    StatsSet, StepInfo,
+    Alert, Arrivals, Event, Figures, IntervalSnapshot, LoadFigures, RequestStats, RunEnd,
+    RunEnding, StatsSet, StepInfo,
 };
 use stampede_plan::Plan;
 
@@ -55,6 +55,20 @@ struct OpenStep {
     measured: Duration,
     /// The most users active at an interval's end, for a step that never ended.
     peak_users: u32,
+    /// Open model: the ends of its scheduled arrivals, over every interval, warm-up included.
+    arrivals: Arrivals,
+}
+
+impl OpenStep {
+    fn new(index: usize, requests: usize) -> OpenStep {
+        OpenStep {
+            index,
+            stats: StatsSet::new(requests),
+            measured: Duration::ZERO,
+            peak_users: 0,
+            arrivals: Arrivals::default(),
+        }
+    }
 }
 
 pub struct Reporter {
@@ -213,20 +227,9 @@ impl Reporter {
             Event::StepEnded(end) => {
                 let open = match self.open.iter().position(|o| o.index == end.index) {
                     Some(at) => self.open.remove(at),
-                    None => OpenStep {
-                        index: end.index,
-                        stats: StatsSet::new(self.plan.names.len()),
-                        measured: Duration::ZERO,
-                        peak_users: 0,
-                    },
+                    None => OpenStep::new(end.index, self.plan.names.len()),
                 };
-                self.add_step(
-                    end.index,
-                    &open.stats,
-                    end.measured,
-                    end.peak_users,
-                    end.cut_short,
-                );
+                self.add_step(&open, end.measured, end.peak_users, end.cut_short);
             }
             Event::RunEnded(end) => self.run_ended(end),
         }
@@ -236,12 +239,7 @@ impl Reporter {
         let at = match self.open.iter().position(|o| o.index == index) {
             Some(at) => at,
             None => {
-                self.open.push(OpenStep {
-                    index,
-                    stats: StatsSet::new(self.plan.names.len()),
-                    measured: Duration::ZERO,
-                    peak_users: 0,
-                });
+                self.open.push(OpenStep::new(index, self.plan.names.len()));
                 self.open.len() - 1
             }
         };
@@ -263,6 +261,7 @@ impl Reporter {
         }
         let open = self.open_step(snapshot.step);
         open.peak_users = open.peak_users.max(snapshot.active_users);
+        open.arrivals.count(&snapshot.stats);
         if !snapshot.warmup {
             open.stats.add(&snapshot.stats);
             open.measured += snapshot.length;
@@ -282,13 +281,7 @@ impl Reporter {
     /// intervals, marked cut short.
     fn close_open_steps(&mut self) {
         for open in std::mem::take(&mut self.open) {
-            self.add_step(
-                open.index,
-                &open.stats,
-                open.measured,
-                open.peak_users,
-                true,
-            );
+            self.add_step(&open, open.measured, open.peak_users, true);
         }
     }
 
@@ -296,14 +289,8 @@ impl Reporter {
         self.infos.get(index).and_then(Option::as_ref)
     }
 
-    fn add_step(
-        &mut self,
-        index: usize,
-        stats: &StatsSet,
-        measured: Duration,
-        peak_users: u32,
-        cut_short: bool,
-    ) {
+    fn add_step(&mut self, open: &OpenStep, measured: Duration, peak_users: u32, cut_short: bool) {
+        let (index, stats) = (open.index, &open.stats);
         if self.steps.iter().any(|s| s.index == index) {
             return;
         }
@@ -342,6 +329,7 @@ impl Reporter {
             load: LoadFigures::of(stats, seconds, peak_users, info.rate),
             figures: Figures::of(&aggregate, seconds),
             cut_short,
+            arrivals: open.arrivals.is_open().then_some(open.arrivals),
             requests_by_name: self.by_name(stats, seconds),
         });
         self.total.add(stats);

@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use stampede_metrics::{Alert, Figures, LoadFigures};
+use stampede_metrics::{Alert, Arrivals, Figures, LoadFigures};
 
 pub mod analysis;
 pub mod monitor;
@@ -157,6 +157,10 @@ pub struct StepSummary {
     pub figures: Figures,
     /// The step ended before its planned hold.
     pub cut_short: bool,
+    /// Open model: where every scheduled arrival went, warm-up included (`unaccounted` is 0
+    /// unless stampede lost count).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arrivals: Option<Arrivals>,
     pub requests_by_name: Named<Figures>,
 }
 
