@@ -9,6 +9,7 @@ mod compare;
 mod run;
 mod signals;
 mod store;
+mod verdicts;
 
 use std::io::{BufRead as _, BufReader, Read as _};
 use std::path::{Path, PathBuf};
