@@ -75,6 +75,10 @@ fn a_hung_target_fails_for_want_of_an_answer() {
         stdout.contains("FAILED: no request succeeded: all 2 failed (2 still unanswered when the grace period ended)"),
         "{stdout}"
     );
+    assert!(
+        !stdout.contains("does not fail the run"),
+        "no note contradicts the verdict: {stdout}"
+    );
     let summary = summary_of(&run_dir(out.path(), "smoke"));
     assert_eq!(summary["verdict"], "failed");
     assert_eq!(summary["total"]["outcomes"]["abandoned"], 2, "{summary}");

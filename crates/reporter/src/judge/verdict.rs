@@ -120,7 +120,10 @@ pub(crate) fn notes(
         .any(|t| t.metric == Metric::ErrorRate);
     let f = &total.figures;
     notes.extend(rate_limit_note(f));
-    if !gated && f.requests > 0 && f.error_rate > DEFAULT_ERROR_WARNING {
+    // When nothing succeeded the verdict itself fails the run and says why; a note that the
+    // error rate "does not fail the run" would contradict it.
+    let something_succeeded = f.failed < f.requests;
+    if !gated && something_succeeded && f.error_rate > DEFAULT_ERROR_WARNING {
         notes.push(format!(
             "{} of requests failed ({} of {}), over the {} warning level; no threshold gates the \
              error rate, so this does not fail the run: add thresholds.error-rate to make it",
