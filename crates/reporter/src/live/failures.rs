@@ -92,6 +92,8 @@ impl FailureLog {
     }
 }
 
+use crate::render::escape::csv_text;
+
 pub(crate) fn write(out: &mut impl Write, rows: &[FailureRow]) -> csv::Result<()> {
     let mut writer = csv::Writer::from_writer(out);
     writer.write_record([
@@ -106,12 +108,12 @@ pub(crate) fn write(out: &mut impl Write, rows: &[FailureRow]) -> csv::Result<()
     for row in rows {
         writer.write_record([
             row.method.as_str(),
-            &row.name,
-            &row.error,
+            &csv_text(&row.name),
+            &csv_text(&row.error),
             &row.occurrences.to_string(),
             &row.first_seen,
             &row.last_seen,
-            row.sample.as_deref().unwrap_or(""),
+            &csv_text(row.sample.as_deref().unwrap_or("")),
         ])?;
     }
     writer.flush()?;
@@ -145,6 +147,27 @@ mod tests {
             stats,
             monitor: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_sample_that_looks_like_a_formula_is_written_as_text() {
+        let row = FailureRow {
+            method: "GET".to_owned(),
+            name: "@lookup".to_owned(),
+            error: "500".to_owned(),
+            occurrences: 1,
+            first_seen: "t0".to_owned(),
+            last_seen: "t1".to_owned(),
+            sample: Some("=HYPERLINK(\"http://127.0.0.1/\")".to_owned()),
+        };
+        let mut out = Vec::new();
+        write(&mut out, &[row]).expect("write");
+        let csv = String::from_utf8(out).expect("utf-8");
+        let line = csv.lines().nth(1).expect("a row");
+        assert_eq!(
+            line,
+            "GET,'@lookup,500,1,t0,t1,\"'=HYPERLINK(\"\"http://127.0.0.1/\"\")\""
+        );
     }
 
     #[test]

@@ -20,6 +20,7 @@ use stampede_metrics::format::{ms, trim};
 use stampede_metrics::{Figures, RequestStats, headline, quantile_ms};
 
 use crate::live::timeseries::latency_from;
+use crate::render::escape::csv_text;
 
 pub(crate) const HEADER: [&str; 33] = [
     "Step",
@@ -85,7 +86,7 @@ impl StepRow {
             number.to_string(),
             users.to_string(),
             method.to_owned(),
-            name.to_owned(),
+            csv_text(name).into_owned(),
             figures.requests.to_string(),
             figures.failed.to_string(),
             ms(latency.p50),

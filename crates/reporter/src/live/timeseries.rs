@@ -15,6 +15,7 @@
 use std::io::Write;
 
 use crate::live::window::Window;
+use crate::render::escape::csv_text;
 use stampede_metrics::format::{ms, trim};
 use stampede_metrics::{Figures, MonitorSample, Outcome, RequestStats};
 
@@ -73,7 +74,7 @@ pub(crate) fn write_rows(
         let latency = &figures.latency_ms;
         let mut fields: Vec<String> = lead.to_vec();
         fields.extend([
-            name.to_owned(),
+            csv_text(name).into_owned(),
             trim(figures.rps, 3),
             trim(figures.failed_rps, 3),
             ms(latency.p50),

@@ -3,6 +3,7 @@
 //! again later by `rerender` from a stored summary.json.
 
 pub mod compare;
+pub(crate) mod escape;
 pub mod history;
 pub mod html;
 pub mod markdown;
