@@ -79,6 +79,21 @@ impl RunCmd {
         if interrupts.interrupted() {
             return Ok(exit::INTERRUPTED_AGAIN);
         }
+        // Where the target resolves, checked before a results folder or a lock exists.
+        let target_addr = match &loaded.plan.base_url {
+            BaseUrl::Builtin => None,
+            BaseUrl::Http(base) => {
+                let addr = resolve(&base.host, base.port)?;
+                if let Some(refusal) =
+                    guard_loopback(&base.host, addr, loaded.plan.remote_allowed_by.as_deref())
+                {
+                    eprintln!("error: {refusal}");
+                    eprintln!("hint: {REMOTE_HINT}");
+                    return Ok(exit::USAGE);
+                }
+                Some(addr)
+            }
+        };
         let results = results_for(&self.out, &loaded.key)?;
         results
             .claim(&loaded.source)
@@ -123,7 +138,7 @@ impl RunCmd {
             .map_err(|err| Hinted::error(err.to_string(), RUN_ID_HINT))?;
         let run_dir = dir.clone();
         interrupts.on_hard_exit(move || stampede_reporter::remove_stale_temporaries(&run_dir));
-        let code = self.run_in(&loaded, &run_id, &dir, &interrupts, ui);
+        let code = self.run_in(&loaded, target_addr, &run_id, &dir, &interrupts, ui);
         drop(lock);
         code
     }
@@ -131,6 +146,7 @@ impl RunCmd {
     fn run_in(
         &self,
         loaded: &Loaded,
+        target_addr: Option<SocketAddr>,
         run_id: &str,
         dir: &std::path::Path,
         interrupts: &Interrupts,
@@ -152,7 +168,10 @@ impl RunCmd {
                 )
             }
             BaseUrl::Http(base) => {
-                let addr = resolve(&base.host, base.port)?;
+                let addr = match target_addr {
+                    Some(addr) => addr,
+                    None => resolve(&base.host, base.port)?,
+                };
                 (
                     None,
                     addr,
@@ -268,6 +287,31 @@ const CLAIM_HINT: &str = "give this scenario a results folder of its own with --
 
 const RUN_ID_HINT: &str = "leave out --run-id for a fresh one, or choose another";
 
+const REMOTE_HINT: &str = "load goes to loopback only unless you allow it (--allow-remote); \
+    never aim at a server you do not own";
+
+/// The scenario checked the host's name; this checks where it resolved, since `localhost` (or
+/// any name) can point outside loopback. A remote address needs a permission, which the log
+/// names so that an unexpected one is seen. `Some` is why the address is refused.
+fn guard_loopback(host: &str, addr: SocketAddr, allowed_by: Option<&str>) -> Option<String> {
+    if addr.ip().is_loopback() {
+        return None;
+    }
+    match allowed_by {
+        Some(who) => {
+            tracing::warn!(
+                "target {host} ({}) is outside loopback, allowed by {who}",
+                addr.ip()
+            );
+            None
+        }
+        None => Some(format!(
+            "{host} resolves to {}, which is not a loopback address",
+            addr.ip()
+        )),
+    }
+}
+
 fn resolve(host: &str, port: u16) -> anyhow::Result<SocketAddr> {
     let mut addrs = (host, port)
         .to_socket_addrs()
@@ -275,5 +319,27 @@ fn resolve(host: &str, port: u16) -> anyhow::Result<SocketAddr> {
     match addrs.next() {
         Some(addr) => Ok(addr),
         None => bail!("{host} resolves to no address"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_that_resolves_outside_loopback_is_refused_unless_allowed() {
+        let loopback: SocketAddr = "127.0.0.2:80".parse().unwrap();
+        assert_eq!(guard_loopback("localhost", loopback, None), None);
+        let outside: SocketAddr = "192.0.2.7:80".parse().unwrap();
+        assert_eq!(
+            guard_loopback("localhost", outside, None).as_deref(),
+            Some("localhost resolves to 192.0.2.7, which is not a loopback address")
+        );
+        assert_eq!(
+            guard_loopback("localhost", outside, Some("--allow-remote")),
+            None
+        );
+        let v6: SocketAddr = "[::1]:80".parse().unwrap();
+        assert_eq!(guard_loopback("localhost", v6, None), None);
     }
 }

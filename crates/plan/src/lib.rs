@@ -118,6 +118,10 @@ pub struct Plan {
     /// [`Step::warmup`], warm-up by time; a scenario gives one or the other. Read it through
     /// [`Plan::warmup_requests`].
     pub warmup_requests: Vec<u64>,
+    /// Who allowed hosts outside loopback (`--allow-remote`, `allow-remote = true in FILE`,
+    /// an override), or `None`: only loopback. The binary checks the resolved address against
+    /// it, since a name such as `localhost` can resolve anywhere.
+    pub remote_allowed_by: Option<String>,
 }
 
 impl Default for Plan {
@@ -149,6 +153,7 @@ impl Default for Plan {
             request_options: Vec::new(),
             warnings: Vec::new(),
             warmup_requests: Vec::new(),
+            remote_allowed_by: None,
         }
     }
 }

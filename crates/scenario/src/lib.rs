@@ -158,9 +158,28 @@ pub fn load_str_checked(
         .file_stem()
         .map_or_else(|| origin.to_owned(), |s| s.to_string_lossy().into_owned());
     let mut lowerer = Lowerer::new(sink, source, base_dir, env, overrides.allow_remote);
-    let plan = lowerer.lower(file, &default_name);
+    let mut plan = lowerer.lower(file, &default_name);
+    if plan.remote_allowed_by.is_some() {
+        plan.remote_allowed_by = Some(remote_permission(overrides, &layers, origin));
+    }
     lowerer
         .sink
         .finish()
         .map(|warnings| Checked { plan, warnings })
+}
+
+/// Who allowed hosts outside loopback, for the run's log line: the flag, else the last
+/// override of `allow-remote` (they layer in order), else the file.
+fn remote_permission(overrides: &Overrides, layers: &[overrides::Layer], origin: &str) -> String {
+    if overrides.allow_remote {
+        return "--allow-remote".to_owned();
+    }
+    match layers
+        .iter()
+        .rev()
+        .find(|layer| layer.key == "allow-remote")
+    {
+        Some(layer) => layer.source.clone(),
+        None => format!("allow-remote = true in {origin}"),
+    }
 }

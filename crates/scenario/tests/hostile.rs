@@ -366,3 +366,48 @@ fn an_unknown_key_does_not_hide_the_other_problems() {
         );
     }
 }
+
+#[test]
+fn a_permission_for_remote_hosts_names_who_gave_it() {
+    let source = |extra: &str| {
+        format!(
+            "kind = \"smoke\"\nbase-url = \"http://127.0.0.1:9\"\nusers = 1\nduration = \"1s\"\n{extra}{REQUEST}"
+        )
+    };
+    let by = |source: &str, overrides: &Overrides| {
+        load_with(source, overrides)
+            .expect("valid")
+            .remote_allowed_by
+    };
+    assert_eq!(by(&source(""), &Overrides::default()), None);
+    let flag = Overrides {
+        allow_remote: true,
+        ..Overrides::default()
+    };
+    assert_eq!(by(&source(""), &flag).as_deref(), Some("--allow-remote"));
+    let env = Overrides {
+        env: vec![("STAMPEDE_ALLOW_REMOTE".to_owned(), "true".to_owned())],
+        ..Overrides::default()
+    };
+    assert_eq!(
+        by(&source(""), &env).as_deref(),
+        Some("environment variable STAMPEDE_ALLOW_REMOTE")
+    );
+    let set = Overrides {
+        set: vec!["allow-remote=true".to_owned()],
+        ..Overrides::default()
+    };
+    assert_eq!(
+        by(&source(""), &set).as_deref(),
+        Some("--set allow-remote=true")
+    );
+    let in_file = by(&source("allow-remote = true\n"), &Overrides::default());
+    assert!(
+        in_file
+            .as_deref()
+            .is_some_and(|who| who.starts_with("allow-remote = true in ")),
+        "{in_file:?}"
+    );
+    let denied = by(&source("allow-remote = false\n"), &Overrides::default());
+    assert_eq!(denied, None);
+}

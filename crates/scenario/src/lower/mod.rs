@@ -146,6 +146,8 @@ impl<'a> Lowerer<'a> {
             .map(|d| d.value.clone())
             .unwrap_or_default();
         let allow_remote = self.allow_remote(common);
+        // Named by the caller, who knows which layer said so; see `crate::remote_permission`.
+        plan.remote_allowed_by = allow_remote.then(String::new);
         (plan.base_url, self.base_https) = match &common.base_url {
             Some(text) => self.base_url(text, allow_remote),
             None => (BaseUrl::Builtin, false),
