@@ -254,7 +254,8 @@ impl RunCmd {
         let outcome = outcome.context("the run could not be carried out")?;
         tracing::debug!(?outcome, "engine finished");
 
-        let summary = reporter.finish().context("cannot write the results")?;
+        // The verdict is printed even when a file could not be written; the error follows it.
+        let (summary, written) = reporter.conclude();
         let printed = match self.output_format {
             OutputFormat::Text => {
                 let text = summary.to_text();
@@ -267,10 +268,7 @@ impl RunCmd {
             }
             OutputFormat::Json => {
                 tracing::info!("results: {}", dir.display());
-                let path = dir.join(stampede_reporter::SUMMARY_FILE);
-                let json = std::fs::read_to_string(&path)
-                    .with_context(|| format!("cannot read {}", path.display()))?;
-                output::print(&json)
+                output::print(&String::from_utf8_lossy(&summary.to_json()))
             }
         };
         // The results are on disk: a reader that stopped listening does not change the verdict.
@@ -278,6 +276,14 @@ impl RunCmd {
             Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => {}
             other => other.context("cannot print the summary")?,
         }
+        written.map_err(|err| {
+            Hinted::caused_by(
+                format!("cannot write every result file to {}", dir.display()),
+                "the summary above is complete; free space or fix permissions, then rebuild \
+                 the files from the run record with `stampede report RUN_DIR`",
+                err,
+            )
+        })?;
         Ok(exit::of_verdict(summary.verdict))
     }
 }

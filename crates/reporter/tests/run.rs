@@ -205,6 +205,45 @@ fn a_capacity_run_writes_every_file_and_they_agree() {
 }
 
 #[test]
+fn a_file_that_cannot_be_written_costs_neither_the_summary_nor_the_other_files() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("checkout").join("r1");
+    let plan = capacity_plan();
+    let meta = stampede_reporter::RunMeta {
+        run_id: "r1".to_owned(),
+        scenario: plan.name.clone(),
+        kind: plan.kind.as_str().to_owned(),
+        ..Default::default()
+    };
+    let mut reporter = Reporter::create(&plan, meta, &dir).unwrap();
+    // A directory where summary.json belongs: its atomic rename must fail.
+    std::fs::create_dir(dir.join("summary.json")).unwrap();
+    for event in &events(&plan, sweep_load, Ending::Completed) {
+        event.with(|e| reporter.record(e));
+    }
+    let (summary, written) = reporter.conclude();
+    let err = written.expect_err("summary.json cannot be written");
+    assert!(err.to_string().contains("summary.json"), "{err}");
+    assert_eq!(summary.steps.len(), 3, "the summary is whole");
+    for file in [
+        "steps.csv",
+        "failures.csv",
+        "record.jsonl",
+        "timeseries.csv",
+    ] {
+        assert!(dir.join(file).is_file(), "{file} is still written");
+    }
+    let temporaries: Vec<String> = files(&dir)
+        .into_iter()
+        .filter(|name| name.contains("tmp"))
+        .collect();
+    assert!(
+        temporaries.is_empty(),
+        "no temporary file is left: {temporaries:?}"
+    );
+}
+
+#[test]
 fn an_interrupted_run_reports_the_steps_that_ran() {
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("checkout").join("r1");

@@ -371,20 +371,30 @@ impl Reporter {
 
     /// Writes every file (each atomically), appends the run to the scenario's history, and
     /// returns the summary.
-    pub fn finish(mut self) -> Result<Summary, Error> {
+    pub fn finish(self) -> Result<Summary, Error> {
+        let (summary, written) = self.conclude();
+        written.map(|()| summary)
+    }
+
+    /// The summary, computed in memory whatever happens to the files, and whether every file
+    /// was written: a full disk must not also cost the person at the terminal the verdict.
+    /// Every file is attempted; the first error is kept.
+    pub fn conclude(mut self) -> (Summary, Result<(), Error>) {
         self.close_open_steps();
-        if let Some(err) = self.error.take() {
-            return Err(err);
-        }
+        let mut written = self.error.take().map_or(Ok(()), Err);
         if let Some(streams) = self.streams.take() {
-            streams.finish()?;
+            written = written.and(streams.finish());
         }
         if let Some(record) = self.record.take() {
-            record.finish()?;
+            written = written.and(record.finish());
         }
         self.series.flush();
         let summary = self.summary();
+        let files = self.write_files(&summary);
+        (summary, written.and(files))
+    }
 
+    fn write_files(&self, summary: &Summary) -> Result<(), Error> {
         let mut csv = Vec::new();
         steps_csv::write(&mut csv, &self.rows).map_err(|err| self.csv_error(STEPS_FILE, err))?;
         write_atomic(&self.dir.join(STEPS_FILE), &csv)?;
@@ -393,13 +403,13 @@ impl Reporter {
             .map_err(|err| self.csv_error(FAILURES_FILE, err))?;
         write_atomic(&self.dir.join(FAILURES_FILE), &csv)?;
         write_atomic(&self.dir.join(SUMMARY_FILE), &summary.to_json())?;
-        render::write_rendered(&self.dir, &summary)?;
+        render::write_rendered(&self.dir, summary)?;
         if self.append_history
             && let Some(scenario_dir) = self.dir.parent()
         {
-            history::append(scenario_dir, &HistoryEntry::of(&summary), self.history_keep)?;
+            history::append(scenario_dir, &HistoryEntry::of(summary), self.history_keep)?;
         }
-        Ok(summary)
+        Ok(())
     }
 
     fn csv_error(&self, file: &str, err: csv::Error) -> Error {

@@ -18,11 +18,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 }
 
 /// A file being written under a temporary name, renamed into place by [`PendingFile::commit`].
-/// Dropped without a commit, it removes its temporary file.
+/// Dropped without a commit, or when a commit fails at any point (flush, fsync, rename), it
+/// removes its temporary file.
 pub(crate) struct PendingFile {
     path: PathBuf,
     temp: PathBuf,
     file: Option<BufWriter<File>>,
+    /// Renamed into place: the temporary name no longer exists.
+    renamed: bool,
 }
 
 /// Distinguishes temporary files of one process, so threads writing the same target never
@@ -50,6 +53,7 @@ impl PendingFile {
             path: path.to_path_buf(),
             temp,
             file: Some(BufWriter::new(file)),
+            renamed: false,
         })
     }
 
@@ -80,6 +84,7 @@ impl PendingFile {
         file.sync_all().map_err(|source| self.error(source))?;
         drop(file);
         std::fs::rename(&self.temp, &self.path).map_err(|source| self.error(source))?;
+        self.renamed = true;
         // The rename itself is durable only once the directory is synced; not every platform
         // can open a directory for that, and the data is already safe, so failure is ignored.
         if let Some(dir) = self.path.parent()
@@ -112,7 +117,8 @@ pub fn remove_stale_temporaries(dir: &Path) {
 
 impl Drop for PendingFile {
     fn drop(&mut self) {
-        if self.file.take().is_some() {
+        if !self.renamed {
+            drop(self.file.take());
             let _ = std::fs::remove_file(&self.temp);
         }
     }

@@ -245,7 +245,7 @@ impl Summary {
         serde_json::from_slice(&bytes).map_err(|source| Error::Json { path, source })
     }
 
-    pub(crate) fn to_json(&self) -> Vec<u8> {
+    pub fn to_json(&self) -> Vec<u8> {
         let mut bytes = serde_json::to_vec_pretty(self).expect("a summary always serialises");
         bytes.push(b'\n');
         bytes
