@@ -54,9 +54,10 @@ pub struct RunCmd {
     /// A label recorded with the run in the history.
     #[arg(long)]
     tag: Option<String>,
-    /// Load threads (default: one per core).
-    #[arg(long)]
-    threads: Option<usize>,
+    /// Load threads, 1 to 256 (default: one per core, less one for the builtin target). More
+    /// threads than cores only add context switches to the latency measured.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    threads: Option<u16>,
     /// text: the summary for people; json: summary.json, and nothing else on stdout.
     #[arg(long, value_enum, default_value_t)]
     output_format: OutputFormat,
@@ -211,6 +212,7 @@ impl RunCmd {
             // for the same one and both measurements would suffer.
             threads: self
                 .threads
+                .map(usize::from)
                 .unwrap_or_else(|| {
                     let cores = Options::default_threads();
                     if builtin.is_some() {

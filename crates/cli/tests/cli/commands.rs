@@ -230,3 +230,13 @@ fn a_warning_is_said_at_its_place_and_does_not_fail_validation() {
     assert!(stderr.contains("warning"), "{stderr}");
     assert!(stderr.contains("swallows the whole run"), "{stderr}");
 }
+
+#[test]
+fn a_thread_count_outside_1_to_256_is_a_usage_error() {
+    for threads in ["0", "257", "100000"] {
+        let output = stampede(&["run", "smoke", "--threads", threads]);
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{threads}: {stderr}");
+        assert!(stderr.contains("1..=256"), "{stderr}");
+    }
+}
