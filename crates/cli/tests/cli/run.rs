@@ -470,3 +470,45 @@ fn a_short_soak_of_a_fast_service_does_not_flap_on_drift() {
         }
     }
 }
+
+#[test]
+fn http_debug_shows_one_exchange_with_its_secret_redacted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("debugged.toml");
+    std::fs::write(
+        &file,
+        "kind = \"smoke\"\nbase-url = \"builtin\"\nusers = 4\nduration = \"5s\"\n\n[[request]]\nname = \"health\"\npath = \"/health\"\nheaders = { Authorization = \"Bearer ${env:DEBUG_TEST_TOKEN}\" }\n",
+    )
+    .expect("write");
+    let output = Command::new(env!("CARGO_BIN_EXE_stampede"))
+        .args(["run", file.to_str().expect("utf-8"), "--http-debug", "-q"])
+        .args(["--out", out_arg(dir.path())])
+        .env("DEBUG_TEST_TOKEN", "tok-Ж-very-secret")
+        .output()
+        .expect("stampede runs");
+    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("> GET /health HTTP/1.1"), "{stderr}");
+    assert!(stderr.contains("< HTTP/1.1 200"), "{stderr}");
+    assert!(stderr.contains("<redacted>"), "{stderr}");
+    // One user, one iteration: exactly one exchange, and the secret nowhere.
+    assert_eq!(stderr.matches("* #").count(), 1, "{stderr}");
+    let files = walk(dir.path());
+    for text in [&stdout, &stderr].into_iter().chain(files.iter()) {
+        assert!(!text.contains("very-secret"), "the secret leaked: {text}");
+    }
+}
+
+/// Every file under `dir`, as text.
+fn walk(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read_dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        } else {
+            found.push(String::from_utf8_lossy(&std::fs::read(&path).expect("read")).into_owned());
+        }
+    }
+    found
+}
