@@ -11,6 +11,7 @@ mod history;
 mod init;
 mod output;
 mod progress;
+mod quick;
 mod run;
 mod scenarios;
 mod signals;

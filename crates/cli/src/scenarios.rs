@@ -10,11 +10,13 @@ use stampede_scenario::Overrides;
 
 use crate::exit;
 use crate::output::{self, Hinted};
+use crate::quick::{self, QuickArgs};
 
 /// Which scenario, and what to override in it.
 #[derive(Debug, clap::Args)]
 pub struct ScenarioArgs {
-    /// A scenario name from the scenarios directory, or a path to a TOML file.
+    /// A scenario name from the scenarios directory, a path to a TOML file, or a URL for a
+    /// quick run (with -u, -d, --rate).
     scenario: String,
     /// Replace the scenario's base-url.
     #[arg(long)]
@@ -28,6 +30,8 @@ pub struct ScenarioArgs {
     /// Where scenario names are looked up.
     #[arg(long, default_value = "scenarios", env = "STAMPEDE_SCENARIOS")]
     scenarios: PathBuf,
+    #[command(flatten)]
+    quick: QuickArgs,
 }
 
 /// STAMPEDE_* variables that configure the tool itself rather than override a scenario key.
@@ -41,6 +45,16 @@ fn env_overrides() -> Vec<(String, String)> {
         .collect()
 }
 
+/// The overrides the command line and the environment give.
+fn overrides_of(args: &ScenarioArgs) -> Overrides {
+    Overrides {
+        set: args.set.clone(),
+        env: env_overrides(),
+        target: args.target.clone(),
+        allow_remote: args.allow_remote,
+    }
+}
+
 /// A scenario loaded for a run: its plan, and who it is.
 pub struct Loaded {
     pub plan: Plan,
@@ -52,8 +66,17 @@ pub struct Loaded {
     pub sha256: String,
 }
 
-/// Loads the plan, or prints every problem and gives the exit code for an invalid scenario.
+/// Loads the plan, or prints every problem and gives the exit code for an invalid scenario
+/// (or 0 after `--print-scenario`).
 pub fn load_plan(args: &ScenarioArgs) -> anyhow::Result<Result<Loaded, u8>> {
+    if quick::is_url(&args.scenario) {
+        return load_quick(args);
+    }
+    if let Some(flag) = args.quick.given().first() {
+        eprintln!("error: {flag} goes with a URL in place of a scenario");
+        eprintln!("hint: with a scenario, override its keys instead: --set users=50");
+        return Ok(Err(exit::USAGE));
+    }
     let path = match stampede_scenario::resolve(&args.scenario, &args.scenarios) {
         Ok(path) => path,
         Err(not_found) => {
@@ -61,12 +84,7 @@ pub fn load_plan(args: &ScenarioArgs) -> anyhow::Result<Result<Loaded, u8>> {
             return Ok(Err(exit::USAGE));
         }
     };
-    let overrides = Overrides {
-        set: args.set.clone(),
-        env: env_overrides(),
-        target: args.target.clone(),
-        allow_remote: args.allow_remote,
-    };
+    let overrides = overrides_of(args);
     let env = |name: &str| std::env::var(name).ok();
     let plan = match stampede_scenario::load_checked(&path, &overrides, &env) {
         Ok(checked) => {
@@ -86,6 +104,48 @@ pub fn load_plan(args: &ScenarioArgs) -> anyhow::Result<Result<Loaded, u8>> {
         key: results_key(&path, &args.scenarios),
         source,
         sha256,
+    }))
+}
+
+/// A scenario made from a URL and the quick flags, loaded like a file; its results go to
+/// `results/quick/`.
+fn load_quick(args: &ScenarioArgs) -> anyhow::Result<Result<Loaded, u8>> {
+    let toml = match args.quick.scenario(&args.scenario) {
+        Ok(toml) => toml,
+        Err(problem) => {
+            eprintln!("error: {problem}");
+            return Ok(Err(exit::USAGE));
+        }
+    };
+    if args.quick.print_only() {
+        output::print(&toml)?;
+        return Ok(Err(exit::PASSED));
+    }
+    let overrides = overrides_of(args);
+    let env = |name: &str| std::env::var(name).ok();
+    let origin = "(the command line)";
+    let plan = match stampede_scenario::load_str_checked(
+        &toml,
+        origin,
+        Path::new("."),
+        &overrides,
+        &env,
+    ) {
+        Ok(checked) => {
+            eprint!("{}", checked.warnings);
+            checked.plan
+        }
+        Err(diagnostics) => {
+            eprint!("{diagnostics}");
+            eprintln!("hint: the scenario made from the flags is shown by --print-scenario");
+            return Ok(Err(exit::USAGE));
+        }
+    };
+    Ok(Ok(Loaded {
+        plan,
+        source: PathBuf::from("stampede run URL"),
+        key: quick::QUICK_KEY.to_owned(),
+        sha256: fingerprint_of(toml.as_bytes(), &overrides),
     }))
 }
 
@@ -136,10 +196,15 @@ pub fn results_of(out: &Path, name: &str, scenarios: &Path) -> anyhow::Result<Sc
 /// SHA-256 of the scenario file's bytes and every override applied, so two runs with the same
 /// fingerprint ran the same scenario the same way.
 fn fingerprint(path: &Path, overrides: &Overrides) -> anyhow::Result<String> {
-    use sha2::Digest as _;
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(fingerprint_of(&bytes, overrides))
+}
+
+/// [`fingerprint`] of a scenario's bytes.
+fn fingerprint_of(bytes: &[u8], overrides: &Overrides) -> String {
+    use sha2::Digest as _;
     let mut hash = sha2::Sha256::new();
-    hash.update(&bytes);
+    hash.update(bytes);
     let mut layers: Vec<String> = overrides.set.iter().map(|s| format!("--set {s}")).collect();
     layers.extend(overrides.env.iter().map(|(k, v)| format!("env {k}={v}")));
     layers.extend(overrides.target.iter().map(|t| format!("--target {t}")));
@@ -147,7 +212,7 @@ fn fingerprint(path: &Path, overrides: &Overrides) -> anyhow::Result<String> {
         hash.update(b"\0");
         hash.update(layer.as_bytes());
     }
-    Ok(hex::encode(hash.finalize()))
+    hex::encode(hash.finalize())
 }
 
 /// Check scenarios without running them (all of the scenarios directory when none is named).

@@ -2,6 +2,7 @@
 //! nothing worth passing fails (99) with the reason as its verdict line, whatever its thresholds.
 //! The passing direction is `commands::exit_codes_passed_json_thresholds_failed_colour_and_usage`
 //! and the refused-port case `run::an_unreachable_target_is_a_completed_run_that_fails_...`.
+//! The same hand-made servers serve the quick run (`stampede run URL`).
 
 use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
@@ -112,5 +113,53 @@ fn a_target_that_answers_passes_the_same_run() {
     assert_eq!(
         summary_of(&run_dir(out.path(), "smoke"))["verdict"],
         "passed"
+    );
+}
+
+#[test]
+fn a_quick_run_against_a_url_reports_like_a_scenario_and_prints_its_toml() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let fine = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+    let url = format!("{}/health?deep=1", misbehaving_target(Some(fine)));
+    let printed = stampede(&["run", &url, "-u", "3", "-d", "1s", "--print-scenario"]);
+    let toml = text(&printed.stdout);
+    assert_eq!(printed.status.code(), Some(0), "{}", text(&printed.stderr));
+    assert!(toml.contains("users = 3\nduration = \"1s\""), "{toml}");
+    assert!(toml.contains("path = \"/health?deep=1\""), "{toml}");
+    assert!(
+        !out.path().join("quick").exists(),
+        "--print-scenario runs nothing"
+    );
+
+    let output = stampede(&[
+        "run",
+        &url,
+        "-u",
+        "3",
+        "-d",
+        "1s",
+        "--threads",
+        "1",
+        "--out",
+        out_arg(out.path()),
+    ]);
+    let stdout = text(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&output.stderr)
+    );
+    let summary = summary_of(&run_dir(out.path(), "quick"));
+    assert_eq!(summary["verdict"], "passed");
+    assert!(summary["total"]["requests"].as_u64() > Some(3), "{summary}");
+
+    // The quick flags mean nothing with a scenario: refused, not ignored.
+    let refused = stampede(&["run", "smoke", "-u", "3"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        text(&refused.stderr).contains("--users goes with a URL"),
+        "{}",
+        text(&refused.stderr)
     );
 }
