@@ -227,10 +227,12 @@ fn load_note(step: &StepSummary) -> Option<String> {
 fn queueing_note(step: &StepSummary) -> Option<String> {
     let f = &step.figures;
     let l = &f.latency_ms;
+    // A step in which nothing succeeded timed only its failures (refused connects, resets):
+    // their spread says nothing about queueing, and the verdict already says what happened.
     let hidden = f.latency_from == LatencyFrom::Sent
         && l.p99 > 0.0
         && l.max > QUEUEING_FACTOR * l.p99
-        && f.requests > 0;
+        && f.requests > f.failed;
     hidden.then(|| {
         format!(
             "{}: max {} ms is over {}x p99 {} ms; closed-model latency hides queueing (a \
@@ -441,6 +443,10 @@ mod tests {
             "{note}"
         );
         step.figures.latency_ms.max = 200.0;
+        assert_eq!(queueing_note(&step), None);
+        // Every request refused: the spread of connect errors is no sign of queueing.
+        step.figures.latency_ms.max = 1018.0;
+        step.figures.failed = 1000;
         assert_eq!(queueing_note(&step), None);
     }
 }
