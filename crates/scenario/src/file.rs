@@ -152,6 +152,9 @@ kind_file!(
         warmup: Option<S<Warmup>>,
         /// Stop the sweep after a step where any of these holds: { p95 = "> 2s" }.
         stop_when: Option<S<MetricConditions>>,
+        /// Your warning levels: the knee is the first step where any holds, { p95 = "> 300ms" }
+        /// (default: a heuristic on p95, error rate and throughput growth).
+        knee: Option<S<MetricConditions>>,
         /// The safe ceiling reported is the knee's users times this (default 0.8).
         ceiling_factor: Option<S<f64>>,
     }

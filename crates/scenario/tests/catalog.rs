@@ -107,6 +107,7 @@ const CAPACITY: &[&str] = &[
     "cooldown",
     "warmup",
     "stop-when",
+    "knee",
     "ceiling-factor",
 ];
 const THROUGHPUT: &[&str] = &[

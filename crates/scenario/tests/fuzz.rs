@@ -49,6 +49,7 @@ const KEYS: &[&str] = &[
     "burst-for",
     "after",
     "stop-when",
+    "knee",
     "ceiling-factor",
     "drift",
     "p95",

@@ -778,3 +778,38 @@ fn monitor_keys_can_be_set_from_the_command_line() {
     .unwrap();
     assert!(remote.monitor.and_then(|m| m.metrics).is_some());
 }
+
+#[test]
+fn knee_levels_lower_in_plain_units_and_default_to_the_heuristic() {
+    let base = "kind = \"capacity\"\nusers = [10, 20]\nhold = \"1m\"\n\
+                [[request]]\nname = \"health\"\npath = \"/health\"\n";
+    let plan = load(base).unwrap();
+    assert!(
+        plan.knee_levels.is_empty(),
+        "no `knee`: the heuristic decides"
+    );
+    assert!(describe(&plan).contains("knee      heuristic"));
+    let with_levels = base.replace(
+        "hold = \"1m\"\n",
+        "hold = \"1m\"\nknee = { p95 = \"> 300ms\", error-rate = \"> 1%\" }\n",
+    );
+    let plan = load(&with_levels).unwrap();
+    let levels: Vec<(Metric, Op, f64)> = plan
+        .knee_levels
+        .iter()
+        .map(|(m, c)| (*m, c.op, c.value))
+        .collect();
+    assert_eq!(
+        levels,
+        [
+            (Metric::P95, Op::Gt, 300.0),
+            (Metric::ErrorRate, Op::Gt, 0.01)
+        ]
+    );
+    assert!(
+        describe(&plan)
+            .contains("knee      your levels: first step where p95 > 300 ms or error-rate > 1%"),
+        "{}",
+        describe(&plan)
+    );
+}

@@ -107,7 +107,10 @@ impl Lowerer<'_> {
             Specific::Smoke(keys) => self.smoke(keys),
             Specific::Capacity(keys) => {
                 if let Some(stop) = &keys.stop_when {
-                    plan.stop_when = self.stop_when(stop);
+                    plan.stop_when = self.metric_conditions(stop, "stop-when");
+                }
+                if let Some(levels) = &keys.knee {
+                    plan.knee_levels = self.metric_conditions(levels, "knee");
                 }
                 if let Some(factor) = &keys.ceiling_factor {
                     if factor.value > 0.0 && factor.value <= 1.0 {
