@@ -156,7 +156,7 @@ pub(crate) fn summary() -> Summary {
             }
         })
         .collect();
-    let knee = knee(&steps, 0.8, &AnalysisOptions::default());
+    let knee = knee(&steps, 0.8, &[], &AnalysisOptions::default());
     Summary {
         schema_version: SCHEMA_VERSION,
         scenario: "checkout".to_owned(),
