@@ -39,7 +39,7 @@ pub mod summary;
 pub use error::Error;
 pub use judge::analysis::AnalysisOptions;
 pub use judge::compare::{
-    Change, CompareOptions, Comparison, RequestComparison, StepComparison, compare,
+    Change, CompareOptions, Comparison, KneeChange, RequestComparison, StepComparison, compare,
 };
 pub use live::streams::TIMESERIES_FILE;
 pub use live::{FAILURES_FILE, Reporter, STEPS_FILE};
@@ -49,8 +49,8 @@ pub use stampede_metrics::{Figures, LatencyFrom, LatencyMs, LoadFigures};
 pub use store::atomic::{remove_stale_temporaries, write_atomic};
 pub use store::clock::new_run_id;
 pub use store::history::{
-    HISTORY_FILE, HistoryEntry, HistoryFigures, HistoryStep, append as append_history, history,
-    previous_run,
+    HISTORY_FILE, HistoryEntry, HistoryFigures, HistoryKnee, HistoryStep, append as append_history,
+    history, previous_run,
 };
 pub use store::hlog::{HLOG_FILE, HlogInterval, StepHistograms, read_intervals};
 pub use store::record::{RECORD_FILE, RecordHeader, RecordLine, read_record};

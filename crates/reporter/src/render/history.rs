@@ -14,7 +14,9 @@ pub fn history_table(entries: &[HistoryEntry], limit: usize) -> String {
     if shown.is_empty() {
         return "no runs recorded yet\n".to_owned();
     }
-    let header = [
+    // A capacity scenario's runs show their knee and ceiling; other kinds have none to show.
+    let knees = shown.iter().any(|e| e.knee.is_some());
+    let mut header = vec![
         "run",
         "tag",
         "verdict",
@@ -27,6 +29,9 @@ pub fn history_table(entries: &[HistoryEntry], limit: usize) -> String {
         "p95 vs prev",
         "rps vs prev",
     ];
+    if knees {
+        header.extend(["knee users", "ceiling"]);
+    }
     let mut previous: Option<&HistoryFigures> = None;
     let rows: Vec<Vec<String>> = shown
         .iter()
@@ -39,7 +44,7 @@ pub fn history_table(entries: &[HistoryEntry], limit: usize) -> String {
                 }
                 _ => "-".to_owned(),
             };
-            let row = vec![
+            let mut row = vec![
                 e.run_id.clone(),
                 e.tag.clone().unwrap_or_default(),
                 e.verdict.as_str().to_owned(),
@@ -52,6 +57,12 @@ pub fn history_table(entries: &[HistoryEntry], limit: usize) -> String {
                 change(t.p95_ms, previous.map(|p| p.p95_ms)),
                 change(t.rps, previous.map(|p| p.rps)),
             ];
+            if knees {
+                let users = |u: Option<u32>| u.map_or("none".to_owned(), |u| u.to_string());
+                let knee = e.knee.as_ref();
+                row.push(users(knee.and_then(|k| k.users)));
+                row.push(users(knee.and_then(|k| k.ceiling_users)));
+            }
             previous = Some(t);
             row
         })
@@ -61,6 +72,14 @@ pub fn history_table(entries: &[HistoryEntry], limit: usize) -> String {
     let rps: Vec<f64> = shown.iter().map(|e| e.total.rps).collect();
     let _ = writeln!(out, "p95 trend  {}", sparkline(&p95));
     let _ = writeln!(out, "rps trend  {}", sparkline(&rps));
+    let mut rules: Vec<&str> = shown
+        .iter()
+        .filter_map(|e| e.knee.as_ref().map(|k| k.rule.as_str()))
+        .collect();
+    rules.dedup();
+    for rule in rules {
+        let _ = writeln!(out, "knee by    {rule}");
+    }
     out
 }
 
@@ -83,6 +102,7 @@ fn sparkline(values: &[f64]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::history::HistoryKnee;
     use crate::store::history::tests::entry;
 
     #[test]
@@ -106,5 +126,27 @@ p95 trend  ▁▂█
 rps trend  █▆▁
 ";
         assert_eq!(history_table(&entries, 10), want);
+    }
+
+    #[test]
+    fn capacity_runs_show_their_knee_ceiling_and_rule() {
+        let knee = |users: Option<u32>, rule: &str| HistoryKnee {
+            rule: rule.to_owned(),
+            step: users.map(|_| 3),
+            users,
+            ceiling_users: users.map(|u| u * 4 / 5),
+            reason: None,
+            plateau_rps: Some(430.0),
+        };
+        let mut entries = [entry(1, 10.0, 100.0), entry(3, 30.0, 80.0)];
+        entries[0].knee = Some(knee(Some(400), "your levels: p95 > 300 ms"));
+        entries[1].knee = Some(knee(None, "your levels: p95 > 300 ms"));
+        let text = history_table(&entries, 10);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].ends_with("knee users  ceiling"), "{text}");
+        assert!(lines[1].ends_with("400      320"), "{text}");
+        assert!(lines[2].ends_with("none     none"), "{text}");
+        assert_eq!(lines[5], "knee by    your levels: p95 > 300 ms");
+        assert_eq!(lines.len(), 6, "{text}");
     }
 }

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::Error;
 use crate::store::atomic::write_atomic;
 use crate::store::results::{create_dir_no_link, open_no_follow, read_no_follow};
+use crate::summary::analysis::Knee;
 use crate::summary::{Summary, Verdict};
 use stampede_metrics::Figures;
 
@@ -30,6 +31,39 @@ pub struct HistoryEntry {
     pub verdict: Verdict,
     pub steps: Vec<HistoryStep>,
     pub total: HistoryFigures,
+    /// A capacity run's knee and safe ceiling, so "has our ceiling moved?" needs no run folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub knee: Option<HistoryKnee>,
+}
+
+/// The knee as history keeps it: what summary.json's analysis says, without the curve.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HistoryKnee {
+    /// `heuristic`, or `your levels: p95 > 300 ms`.
+    pub rule: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ceiling_users: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plateau_rps: Option<f64>,
+}
+
+impl HistoryKnee {
+    pub fn of(knee: &Knee) -> HistoryKnee {
+        HistoryKnee {
+            rule: knee.rule(),
+            step: knee.step,
+            users: knee.users,
+            ceiling_users: knee.ceiling_users,
+            reason: knee.reason.clone(),
+            plateau_rps: knee.plateau_rps,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -83,6 +117,7 @@ impl HistoryEntry {
                 })
                 .collect(),
             total: HistoryFigures::of(summary.total.users, &summary.total.figures),
+            knee: summary.analysis.knee.as_ref().map(HistoryKnee::of),
         }
     }
 }
@@ -167,6 +202,7 @@ pub(crate) mod tests {
                 p99_ms: p95 * 2.0,
                 error_rate: 0.001,
             },
+            knee: None,
         }
     }
 
