@@ -7,6 +7,7 @@ mod compare;
 mod connect;
 mod debug;
 mod exit;
+mod fingerprint;
 mod history;
 mod init;
 mod output;

@@ -167,6 +167,19 @@ impl RunCmd {
         if let Some(watch) = &watch {
             tracing::info!("watching the target: {}", watch.describe());
         }
+        // The embedded target needs a core of its own, or generator and server would fight
+        // for the same one and both measurements would suffer.
+        let threads = self
+            .threads
+            .unwrap_or_else(|| {
+                let cores = Options::default_threads();
+                if builtin.is_some() {
+                    cores.saturating_sub(1)
+                } else {
+                    cores
+                }
+            })
+            .max(1);
         let meta = RunMeta {
             run_id: run_id.to_owned(),
             scenario: plan.name.clone(),
@@ -175,6 +188,7 @@ impl RunCmd {
             tag: self.tag.clone(),
             scenario_sha256: loaded.sha256.clone(),
             plan_text: stampede_scenario::describe(plan),
+            fingerprint: Some(crate::fingerprint::of(loaded, threads)),
         };
         let mut reporter = Reporter::create(plan, meta, dir).map_err(|err| {
             Hinted::caused_by(
@@ -188,19 +202,7 @@ impl RunCmd {
             authority,
             path_prefix: prefix,
             base_url,
-            // The embedded target needs a core of its own, or generator and server would fight
-            // for the same one and both measurements would suffer.
-            threads: self
-                .threads
-                .unwrap_or_else(|| {
-                    let cores = Options::default_threads();
-                    if builtin.is_some() {
-                        cores.saturating_sub(1)
-                    } else {
-                        cores
-                    }
-                })
-                .max(1),
+            threads,
             http_debug: self.debug.listener(),
         };
         tracing::info!(

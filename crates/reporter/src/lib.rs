@@ -43,7 +43,7 @@ pub use judge::compare::{
 };
 pub use live::streams::TIMESERIES_FILE;
 pub use live::{FAILURES_FILE, Reporter, STEPS_FILE};
-pub use render::history::history_table;
+pub use render::history::{history_csv, history_table};
 pub use render::{HTML_FILE, MARKDOWN_FILE, rerender};
 pub use stampede_metrics::{Figures, LatencyFrom, LatencyMs, LoadFigures};
 pub use store::atomic::{remove_stale_temporaries, write_atomic};
@@ -61,8 +61,8 @@ pub use summary::plan::PlanFacts;
 pub use summary::series::{Series, SeriesPoint};
 pub use summary::threshold::{JudgedScope, ThresholdResult, ValueUnit};
 pub use summary::{
-    CheckResult, FailureRow, RunMeta, SCHEMA_VERSION, SUMMARY_FILE, StepSummary, Summary,
-    TotalSummary, Verdict,
+    CheckResult, FailureRow, Fingerprint, RunMeta, SCHEMA_VERSION, SUMMARY_FILE, StepSummary,
+    Summary, TotalSummary, Verdict,
 };
 
 #[cfg(test)]

@@ -82,7 +82,14 @@ fn your_knee_levels_are_found_stored_shown_in_history_and_compared() {
     );
     assert!(said.contains("no step crossed your levels"), "{said}");
 
-    let history = stampede(&["history", out_arg(&scenario), "--out", out_arg(&out)]);
+    // The two runs differ by an override, so only `--all` puts them in one table.
+    let history = stampede(&[
+        "history",
+        out_arg(&scenario),
+        "--out",
+        out_arg(&out),
+        "--all",
+    ]);
     let table = text(&history.stdout);
     assert_eq!(history.status.code(), Some(0), "{table}");
     let rows: Vec<&str> = table.lines().collect();

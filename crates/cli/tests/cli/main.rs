@@ -6,6 +6,7 @@
 
 mod commands;
 mod compare;
+mod history;
 mod knee;
 mod run;
 mod signals;

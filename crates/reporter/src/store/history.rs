@@ -14,7 +14,7 @@ use crate::Error;
 use crate::store::atomic::write_atomic;
 use crate::store::results::{create_dir_no_link, open_no_follow, read_no_follow};
 use crate::summary::analysis::Knee;
-use crate::summary::{Summary, Verdict};
+use crate::summary::{Fingerprint, Summary, Verdict};
 use stampede_metrics::Figures;
 
 pub const HISTORY_FILE: &str = "history.jsonl";
@@ -28,6 +28,9 @@ pub struct HistoryEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
     pub started_at: String,
+    /// The run's configuration; `history` draws a trend only within one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<Fingerprint>,
     pub verdict: Verdict,
     pub steps: Vec<HistoryStep>,
     pub total: HistoryFigures,
@@ -106,6 +109,7 @@ impl HistoryEntry {
             run_id: summary.run_id.clone(),
             tag: summary.tag.clone(),
             started_at: summary.started_at.clone(),
+            fingerprint: summary.fingerprint.clone(),
             verdict: summary.verdict,
             steps: summary
                 .steps
@@ -191,6 +195,7 @@ pub(crate) mod tests {
             run_id: format!("2026112{}T101500Z", n % 10),
             tag: (n == 2).then(|| "fix".to_owned()),
             started_at: "2026-11-23T10:15:00Z".to_owned(),
+            fingerprint: None,
             verdict: Verdict::Passed,
             steps: vec![],
             total: HistoryFigures {
