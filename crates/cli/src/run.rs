@@ -54,6 +54,10 @@ pub struct RunCmd {
     /// A label recorded with the run in the history.
     #[arg(long)]
     tag: Option<String>,
+    /// Runs kept per scenario: older run folders are pruned with their history lines, except
+    /// the latest run of each tag (a `compare --baseline tag:NAME`).
+    #[arg(long, value_name = "RUNS", default_value_t = stampede_reporter::DEFAULT_KEEP)]
+    keep: usize,
     /// Load threads (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
@@ -190,13 +194,15 @@ impl RunCmd {
             plan_text: stampede_scenario::describe(plan),
             fingerprint: Some(crate::fingerprint::of(loaded, threads)),
         };
-        let mut reporter = Reporter::create(plan, meta, dir).map_err(|err| {
-            Hinted::caused_by(
-                format!("cannot write results to {}", dir.display()),
-                "check that --out is a folder you can write to",
-                err,
-            )
-        })?;
+        let mut reporter = Reporter::create(plan, meta, dir)
+            .map_err(|err| {
+                Hinted::caused_by(
+                    format!("cannot write results to {}", dir.display()),
+                    "check that --out is a folder you can write to",
+                    err,
+                )
+            })?
+            .history_limit(self.keep);
         let options = Options {
             connector: crate::connect::connector(plan, addr)?,
             authority,

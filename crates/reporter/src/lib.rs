@@ -49,8 +49,8 @@ pub use stampede_metrics::{Figures, LatencyFrom, LatencyMs, LoadFigures};
 pub use store::atomic::{remove_stale_temporaries, write_atomic};
 pub use store::clock::new_run_id;
 pub use store::history::{
-    HISTORY_FILE, HistoryEntry, HistoryFigures, HistoryKnee, HistoryStep, append as append_history,
-    history, previous_run,
+    DEFAULT_KEEP, HISTORY_FILE, HistoryEntry, HistoryFigures, HistoryKnee, HistoryStep,
+    append as append_history, history, previous_run,
 };
 pub use store::hlog::{HLOG_FILE, HlogInterval, StepHistograms, read_intervals};
 pub use store::record::{RECORD_FILE, RecordHeader, RecordLine, read_record};

@@ -6,8 +6,12 @@ use std::path::Path;
 use crate::*;
 
 fn smoke(out: &Path, users: &str) {
+    smoke_with(out, users, &[]);
+}
+
+fn smoke_with(out: &Path, users: &str, extra: &[&str]) {
     let users = format!("users={users}");
-    let output = stampede(&[
+    let mut args = vec![
         "run",
         "smoke",
         "--set",
@@ -21,7 +25,9 @@ fn smoke(out: &Path, users: &str) {
         "--out",
         out_arg(out),
         "-q",
-    ]);
+    ];
+    args.extend(extra);
+    let output = stampede(&args);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
 }
 
@@ -88,4 +94,53 @@ fn history_groups_runs_by_configuration_and_counts_what_it_leaves_out() {
         said.lines().nth(2).expect("row").contains(",builtin,"),
         "{said}"
     );
+}
+
+#[test]
+fn keep_prunes_old_runs_with_their_lines_but_never_the_tagged_baseline() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let runs = ["base", "second", "third"];
+    for id in runs {
+        let mut extra = vec!["--run-id", id, "--keep", "2"];
+        if id == "base" {
+            extra.extend(["--tag", "release"]);
+        }
+        smoke_with(out.path(), "1", &extra);
+    }
+    let left: Vec<bool> = runs
+        .iter()
+        .map(|id| out.path().join("smoke").join(id).is_dir())
+        .collect();
+    assert_eq!(left, [true, false, true], "the untagged older run went");
+    let json = stampede(&[
+        "history",
+        "smoke",
+        "--out",
+        out_arg(out.path()),
+        "--output-format",
+        "json",
+    ]);
+    let entries: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    let ids: Vec<&str> = entries
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|e| e["run_id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(ids, ["base", "third"]);
+    let compared = stampede(&[
+        "compare",
+        "smoke",
+        "--baseline",
+        "tag:release",
+        "--out",
+        out_arg(out.path()),
+    ]);
+    assert_eq!(
+        compared.status.code(),
+        Some(0),
+        "{}",
+        text(&compared.stderr)
+    );
+    assert!(text(&compared.stdout).starts_with("third compared with base"));
 }
