@@ -129,6 +129,7 @@ const BURST: &[&str] = &[
     "burst-rate",
     "burst-requests",
     "burst-for",
+    "burst-ramp",
     "after",
     "ramp",
     "warmup",

@@ -47,6 +47,7 @@ const KEYS: &[&str] = &[
     "burst-rate",
     "burst-requests",
     "burst-for",
+    "burst-ramp",
     "after",
     "stop-when",
     "knee",
