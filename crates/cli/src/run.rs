@@ -61,6 +61,10 @@ pub struct RunCmd {
     /// Load threads (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
+    /// Without a terminal, one interval log line per this span ("5m"), covering all of it
+    /// (default: the scenario's `interval`, a soak's series bucket).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    log_every: Option<std::time::Duration>,
     /// text: the summary for people; json: summary.json, and nothing else on stdout.
     #[arg(long, value_enum, default_value_t)]
     output_format: OutputFormat,
@@ -225,7 +229,7 @@ impl RunCmd {
             .context("cannot start the runtime")?;
         let display = !ui.quiet && std::io::stderr().is_terminal();
         let colour = ui.color.enabled(std::io::stderr().is_terminal());
-        let mut progress = Progress::new(plan, display, colour);
+        let mut progress = Progress::new(plan, display, colour, self.log_every);
         let (stop_tx, stop) = watch::channel(None);
         // A signal that came while starting stops the engine at once; partial (perhaps empty)
         // results are still written, so the exit is 105.
