@@ -72,7 +72,7 @@ fn group_table(shown: &[&HistoryEntry]) -> String {
         "verdict",
         "target",
         "overrides",
-        "users",
+        "users/rate",
         "requests",
         "rps",
         "p50 ms",
@@ -104,7 +104,9 @@ fn group_table(shown: &[&HistoryEntry]) -> String {
                 e.verdict.as_str().to_owned(),
                 fingerprint.map_or("-".to_owned(), |f| f.target.clone()),
                 overrides(fingerprint),
-                t.users.to_string(),
+                // An open-model run is defined by its rate; its users are only a pool cap.
+                t.rate_per_s
+                    .map_or_else(|| t.users.to_string(), |r| format!("{}/s", short(r))),
                 grouped(t.requests),
                 short(t.rps),
                 short(t.p50_ms),
@@ -158,6 +160,7 @@ pub fn history_csv(entries: &[HistoryEntry]) -> String {
         "started_at",
         "verdict",
         "users",
+        "rate_per_s",
         "target",
         "overrides",
         "scenario_sha256",
@@ -174,7 +177,9 @@ pub fn history_csv(entries: &[HistoryEntry]) -> String {
         "knee_users",
         "ceiling_users",
     ];
-    let _ = csv.write_record(header);
+    // Writing to memory fails only on a row with another number of fields than the header: a
+    // bug here, never the data's fault.
+    csv.write_record(header).expect("the header is one record");
     for e in entries {
         let f = e.fingerprint.as_ref();
         let text = |pick: fn(&Fingerprint) -> String| f.map(pick).unwrap_or_default();
@@ -185,12 +190,13 @@ pub fn history_csv(entries: &[HistoryEntry]) -> String {
                 .map_or(String::new(), |u| u.to_string())
         };
         let t = &e.total;
-        let _ = csv.write_record([
+        csv.write_record([
             e.run_id.clone(),
             e.tag.clone().unwrap_or_default(),
             e.started_at.clone(),
             e.verdict.as_str().to_owned(),
             t.users.to_string(),
+            t.rate_per_s.map_or(String::new(), |r| r.to_string()),
             text(|f| f.target.clone()),
             text(|f| f.overrides.join(" ")),
             text(|f| f.scenario_sha256.clone()),
@@ -206,7 +212,8 @@ pub fn history_csv(entries: &[HistoryEntry]) -> String {
             t.error_rate.to_string(),
             knee(|k| k.users),
             knee(|k| k.ceiling_users),
-        ]);
+        ])
+        .expect("a row has the header's fields");
     }
     let bytes = csv.into_inner().unwrap_or_default();
     String::from_utf8(bytes).unwrap_or_default()
@@ -258,10 +265,10 @@ mod tests {
             entry(3, 30.0, 80.0),
         ];
         let want = "\
-run               tag  verdict  target  overrides  users  requests  rps  p50 ms  p95 ms  p99 ms  errors  p95 vs prev  rps vs prev
-20261121T101500Z       passed   -       -             10     1,000  100       5      10      20    0.1%            -            -
-20261122T101500Z  fix  passed   -       -             10     2,000   95       6      12      24    0.1%         +20%          -5%
-20261123T101500Z       passed   -       -             10     3,000   80      15      30      60    0.1%        +150%       -15.8%
+run               tag  verdict  target  overrides  users/rate  requests  rps  p50 ms  p95 ms  p99 ms  errors  p95 vs prev  rps vs prev
+20261121T101500Z       passed   -       -                  10     1,000  100       5      10      20    0.1%            -            -
+20261122T101500Z  fix  passed   -       -                  10     2,000   95       6      12      24    0.1%         +20%          -5%
+20261123T101500Z       passed   -       -                  10     3,000   80      15      30      60    0.1%        +150%       -15.8%
 p95 trend  ▁▂█
 rps trend  █▆▁
 ";
@@ -319,10 +326,10 @@ rps trend  █▆▁
         let csv = history_csv(&entries);
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(lines.len(), 3, "{csv}");
-        assert!(lines[0].starts_with("run_id,tag,started_at,verdict,users,target,overrides"));
+        assert!(lines[0].starts_with("run_id,tag,started_at,verdict,users,rate_per_s,target"));
         assert_eq!(
             lines[2],
-            "20261122T101500Z,fix,2026-11-23T10:15:00Z,passed,10,builtin,--set users=3,\
+            "20261122T101500Z,fix,2026-11-23T10:15:00Z,passed,10,,builtin,--set users=3,\
              3f2a9c1b00,1,0.1.0,ci-7,2,2000,95,6,12,24,0.001,,"
         );
     }
@@ -347,5 +354,22 @@ rps trend  █▆▁
         assert!(lines[2].ends_with("none     none"), "{text}");
         assert_eq!(lines[5], "knee by    your levels: p95 > 300 ms");
         assert_eq!(lines.len(), 6, "{text}");
+    }
+
+    #[test]
+    fn an_open_model_run_shows_its_rate_not_its_pool_of_users() {
+        let mut entries = [entry(1, 10.0, 100.0)];
+        entries[0].total.rate_per_s = Some(200.0);
+        entries[0].total.users = 1000;
+        let text = history_table(&entries, 10, true);
+        let row = text.lines().nth(1).unwrap();
+        assert!(row.contains(" 200/s ") && !row.contains("1000"), "{text}");
+        assert!(
+            history_csv(&entries)
+                .lines()
+                .nth(1)
+                .unwrap()
+                .contains(",1000,200,")
+        );
     }
 }

@@ -81,6 +81,9 @@ pub struct HistoryStep {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct HistoryFigures {
     pub users: u32,
+    /// The arrival rate asked for (open model), per second; for a run, its steps' highest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_per_s: Option<f64>,
     pub requests: u64,
     pub rps: f64,
     pub p50_ms: f64,
@@ -90,9 +93,10 @@ pub struct HistoryFigures {
 }
 
 impl HistoryFigures {
-    fn of(users: u32, f: &Figures) -> HistoryFigures {
+    fn of(users: u32, rate_per_s: Option<f64>, f: &Figures) -> HistoryFigures {
         HistoryFigures {
             users,
+            rate_per_s,
             requests: f.requests,
             rps: f.rps,
             p50_ms: f.latency_ms.p50,
@@ -117,10 +121,18 @@ impl HistoryEntry {
                 .map(|s| HistoryStep {
                     index: s.index,
                     label: s.label.clone(),
-                    figures: HistoryFigures::of(s.users, &s.figures),
+                    figures: HistoryFigures::of(s.users, s.load.planned_rate, &s.figures),
                 })
                 .collect(),
-            total: HistoryFigures::of(summary.total.users, &summary.total.figures),
+            total: HistoryFigures::of(
+                summary.total.users,
+                summary
+                    .steps
+                    .iter()
+                    .filter_map(|s| s.load.planned_rate)
+                    .reduce(f64::max),
+                &summary.total.figures,
+            ),
             knee: summary.analysis.knee.as_ref().map(HistoryKnee::of),
         }
     }
@@ -262,6 +274,7 @@ pub(crate) mod tests {
             steps: vec![],
             total: HistoryFigures {
                 users: 10,
+                rate_per_s: None,
                 requests: 1000 * n as u64,
                 rps,
                 p50_ms: p95 / 2.0,
