@@ -3,10 +3,12 @@
 //! The only place that sees every crate. Results and summaries go to stdout; logs and progress
 //! to stderr, so `stampede run soak > summary.txt 2>> soak.log` keeps each where it belongs.
 
+mod cadence;
 mod compare;
 mod connect;
 mod debug;
 mod exit;
+mod fingerprint;
 mod history;
 mod init;
 mod output;

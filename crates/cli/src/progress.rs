@@ -2,8 +2,9 @@
 //!
 //! At a terminal: a live display on stderr (indicatif) of the step, users, time, RPS, p95,
 //! errors and the next step, redrawn in place and cleared at the end. Anywhere else: no display
-//! and no escape sequences, but one plain log line per interval and per phase change, so a cron
-//! mail or a journal reads as a record of the run.
+//! and no escape sequences, but plain log lines, so a cron mail or a journal reads as a record of
+//! the run: one per phase change, and one per span of the log cadence (see [`Cadence`]) with the
+//! step and the run's elapsed and planned time, its figures over the whole span.
 //!
 //! Log lines and the display share stderr. Every log line goes through [`LogWriter`], which
 //! hides the display while the line is written, so neither tears the other.
@@ -17,6 +18,8 @@ use stampede_metrics::{
     AlertLevel, Event, Figures, IntervalSnapshot, RequestStats, RunEnding, StepInfo, format,
 };
 use stampede_plan::Plan;
+
+use crate::cadence::Cadence;
 use tracing_subscriber::fmt::MakeWriter;
 
 /// The display on screen, if any, for [`LogWriter`] to step around.
@@ -207,11 +210,18 @@ pub struct Progress {
     current: Option<StepInfo>,
     /// The current step's measured requests so far, for its closing line.
     step_total: RequestStats,
+    /// The run's planned length, for "elapsed 1:05:00 / 4:00:00".
+    planned: Duration,
+    /// Without the display: when the next interval line is due, and what it covers so far.
+    cadence: Cadence,
+    span: RequestStats,
+    span_length: Duration,
 }
 
 impl Progress {
-    /// `display`: show the live display (stderr is a terminal and not `--quiet`).
-    pub fn new(plan: &Plan, display: bool, colour: bool) -> Progress {
+    /// `display`: show the live display (stderr is a terminal and not `--quiet`). Without it,
+    /// an interval line every `log_every` (default: the plan's series interval).
+    pub fn new(plan: &Plan, display: bool, colour: bool, log_every: Option<Duration>) -> Progress {
         let planned = plan.total_duration();
         let bar = display.then(|| {
             let template = if colour {
@@ -245,6 +255,10 @@ impl Progress {
                 .collect(),
             current: None,
             step_total: RequestStats::default(),
+            planned,
+            cadence: Cadence::new(log_every.unwrap_or(plan.series_interval)),
+            span: RequestStats::default(),
+            span_length: Duration::ZERO,
         }
     }
 
@@ -288,6 +302,9 @@ impl Progress {
                 }
                 self.current = Some((*info).clone());
                 self.step_total = RequestStats::default();
+                // A line never spans two steps: the step's closing line covers the rest.
+                self.span = RequestStats::default();
+                self.span_length = Duration::ZERO;
             }
             Event::Interval(snapshot) => self.interval(snapshot),
             Event::Alert(alert) => match alert.level {
@@ -398,21 +415,40 @@ impl Progress {
                 bar.set_message(message);
                 bar.set_position(millis(now));
             }
-            None => tracing::info!(
-                seq = snapshot.seq,
-                step = %step,
-                users = %users,
-                rps = %rps,
-                p95_ms = %p95_ms,
-                errors = figures.failed,
-                warmup = snapshot.warmup.then_some(true),
-                target_cpu_pct = sample.and_then(|s| s.cpu_percent).map(|c| format::trim(c, 0)),
-                target_rss_mb = sample
-                    .and_then(|s| s.rss_bytes)
-                    .map(|b| format::trim(b as f64 / 1e6, 1)),
-                "interval"
-            ),
+            None => {
+                self.span.add(&total);
+                self.span_length += snapshot.length;
+                if self.cadence.due(now) {
+                    self.log_span(snapshot, &step, &users);
+                }
+            }
         }
+    }
+
+    /// The line of a span of the log cadence: its figures over the whole span, the step, and
+    /// where the run is against its plan.
+    fn log_span(&mut self, snapshot: &IntervalSnapshot, step: &str, users: &str) {
+        let figures = Figures::of(&self.span, self.span_length.as_secs_f64());
+        let sample = snapshot.monitor.first();
+        let now = snapshot.start + snapshot.length;
+        tracing::info!(
+            seq = snapshot.seq,
+            step = %step,
+            elapsed = %clock(now),
+            planned = %clock(self.planned),
+            users = %users,
+            rps = %format::short(figures.rps),
+            p95_ms = %format::short(figures.latency_ms.p95),
+            errors = figures.failed,
+            warmup = snapshot.warmup.then_some(true),
+            target_cpu_pct = sample.and_then(|s| s.cpu_percent).map(|c| format::trim(c, 0)),
+            target_rss_mb = sample
+                .and_then(|s| s.rss_bytes)
+                .map(|b| format::trim(b as f64 / 1e6, 1)),
+            "interval"
+        );
+        self.span = RequestStats::default();
+        self.span_length = Duration::ZERO;
     }
 
     /// Clears the display for good.

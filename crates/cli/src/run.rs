@@ -54,10 +54,18 @@ pub struct RunCmd {
     /// A label recorded with the run in the history.
     #[arg(long)]
     tag: Option<String>,
+    /// Runs kept per scenario: older run folders are pruned with their history lines, except
+    /// the latest run of each tag (a `compare --baseline tag:NAME`).
+    #[arg(long, value_name = "RUNS", default_value_t = stampede_reporter::DEFAULT_KEEP)]
+    keep: usize,
     /// Load threads, 1 to 256 (default: one per core, less one for the builtin target). More
     /// threads than cores only add context switches to the latency measured.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
     threads: Option<u16>,
+    /// Without a terminal, one interval log line per this span ("5m"), covering all of it
+    /// (default: the scenario's `interval`, a soak's series bucket).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    log_every: Option<std::time::Duration>,
     /// text: the summary for people; json: summary.json, and nothing else on stdout.
     #[arg(long, value_enum, default_value_t)]
     output_format: OutputFormat,
@@ -187,6 +195,22 @@ impl RunCmd {
         if let Some(watch) = &watch {
             tracing::info!("watching the target: {}", watch.describe());
         }
+        // The embedded target needs a core of its own, or generator and server would fight
+        // for the same one and both measurements would suffer.
+        // The embedded target needs a core of its own, or generator and server would fight
+        // for the same one and both measurements would suffer.
+        let threads = self
+            .threads
+            .map(usize::from)
+            .unwrap_or_else(|| {
+                let cores = Options::default_threads();
+                if builtin.is_some() {
+                    cores.saturating_sub(1)
+                } else {
+                    cores
+                }
+            })
+            .max(1);
         let meta = RunMeta {
             run_id: run_id.to_owned(),
             scenario: plan.name.clone(),
@@ -195,33 +219,23 @@ impl RunCmd {
             tag: self.tag.clone(),
             scenario_sha256: loaded.sha256.clone(),
             plan_text: stampede_scenario::describe(plan),
+            fingerprint: Some(crate::fingerprint::of(loaded, threads)),
         };
-        let mut reporter = Reporter::create(plan, meta, dir).map_err(|err| {
-            Hinted::caused_by(
-                format!("cannot write results to {}", dir.display()),
-                "check that --out is a folder you can write to",
-                err,
-            )
-        })?;
+        let mut reporter = Reporter::create(plan, meta, dir)
+            .map_err(|err| {
+                Hinted::caused_by(
+                    format!("cannot write results to {}", dir.display()),
+                    "check that --out is a folder you can write to",
+                    err,
+                )
+            })?
+            .history_limit(self.keep);
         let options = Options {
             connector: crate::connect::connector(plan, addr)?,
             authority,
             path_prefix: prefix,
             base_url,
-            // The embedded target needs a core of its own, or generator and server would fight
-            // for the same one and both measurements would suffer.
-            threads: self
-                .threads
-                .map(usize::from)
-                .unwrap_or_else(|| {
-                    let cores = Options::default_threads();
-                    if builtin.is_some() {
-                        cores.saturating_sub(1)
-                    } else {
-                        cores
-                    }
-                })
-                .max(1),
+            threads,
             http_debug: self.debug.listener(),
         };
         tracing::info!(
@@ -238,7 +252,7 @@ impl RunCmd {
             .context("cannot start the runtime")?;
         let display = !ui.quiet && std::io::stderr().is_terminal();
         let colour = ui.color.enabled(std::io::stderr().is_terminal());
-        let mut progress = Progress::new(plan, display, colour);
+        let mut progress = Progress::new(plan, display, colour, self.log_every);
         let (stop_tx, stop) = watch::channel(None);
         // A signal that came while starting stops the engine at once; partial (perhaps empty)
         // results are still written, so the exit is 105.

@@ -64,6 +64,8 @@ pub struct Loaded {
     pub key: String,
     /// SHA-256 of the file and the overrides applied, in hex.
     pub sha256: String,
+    /// The overrides applied, as shown in results (secret values redacted).
+    pub overrides: Vec<String>,
 }
 
 /// Loads the plan, or prints every problem and gives the exit code for an invalid scenario
@@ -104,6 +106,7 @@ pub fn load_plan(args: &ScenarioArgs) -> anyhow::Result<Result<Loaded, u8>> {
         key: results_key(&path, &args.scenarios),
         source,
         sha256,
+        overrides: crate::fingerprint::shown(&overrides),
     }))
 }
 
@@ -146,6 +149,7 @@ fn load_quick(args: &ScenarioArgs) -> anyhow::Result<Result<Loaded, u8>> {
         source: PathBuf::from("stampede run URL"),
         key: quick::QUICK_KEY.to_owned(),
         sha256: fingerprint_of(toml.as_bytes(), &overrides),
+        overrides: crate::fingerprint::shown(&overrides),
     }))
 }
 

@@ -91,6 +91,9 @@ pub struct Plan {
     pub thresholds: Vec<Threshold>,
     /// Users x this factor at the knee is the safe ceiling a capacity run reports.
     pub ceiling_factor: f64,
+    /// Capacity: the team's own warning levels (`knee = { p95 = "> 300ms" }`). The knee is the
+    /// first step where any of them holds; empty means the built-in heuristic decides.
+    pub knee_levels: Vec<(Metric, Condition)>,
     /// Rows that feed `Var::Data`, loaded at validation time.
     pub data: Option<DataSet>,
     /// Capacity: stop the sweep after a step where any of these holds (`p95 > 2s`). Unlike
@@ -143,6 +146,7 @@ impl Default for Plan {
             connect_timeout: Duration::from_secs(5),
             thresholds: Vec::new(),
             ceiling_factor: 0.8,
+            knee_levels: Vec::new(),
             data: None,
             stop_when: Vec::new(),
             series_interval: Duration::from_secs(1),

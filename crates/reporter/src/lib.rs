@@ -39,18 +39,18 @@ pub mod summary;
 pub use error::Error;
 pub use judge::analysis::AnalysisOptions;
 pub use judge::compare::{
-    Change, CompareOptions, Comparison, RequestComparison, StepComparison, compare,
+    Change, CompareOptions, Comparison, KneeChange, RequestComparison, StepComparison, compare,
 };
 pub use live::streams::TIMESERIES_FILE;
 pub use live::{FAILURES_FILE, Reporter, STEPS_FILE};
-pub use render::history::history_table;
+pub use render::history::{history_csv, history_table};
 pub use render::{HTML_FILE, MARKDOWN_FILE, rerender};
 pub use stampede_metrics::{Figures, LatencyFrom, LatencyMs, LoadFigures};
 pub use store::atomic::{remove_stale_temporaries, write_atomic};
 pub use store::clock::new_run_id;
 pub use store::history::{
-    HISTORY_FILE, HistoryEntry, HistoryFigures, HistoryStep, append as append_history, history,
-    previous_run,
+    DEFAULT_KEEP, HISTORY_FILE, HistoryEntry, HistoryFigures, HistoryKnee, HistoryStep,
+    append as append_history, history, previous_run,
 };
 pub use store::hlog::{HLOG_FILE, HlogInterval, StepHistograms, read_intervals};
 pub use store::record::{RECORD_FILE, RecordHeader, RecordLine, read_record};
@@ -61,8 +61,8 @@ pub use summary::plan::PlanFacts;
 pub use summary::series::{Series, SeriesPoint};
 pub use summary::threshold::{JudgedScope, ThresholdResult, ValueUnit};
 pub use summary::{
-    CheckResult, FailureRow, RunMeta, SCHEMA_VERSION, SUMMARY_FILE, StepSummary, Summary,
-    TotalSummary, Verdict,
+    CheckResult, FailureRow, Fingerprint, RunMeta, SCHEMA_VERSION, SUMMARY_FILE, StepSummary,
+    Summary, TotalSummary, Verdict,
 };
 
 #[cfg(test)]

@@ -156,7 +156,7 @@ pub(crate) fn summary() -> Summary {
             }
         })
         .collect();
-    let knee = knee(&steps, 0.8, &AnalysisOptions::default());
+    let knee = knee(&steps, 0.8, &[], &AnalysisOptions::default());
     Summary {
         schema_version: SCHEMA_VERSION,
         scenario: "checkout".to_owned(),
@@ -165,6 +165,7 @@ pub(crate) fn summary() -> Summary {
         run_id: "20261123T101500Z".to_owned(),
         tag: Some("nightly".to_owned()),
         base_url: "http://127.0.0.1:8080".to_owned(),
+        fingerprint: None,
         started_at: "2026-11-23T10:15:00Z".to_owned(),
         finished_at: "2026-11-23T10:17:10Z".to_owned(),
         elapsed_s: 130.0,

@@ -196,7 +196,7 @@ fn a_capacity_run_writes_every_file_and_they_agree() {
     // history.jsonl.
     let runs = history(&root.path().join("checkout")).unwrap();
     assert_eq!(runs, [HistoryEntry::of(&summary)]);
-    let table = history_table(&runs, 10);
+    let table = history_table(&runs, 10, true);
     let row = table.lines().nth(1).unwrap();
     assert!(
         row.starts_with("r1 ") && row.contains(" test ") && row.contains(" failed "),

@@ -50,6 +50,16 @@ fn describe_monitor(monitor: &Monitor) -> String {
 }
 
 /// The plan as text for `stampede plan`.
+/// How a capacity plan finds its knee, in the words every output uses: `heuristic`, or
+/// `your levels: p95 > 300 ms or error-rate > 1%`.
+fn knee_rule(levels: &[(stampede_plan::Metric, stampede_plan::Condition)]) -> String {
+    if levels.is_empty() {
+        return "heuristic (p95 against the first step, error rate, throughput growth)".to_owned();
+    }
+    let rules: Vec<String> = levels.iter().map(|(m, c)| format::rule(*m, c)).collect();
+    format!("your levels: first step where {}", rules.join(" or "))
+}
+
 pub fn describe(plan: &Plan) -> String {
     let mut out = String::new();
     // Writing into a String cannot fail.
@@ -301,6 +311,7 @@ impl Describer<'_> {
             writeln!(out, "\nstop when {}", rules.join(" or "))?;
         }
         if self.kind == stampede_plan::Kind::Capacity {
+            writeln!(out, "knee      {}", knee_rule(&self.knee_levels))?;
             writeln!(out, "ceiling   knee x {}", self.ceiling_factor)?;
         }
         if let Some(drift) = &self.drift {

@@ -9,6 +9,7 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use crate::ramp::Ramp;
 use crate::spanned::{Any, Pairs, Spanned};
 use crate::types::{Count, Dur, HttpSpec, KindName, Positive, StatusList, StatusSpec, Warmup};
 
@@ -124,8 +125,9 @@ kind_file!(
         users: Option<S<Count>>,
         /// How long the run lasts; with `iterations`, an upper bound.
         duration: Option<S<Dur>>,
-        /// Time to bring users up from zero, inside `duration`.
-        ramp: Option<S<Dur>>,
+        /// Time to bring users up from zero, inside `duration`: a time ("20s") or users per
+        /// second ("20/s").
+        ramp: Option<S<Ramp>>,
         /// Time at the end over which users leave, linearly down to zero.
         ramp_down: Option<S<Dur>>,
         /// Left out of the results: a leading time ("10s") or the first requests (200).
@@ -142,8 +144,9 @@ kind_file!(
         users: Option<S<Vec<S<Count>>>>,
         /// How long each step runs.
         hold: Option<S<Dur>>,
-        /// Time to bring users up at the start of each step, inside `hold`.
-        ramp: Option<S<Dur>>,
+        /// Time to bring users up at the start of each step, inside `hold`: a time ("20s") or
+        /// users per second ("20/s").
+        ramp: Option<S<Ramp>>,
         /// Time at the end over which users leave, linearly down to zero.
         ramp_down: Option<S<Dur>>,
         /// Idle time between steps (none after the last).
@@ -152,6 +155,9 @@ kind_file!(
         warmup: Option<S<Warmup>>,
         /// Stop the sweep after a step where any of these holds: { p95 = "> 2s" }.
         stop_when: Option<S<MetricConditions>>,
+        /// Your warning levels: the knee is the first step where any holds, { p95 = "> 300ms" }
+        /// (default: a heuristic on p95, error rate and throughput growth).
+        knee: Option<S<MetricConditions>>,
         /// The safe ceiling reported is the knee's users times this (default 0.8).
         ceiling_factor: Option<S<f64>>,
     }
@@ -200,8 +206,12 @@ kind_file!(
         burst_for: Option<S<Dur>>,
         /// How long the baseline runs after the burst (the recovery step).
         after: Option<S<Dur>>,
-        /// Time to bring baseline users up at the start.
-        ramp: Option<S<Dur>>,
+        /// Time to bring baseline users up at the start: a time ("20s") or users per second
+        /// ("20/s").
+        ramp: Option<S<Ramp>>,
+        /// Time to bring the burst's users up, a time or users per second ("25/s"); with
+        /// `burst-users` only.
+        burst_ramp: Option<S<Ramp>>,
         /// Left out of the first step's results: a leading time ("10s") or its first requests
         /// (200).
         warmup: Option<S<Warmup>>,

@@ -28,6 +28,7 @@ pub mod limits;
 mod lower;
 mod overrides;
 mod parse;
+mod ramp;
 mod read;
 mod schema;
 mod spanned;

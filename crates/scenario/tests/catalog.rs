@@ -107,6 +107,7 @@ const CAPACITY: &[&str] = &[
     "cooldown",
     "warmup",
     "stop-when",
+    "knee",
     "ceiling-factor",
 ];
 const THROUGHPUT: &[&str] = &[
@@ -128,6 +129,7 @@ const BURST: &[&str] = &[
     "burst-rate",
     "burst-requests",
     "burst-for",
+    "burst-ramp",
     "after",
     "ramp",
     "warmup",

@@ -91,7 +91,29 @@ fn cases() -> Vec<(&'static str, String, &'static str)> {
    |
  4 | rates = [100]
    | ^^^^^
-   = hint: keys of a capacity scenario: ceiling-factor, cooldown, hold, ramp, ramp-down, stop-when, users, warmup
+   = hint: keys of a capacity scenario: ceiling-factor, cooldown, hold, knee, ramp, ramp-down, stop-when, users, warmup
+"#,
+        ),
+        (
+            "an unknown metric in knee",
+            capacity("users = [10]\nhold = \"1m\"\nknee = { p59 = \"> 300ms\" }"),
+            r#"error: unknown key `p59`
+  --> t.toml:4:10
+   |
+ 4 | knee = { p59 = "> 300ms" }
+   |          ^^^
+   = hint: did you mean `p50`?
+"#,
+        ),
+        (
+            "a knee level that is not a condition",
+            capacity("users = [10]\nhold = \"1m\"\nknee = { error-rate = \"1%\" }"),
+            r#"error: invalid condition "1%": it must start with <, <=, > or >=
+  --> t.toml:4:23
+   |
+ 4 | knee = { error-rate = "1%" }
+   |                       ^^^^
+   = hint: error-rate = "< 1%"
 "#,
         ),
         (

@@ -778,3 +778,101 @@ fn monitor_keys_can_be_set_from_the_command_line() {
     .unwrap();
     assert!(remote.monitor.and_then(|m| m.metrics).is_some());
 }
+
+#[test]
+fn knee_levels_lower_in_plain_units_and_default_to_the_heuristic() {
+    let base = "kind = \"capacity\"\nusers = [10, 20]\nhold = \"1m\"\n\
+                [[request]]\nname = \"health\"\npath = \"/health\"\n";
+    let plan = load(base).unwrap();
+    assert!(
+        plan.knee_levels.is_empty(),
+        "no `knee`: the heuristic decides"
+    );
+    assert!(describe(&plan).contains("knee      heuristic"));
+    let with_levels = base.replace(
+        "hold = \"1m\"\n",
+        "hold = \"1m\"\nknee = { p95 = \"> 300ms\", error-rate = \"> 1%\" }\n",
+    );
+    let plan = load(&with_levels).unwrap();
+    let levels: Vec<(Metric, Op, f64)> = plan
+        .knee_levels
+        .iter()
+        .map(|(m, c)| (*m, c.op, c.value))
+        .collect();
+    assert_eq!(
+        levels,
+        [
+            (Metric::P95, Op::Gt, 300.0),
+            (Metric::ErrorRate, Op::Gt, 0.01)
+        ]
+    );
+    assert!(
+        describe(&plan)
+            .contains("knee      your levels: first step where p95 > 300 ms or error-rate > 1%"),
+        "{}",
+        describe(&plan)
+    );
+}
+
+#[test]
+fn ramps_as_users_per_second_lower_to_a_time_per_step() {
+    const R: &str = "[[request]]\nname = \"health\"\npath = \"/health\"\n";
+    let ramps = |plan: &stampede_plan::Plan| -> Vec<Duration> {
+        plan.steps.iter().map(|s| s.ramp).collect()
+    };
+    // Plan 003's spawn rate: each step brings its users up from zero at 20 a second.
+    let capacity = load(&format!(
+        "kind = \"capacity\"\nusers = [50, 100, 200]\nhold = \"1m\"\nramp = \"20/s\"\n{R}"
+    ))
+    .unwrap();
+    assert_eq!(
+        ramps(&capacity),
+        [
+            Duration::from_millis(2500),
+            Duration::from_secs(5),
+            Duration::from_secs(10)
+        ]
+    );
+    let smoke = load(&format!(
+        "kind = \"smoke\"\nusers = 10\nduration = \"30s\"\nramp = \"4/s\"\n{R}"
+    ))
+    .unwrap();
+    assert_eq!(ramps(&smoke), [Duration::from_millis(2500)]);
+    // Plan 004's S3: 50 users, then a burst to 250 at 25 users a second.
+    let burst = load(&format!(
+        "kind = \"burst\"\nusers = 50\nbefore = \"1m\"\nburst-users = 250\nburst-for = \"1m\"\n\
+         after = \"1m\"\nramp = \"10s\"\nburst-ramp = \"25/s\"\n{R}"
+    ))
+    .unwrap();
+    assert_eq!(
+        ramps(&burst),
+        [
+            Duration::from_secs(10),
+            Duration::from_secs(10),
+            Duration::ZERO
+        ]
+    );
+    // A rate too slow for the hold is refused as a too-long time is.
+    let text = errors(&format!(
+        "kind = \"capacity\"\nusers = [50, 100]\nhold = \"4s\"\nramp = \"20/s\"\n{R}"
+    ));
+    assert!(
+        text.contains("`ramp` (5s) is longer than `hold` (4s)") && text.contains("t.toml:4:8"),
+        "{text}"
+    );
+    let text = errors(&format!(
+        "kind = \"burst\"\nusers = 5\nbefore = \"1m\"\nburst-requests = 50\nburst-for = \"1m\"\n\
+         after = \"1m\"\nburst-ramp = \"5/s\"\n{R}"
+    ));
+    assert!(
+        text.contains("`burst-ramp` brings users up: it needs `burst-users`"),
+        "{text}"
+    );
+    let text = errors(&format!(
+        "kind = \"smoke\"\nusers = 1\nduration = \"3s\"\nramp = \"0/s\"\n{R}"
+    ));
+    assert!(
+        text.contains("invalid ramp rate \"0/s\"") && text.contains("t.toml:4:8"),
+        "{text}"
+    );
+}

@@ -6,6 +6,8 @@
 
 mod commands;
 mod compare;
+mod history;
+mod knee;
 mod run;
 mod signals;
 mod store;

@@ -102,6 +102,38 @@ fn an_unreachable_target_is_a_completed_run_that_fails_for_want_of_a_success() {
 }
 
 #[test]
+fn log_every_sets_the_cadence_of_interval_lines_with_elapsed_and_planned_time() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let mut args = vec![
+        "run",
+        "smoke",
+        "--set",
+        "duration=3s",
+        "--set",
+        "interval=250ms",
+        "--log-every",
+        "1s",
+        "--out",
+        out_arg(out.path()),
+    ];
+    args.extend(LIGHT);
+    let output = stampede(&args);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    // Twelve intervals of 250 ms, one line per second of them: three, not twelve.
+    let intervals: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains(" interval "))
+        .collect();
+    assert!((2..=3).contains(&intervals.len()), "{stderr}");
+    for line in &intervals {
+        for field in ["step=1/1", "elapsed=00:00:0", "planned=00:00:03", "rps="] {
+            assert!(line.contains(field), "`{field}` missing: {line}");
+        }
+    }
+}
+
+#[test]
 fn without_a_terminal_logs_are_plain_with_one_line_per_interval() {
     let out = tempfile::tempdir().expect("tempdir");
     let mut args = vec![

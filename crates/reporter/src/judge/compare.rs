@@ -26,6 +26,7 @@ use stampede_plan::Metric;
 use crate::Error;
 use crate::judge::bootstrap::{MIN_BLOCKS, Statistic, interval};
 use crate::judge::samples::{RunSamples, Samples};
+use crate::summary::analysis::Knee;
 use crate::summary::{StepSummary, Summary};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -47,6 +48,78 @@ pub struct Comparison {
     pub steps: Vec<StepComparison>,
     /// Steps present in only one of the runs, or matched by position with different labels.
     pub notes: Vec<String>,
+    /// Capacity runs: how the knee and the safe ceiling moved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub knee: Option<KneeChange>,
+}
+
+/// The knee and safe ceiling of both runs, and the change in a sentence: "safe ceiling 320 ->
+/// 240 users: the knee moved from 400 to 300 users; p95 crossed 300 ms first".
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct KneeChange {
+    pub baseline_users: Option<u32>,
+    pub current_users: Option<u32>,
+    pub baseline_ceiling_users: Option<u32>,
+    pub current_ceiling_users: Option<u32>,
+    pub baseline_rule: String,
+    pub current_rule: String,
+    /// What marked the current knee first.
+    pub reason: Option<String>,
+    pub sentence: String,
+}
+
+impl KneeChange {
+    pub(crate) fn of(current: &Knee, baseline: &Knee) -> KneeChange {
+        let users = |u: Option<u32>| u.map_or("none".to_owned(), |u| format!("{u} users"));
+        let bare = |u: Option<u32>| u.map_or("none".to_owned(), |u| u.to_string());
+        let ceiling = if current.ceiling_users == baseline.ceiling_users {
+            format!("safe ceiling {} (unchanged)", users(current.ceiling_users))
+        } else {
+            format!(
+                "safe ceiling {} -> {}",
+                bare(baseline.ceiling_users),
+                users(current.ceiling_users)
+            )
+        };
+        let mut sentence = match (baseline.users, current.users) {
+            (was, now) if was == now => {
+                format!("{ceiling}: the knee stayed at {}", users(now))
+            }
+            (Some(was), Some(now)) => {
+                format!("{ceiling}: the knee moved from {was} to {now} users")
+            }
+            (Some(was), None) => {
+                format!("{ceiling}: no knee within the sweep now, it was at {was} users")
+            }
+            // `now` is a knee here: two runs without one are equal above.
+            (None, now) => {
+                format!(
+                    "{ceiling}: the knee is at {}, none in the baseline",
+                    users(now)
+                )
+            }
+        };
+        if let Some(reason) = &current.reason {
+            sentence.push_str(&format!("; {reason} first"));
+        }
+        if current.rule() != baseline.rule() {
+            sentence.push_str(&format!(
+                " (found by {} now, by {} in the baseline)",
+                current.rule(),
+                baseline.rule()
+            ));
+        }
+        KneeChange {
+            baseline_users: baseline.users,
+            current_users: current.users,
+            baseline_ceiling_users: baseline.ceiling_users,
+            current_ceiling_users: current.ceiling_users,
+            baseline_rule: baseline.rule(),
+            current_rule: current.rule(),
+            reason: current.reason.clone(),
+            sentence,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -174,11 +247,16 @@ pub fn compare(
             notes.push(format!("{} did not run this time", base.title()));
         }
     }
+    let knee = match (&current.analysis.knee, &baseline.analysis.knee) {
+        (Some(now), Some(was)) => Some(KneeChange::of(now, was)),
+        _ => None,
+    };
     Ok(Comparison {
         current_run: current.run_id,
         baseline_run: baseline.run_id,
         steps,
         notes,
+        knee,
     })
 }
 
@@ -409,5 +487,60 @@ mod tests {
         assert!(!change(Metric::P95, 100.0, 130.0, false, true).regressed(10.0));
         assert!(!change(Metric::Rps, 100.0, 130.0, true, false).regressed(10.0));
         assert!(change(Metric::ErrorRate, 0.0, 0.01, true, true).regressed(50.0));
+    }
+
+    #[test]
+    fn the_knee_change_says_how_the_ceiling_moved_and_why() {
+        use crate::judge::analysis::testing::step;
+        use crate::judge::analysis::{AnalysisOptions, knee};
+        use stampede_plan::{Condition, Op};
+        let levels = [(
+            Metric::P95,
+            Condition {
+                op: Op::Gt,
+                value: 300.0,
+            },
+        )];
+        let sweep = |p95s: [f64; 4]| -> Vec<StepSummary> {
+            (0..4)
+                .map(|i| {
+                    step(
+                        i,
+                        100 * (i as u32 + 1),
+                        100.0 * (i as f64 + 1.0),
+                        p95s[i],
+                        0.0,
+                    )
+                })
+                .collect()
+        };
+        let options = AnalysisOptions::default();
+        let was = knee(&sweep([40.0, 60.0, 90.0, 350.0]), 0.8, &levels, &options);
+        let now = knee(&sweep([40.0, 60.0, 320.0, 900.0]), 0.8, &levels, &options);
+        let change = KneeChange::of(&now, &was);
+        assert_eq!(
+            change.sentence,
+            "safe ceiling 320 -> 240 users: the knee moved from 400 to 300 users; p95 crossed \
+             300 ms first"
+        );
+        assert_eq!(
+            (change.baseline_ceiling_users, change.current_ceiling_users),
+            (Some(320), Some(240))
+        );
+        let same = KneeChange::of(&now, &now);
+        assert_eq!(
+            same.sentence,
+            "safe ceiling 240 users (unchanged): the knee stayed at 300 users; p95 crossed 300 ms \
+             first"
+        );
+        let heuristic = knee(&sweep([40.0, 60.0, 90.0, 350.0]), 0.8, &[], &options);
+        let changed_rule = KneeChange::of(&now, &heuristic);
+        assert!(
+            changed_rule.sentence.ends_with(
+                "(found by your levels: p95 > 300 ms now, by heuristic in the baseline)"
+            ),
+            "{}",
+            changed_rule.sentence
+        );
     }
 }

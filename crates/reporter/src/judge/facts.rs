@@ -17,7 +17,14 @@ pub(crate) fn analyse(
 ) -> Analysis {
     let mut analysis = Analysis::default();
     match facts.kind {
-        Kind::Capacity => analysis.knee = Some(knee(steps, facts.ceiling_factor, options)),
+        Kind::Capacity => {
+            analysis.knee = Some(knee(
+                steps,
+                facts.ceiling_factor,
+                &facts.knee_levels,
+                options,
+            ));
+        }
         Kind::Throughput => analysis.elbow = Some(elbow(steps, &facts.thresholds, options)),
         Kind::Soak => analysis.drift = Some(drift(points, facts.drift, options)),
         Kind::Burst => {

@@ -65,6 +65,7 @@ impl Reporter {
             run_id: self.meta.run_id.clone(),
             tag: self.meta.tag.clone(),
             base_url: self.meta.base_url.clone(),
+            fingerprint: self.meta.fingerprint.clone(),
             started_at: rfc3339(self.started_at),
             finished_at: rfc3339(finished_at),
             elapsed_s: round(elapsed.as_secs_f64(), 3),

@@ -11,6 +11,9 @@ impl Comparison {
     /// changes beyond noise.
     pub fn to_text(&self) -> String {
         let mut out = format!("{} compared with {}\n", self.current_run, self.baseline_run);
+        if let Some(knee) = &self.knee {
+            let _ = writeln!(out, "{}", knee.sentence);
+        }
         for step in &self.steps {
             let _ = writeln!(out, "\nstep {} ({})", step.index + 1, step.label);
             let header = ["request", "metric", "baseline", "current", "change", ""];

@@ -5,7 +5,8 @@ use std::fmt::Write;
 
 use crate::summary::{Summary, Verdict, words};
 use stampede_metrics::Figures;
-use stampede_metrics::format::{grouped, percent, short};
+use stampede_metrics::format::{self, grouped, percent, short};
+use stampede_plan::Unit;
 
 /// Failures listed at most; the rest are in failures.csv.
 const FAILURE_ROWS: usize = 10;
@@ -168,17 +169,29 @@ fn analysis(summary: &Summary) -> String {
     let mut out = String::new();
     let a = &summary.analysis;
     if let Some(knee) = &a.knee {
+        let rule = cell(&knee.rule());
         match (knee.users, knee.ceiling_users) {
             (Some(users), Some(ceiling)) => {
                 let _ = write!(
                     out,
-                    "**Knee:** {users} users. **Safe ceiling: {ceiling} users** ({users} x {}). ",
+                    "**Knee ({rule}):** {users} users. **Safe ceiling: {ceiling} users** \
+                     ({users} x {}). ",
                     short(knee.ceiling_factor)
                 );
             }
-            _ => out.push_str("**Knee:** not found. "),
+            _ => {
+                let _ = write!(out, "**Knee ({rule}):** not found. ");
+            }
         }
-        let _ = writeln!(out, "{}\n", cell(&knee.why));
+        let _ = write!(out, "{}", cell(&knee.why));
+        if let Some(rps) = knee.plateau_rps {
+            let _ = write!(
+                out,
+                ". Throughput plateau {}.",
+                format::value(Unit::PerSecond, rps)
+            );
+        }
+        out.push_str("\n\n");
     }
     if let Some(elbow) = &a.elbow {
         match (elbow.found, elbow.rate_under_limit) {
@@ -254,7 +267,7 @@ latency in ms, from the actual send.
 
 ### Analysis
 
-**Knee:** 50 users. **Safe ceiling: 40 users** (50 x 0.8). step 2 (100 users) degraded: p95 22 ms is 2.24x the first step's 9.8 ms (limit 2x); error rate 1.05% is over 1%
+**Knee (heuristic):** 50 users. **Safe ceiling: 40 users** (50 x 0.8). step 2 (100 users) degraded: p95 22 ms is 2.24x the first step's 9.8 ms (limit 2x); error rate 1.05% is over 1%. Throughput plateau 190/s.
 
 ### Failures
 

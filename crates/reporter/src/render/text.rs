@@ -5,8 +5,9 @@
 use std::fmt::Write;
 
 use crate::summary::{Summary, Verdict, words};
-use stampede_metrics::format::{grouped, percent, short};
+use stampede_metrics::format::{self, grouped, percent, short};
 use stampede_metrics::{Figures, Outcome};
+use stampede_plan::Unit;
 
 /// Alerts listed at most in the console; summary.json keeps more.
 const SHOWN_ALERTS: usize = 5;
@@ -242,18 +243,26 @@ impl Summary {
         let mut out = String::new();
         let a = &self.analysis;
         if let Some(knee) = &a.knee {
+            let _ = write!(out, "\nknee ({}): ", knee.rule());
             match (knee.step, knee.users, knee.ceiling_users) {
                 (Some(step), Some(users), Some(ceiling)) => {
                     let _ = writeln!(
                         out,
-                        "\nknee: step {} at {users} users; safe ceiling {ceiling} users ({users} x {})",
+                        "step {} at {users} users; safe ceiling {ceiling} users ({users} x {})",
                         step + 1,
                         short(knee.ceiling_factor)
                     );
                 }
-                _ => out.push_str("\nknee: not found\n"),
+                _ => out.push_str("not found\n"),
             }
             let _ = writeln!(out, "  {}", knee.why);
+            if let Some(rps) = knee.plateau_rps {
+                let _ = writeln!(
+                    out,
+                    "  throughput plateau {}",
+                    format::value(Unit::PerSecond, rps)
+                );
+            }
         }
         if let Some(elbow) = &a.elbow {
             match (elbow.found, elbow.rate_under_limit) {
@@ -356,8 +365,9 @@ latency in ms, from the actual send
 failures by kind
   step 2: 5xx 100, timeout 20
 
-knee: step 1 at 50 users; safe ceiling 40 users (50 x 0.8)
+knee (heuristic): step 1 at 50 users; safe ceiling 40 users (50 x 0.8)
   step 2 (100 users) degraded: p95 22 ms is 2.24x the first step's 9.8 ms (limit 2x); error rate 1.05% is over 1%
+  throughput plateau 190/s
 
 thresholds
   ✓ p95 < 500 ms (run): 18 ms

@@ -12,8 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::Error;
 use crate::store::atomic::write_atomic;
-use crate::store::results::{create_dir_no_link, open_no_follow, read_no_follow};
-use crate::summary::{Summary, Verdict};
+use crate::store::results::{check_name, create_dir_no_link, open_no_follow, read_no_follow};
+use crate::summary::analysis::Knee;
+use crate::summary::{Fingerprint, Summary, Verdict};
 use stampede_metrics::Figures;
 
 pub const HISTORY_FILE: &str = "history.jsonl";
@@ -27,9 +28,45 @@ pub struct HistoryEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
     pub started_at: String,
+    /// The run's configuration; `history` draws a trend only within one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<Fingerprint>,
     pub verdict: Verdict,
     pub steps: Vec<HistoryStep>,
     pub total: HistoryFigures,
+    /// A capacity run's knee and safe ceiling, so "has our ceiling moved?" needs no run folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub knee: Option<HistoryKnee>,
+}
+
+/// The knee as history keeps it: what summary.json's analysis says, without the curve.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HistoryKnee {
+    /// `heuristic`, or `your levels: p95 > 300 ms`.
+    pub rule: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ceiling_users: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plateau_rps: Option<f64>,
+}
+
+impl HistoryKnee {
+    pub fn of(knee: &Knee) -> HistoryKnee {
+        HistoryKnee {
+            rule: knee.rule(),
+            step: knee.step,
+            users: knee.users,
+            ceiling_users: knee.ceiling_users,
+            reason: knee.reason.clone(),
+            plateau_rps: knee.plateau_rps,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -44,6 +81,9 @@ pub struct HistoryStep {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct HistoryFigures {
     pub users: u32,
+    /// The arrival rate asked for (open model), per second; for a run, its steps' highest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_per_s: Option<f64>,
     pub requests: u64,
     pub rps: f64,
     pub p50_ms: f64,
@@ -53,9 +93,10 @@ pub struct HistoryFigures {
 }
 
 impl HistoryFigures {
-    fn of(users: u32, f: &Figures) -> HistoryFigures {
+    fn of(users: u32, rate_per_s: Option<f64>, f: &Figures) -> HistoryFigures {
         HistoryFigures {
             users,
+            rate_per_s,
             requests: f.requests,
             rps: f.rps,
             p50_ms: f.latency_ms.p50,
@@ -72,6 +113,7 @@ impl HistoryEntry {
             run_id: summary.run_id.clone(),
             tag: summary.tag.clone(),
             started_at: summary.started_at.clone(),
+            fingerprint: summary.fingerprint.clone(),
             verdict: summary.verdict,
             steps: summary
                 .steps
@@ -79,17 +121,32 @@ impl HistoryEntry {
                 .map(|s| HistoryStep {
                     index: s.index,
                     label: s.label.clone(),
-                    figures: HistoryFigures::of(s.users, &s.figures),
+                    figures: HistoryFigures::of(s.users, s.load.planned_rate, &s.figures),
                 })
                 .collect(),
-            total: HistoryFigures::of(summary.total.users, &summary.total.figures),
+            total: HistoryFigures::of(
+                summary.total.users,
+                summary
+                    .steps
+                    .iter()
+                    .filter_map(|s| s.load.planned_rate)
+                    .reduce(f64::max),
+                &summary.total.figures,
+            ),
+            knee: summary.analysis.knee.as_ref().map(HistoryKnee::of),
         }
     }
 }
 
 /// Appends `entry` to `scenario_dir/history.jsonl` under an exclusive lock, keeping the last
-/// `keep` runs.
-pub fn append(scenario_dir: &Path, entry: &HistoryEntry, keep: usize) -> Result<(), Error> {
+/// `keep` runs: older runs are pruned, their history lines and their run folders together, but
+/// the latest run of each tag stays (it is what `compare --baseline tag:NAME` names), even past
+/// `keep`. Returns the run ids pruned.
+pub fn append(
+    scenario_dir: &Path,
+    entry: &HistoryEntry,
+    keep: usize,
+) -> Result<Vec<String>, Error> {
     create_dir_no_link(scenario_dir)?;
     let lock_path = scenario_dir.join(LOCK_FILE);
     let lock = open_no_follow(&lock_path, true)?;
@@ -103,12 +160,68 @@ pub fn append(scenario_dir: &Path, entry: &HistoryEntry, keep: usize) -> Result<
     let mut lines: Vec<&str> = existing.lines().filter(|l| !l.trim().is_empty()).collect();
     let line = serde_json::to_string(entry).expect("a history entry always serialises");
     lines.push(&line);
-    let skip = lines.len().saturating_sub(keep.max(1));
-    let mut text = lines[skip..].join("\n");
+    let (kept, pruned) = prune(&lines, keep.max(1));
+    let mut text = kept.join("\n");
     text.push('\n');
     write_atomic(&path, text.as_bytes())?;
+    // Folders go after their lines: a crash in between leaves a folder without a line (which
+    // nothing reads), never a line without its folder.
+    for run_id in &pruned {
+        remove_run(scenario_dir, run_id)?;
+    }
     drop(lock);
-    Ok(())
+    Ok(pruned)
+}
+
+/// What pruning needs of a line; a line from a newer stampede still has these.
+#[derive(Deserialize)]
+struct Head {
+    run_id: String,
+    #[serde(default)]
+    tag: Option<String>,
+}
+
+/// The lines kept, oldest first, and the run ids of the lines pruned: the oldest, until `keep`
+/// remain, skipping the latest line of each tag. A line that does not parse is dropped by age
+/// like any other, but no folder is removed for it.
+fn prune<'a>(lines: &[&'a str], keep: usize) -> (Vec<&'a str>, Vec<String>) {
+    let heads: Vec<Option<Head>> = lines.iter().map(|l| serde_json::from_str(l).ok()).collect();
+    let mut protected = vec![false; lines.len()];
+    let mut tags: Vec<&str> = Vec::new();
+    for (i, head) in heads.iter().enumerate().rev() {
+        if let Some(tag) = head.as_ref().and_then(|h| h.tag.as_deref())
+            && !tags.contains(&tag)
+        {
+            tags.push(tag);
+            protected[i] = true;
+        }
+    }
+    let mut excess = lines.len().saturating_sub(keep);
+    let (mut kept, mut pruned) = (Vec::new(), Vec::new());
+    for (i, line) in lines.iter().enumerate() {
+        if excess > 0 && !protected[i] {
+            excess -= 1;
+            pruned.extend(heads[i].as_ref().map(|h| h.run_id.clone()));
+        } else {
+            kept.push(*line);
+        }
+    }
+    (kept, pruned)
+}
+
+/// Removes a pruned run's folder: only a real folder under the scenario's, named as run ids
+/// are, never through a symbolic link; one already gone is fine.
+fn remove_run(scenario_dir: &Path, run_id: &str) -> Result<(), Error> {
+    if check_name(run_id, "a run id").is_err() {
+        return Ok(());
+    }
+    let dir = scenario_dir.join(run_id);
+    match std::fs::symlink_metadata(&dir) {
+        Ok(meta) if meta.is_dir() => {
+            std::fs::remove_dir_all(&dir).map_err(|source| Error::Write { path: dir, source })
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The history's text, empty when there is none; a symbolic link in its place is refused, so
@@ -156,10 +269,12 @@ pub(crate) mod tests {
             run_id: format!("2026112{}T101500Z", n % 10),
             tag: (n == 2).then(|| "fix".to_owned()),
             started_at: "2026-11-23T10:15:00Z".to_owned(),
+            fingerprint: None,
             verdict: Verdict::Passed,
             steps: vec![],
             total: HistoryFigures {
                 users: 10,
+                rate_per_s: None,
                 requests: 1000 * n as u64,
                 rps,
                 p50_ms: p95 / 2.0,
@@ -167,6 +282,7 @@ pub(crate) mod tests {
                 p99_ms: p95 * 2.0,
                 error_rate: 0.001,
             },
+            knee: None,
         }
     }
 
@@ -258,5 +374,60 @@ pub(crate) mod tests {
         let previous = previous_run(dir.path(), "20261123T101500Z").unwrap();
         assert_eq!(previous, Some(dir.path().join("20261121T101500Z")));
         assert_eq!(previous_run(dir.path(), "20261121T101500Z").unwrap(), None);
+    }
+
+    #[test]
+    fn pruning_removes_old_run_folders_with_their_lines_but_keeps_the_tagged_baseline() {
+        let dir = tempfile::tempdir().unwrap();
+        // Runs 0..6; run 2 is tagged `fix` (the baseline `compare --baseline tag:fix` names).
+        let mut pruned = Vec::new();
+        for n in 0..7 {
+            let e = entry(n, 10.0, 100.0);
+            std::fs::create_dir(dir.path().join(&e.run_id)).unwrap();
+            pruned.extend(append(dir.path(), &e, 3).unwrap());
+        }
+        let ids: Vec<String> = history(dir.path())
+            .unwrap()
+            .into_iter()
+            .map(|e| e.run_id)
+            .collect();
+        assert_eq!(
+            ids,
+            ["20261122T101500Z", "20261125T101500Z", "20261126T101500Z"]
+        );
+        assert_eq!(
+            pruned,
+            [
+                "20261120T101500Z",
+                "20261121T101500Z",
+                "20261123T101500Z",
+                "20261124T101500Z"
+            ]
+        );
+        let mut folders: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.path().is_dir())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        folders.sort();
+        assert_eq!(
+            folders, ids,
+            "every folder left has its line, and only those"
+        );
+    }
+
+    #[test]
+    fn a_newer_tag_frees_the_older_run_of_that_tag() {
+        let lines = [
+            r#"{"run_id":"a","tag":"base"}"#,
+            r#"{"run_id":"b","tag":"base"}"#,
+            r#"{"run_id":"c"}"#,
+            "not json",
+            r#"{"run_id":"d"}"#,
+        ];
+        let (kept, pruned) = prune(&lines, 2);
+        assert_eq!(pruned, ["a", "c"]);
+        assert_eq!(kept, [lines[1], lines[4]]);
     }
 }

@@ -3,6 +3,8 @@
 //! the judge (`crate::judge::analysis`); plain data here.
 
 use serde::{Deserialize, Serialize};
+use stampede_metrics::format;
+use stampede_plan::{Condition, Metric};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Analysis {
@@ -48,6 +50,39 @@ pub struct Knee {
     pub min_growth: f64,
     /// The sweep: users against p95, error rate and throughput.
     pub points: Vec<CurvePoint>,
+    /// The scenario's own warning levels (`knee = { .. }`); none: the heuristic found the knee.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub levels: Vec<KneeLevel>,
+    /// What marked the knee, first: `p95 crossed 300 ms`, or the heuristic's first reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The most throughput any step of the sweep reached (requests per second): where the
+    /// curve flattens when the system saturates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plateau_rps: Option<f64>,
+}
+
+/// One warning level of a user-defined knee: the knee is the first step where it holds.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KneeLevel {
+    pub metric: Metric,
+    pub condition: Condition,
+}
+
+impl Knee {
+    /// Which rule found the knee, as every output names it: `heuristic`, or
+    /// `your levels: p95 > 300 ms or error-rate > 1%`.
+    pub fn rule(&self) -> String {
+        if self.levels.is_empty() {
+            return "heuristic".to_owned();
+        }
+        let rules: Vec<String> = self
+            .levels
+            .iter()
+            .map(|l| format::rule(l.metric, &l.condition))
+            .collect();
+        format!("your levels: {}", rules.join(" or "))
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use stampede_metrics::{Alert, Arrivals, Figures, LoadFigures};
 
 pub mod analysis;
+pub mod fingerprint;
 pub mod monitor;
 pub mod named;
 pub mod plan;
@@ -20,6 +21,7 @@ pub mod words;
 
 use crate::Error;
 use analysis::Analysis;
+pub use fingerprint::Fingerprint;
 use monitor::MonitorSummary;
 use named::Named;
 use series::Series;
@@ -49,6 +51,9 @@ pub struct RunMeta {
     /// The plan as `stampede plan` prints it, secrets redacted: what was run, in words.
     #[serde(default)]
     pub plan_text: String,
+    /// The run's configuration, for grouping comparable runs (absent in older records).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<Fingerprint>,
 }
 
 /// The verdict of a run.
@@ -84,6 +89,9 @@ pub struct Summary {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
     pub base_url: String,
+    /// The run's configuration (absent in runs of an older stampede).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<Fingerprint>,
     /// RFC 3339, UTC.
     pub started_at: String,
     pub finished_at: String,

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use stampede_plan::{Drift, Kind, Load, Plan, Threshold};
+use stampede_plan::{Condition, Drift, Kind, Load, Metric, Plan, Threshold};
 
 use crate::summary::words;
 
@@ -25,6 +25,10 @@ pub struct PlanFacts {
     pub thresholds: Vec<Threshold>,
     pub kind: Kind,
     pub ceiling_factor: f64,
+    /// Capacity: the scenario's own knee levels; none (and in records from before them): the
+    /// heuristic finds the knee.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub knee_levels: Vec<(Metric, Condition)>,
     /// The step whose recovery a burst analysis times.
     pub burst_step: Option<usize>,
     /// The soak's drift limits, when the scenario set any.
@@ -89,6 +93,7 @@ impl PlanFacts {
             thresholds: plan.thresholds.clone(),
             kind: plan.kind,
             ceiling_factor: plan.ceiling_factor,
+            knee_levels: plan.knee_levels.clone(),
             burst_step,
             drift: plan.drift,
             rows_per_interval,

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::file::{BurstKeys, CapacityKeys, Common, SmokeKeys, SoakKeys, ThroughputKeys};
 use crate::parse::KindFile;
+use crate::ramp::Ramp;
 use crate::spanned::Spanned;
 use crate::types::{Count, Dur, Positive, Warmup};
 use stampede_plan::{Load, Plan, Step, Think};
@@ -107,7 +108,10 @@ impl Lowerer<'_> {
             Specific::Smoke(keys) => self.smoke(keys),
             Specific::Capacity(keys) => {
                 if let Some(stop) = &keys.stop_when {
-                    plan.stop_when = self.stop_when(stop);
+                    plan.stop_when = self.metric_conditions(stop, "stop-when");
+                }
+                if let Some(levels) = &keys.knee {
+                    plan.knee_levels = self.metric_conditions(levels, "knee");
                 }
                 if let Some(factor) = &keys.ceiling_factor {
                     if factor.value > 0.0 && factor.value <= 1.0 {
@@ -182,6 +186,22 @@ impl Lowerer<'_> {
         value.0
     }
 
+    /// A step's ramp time for `users` users: a time as given, or users over a rate; either way
+    /// inside `hold` (see [`Self::within`]).
+    pub(super) fn ramp(
+        &mut self,
+        value: &Option<Spanned<Ramp>>,
+        users: u32,
+        key: &str,
+        hold: Duration,
+        hold_key: &str,
+    ) -> Duration {
+        let time = value
+            .as_ref()
+            .map(|v| Spanned::new(v.span.clone(), Dur(v.value.time_for(users))));
+        self.within(&time, key, hold, hold_key)
+    }
+
     fn hold(&mut self, value: &D, key: &str, kind: &str) -> Duration {
         if !self.required(value, key, kind, &format!("{key} = \"5m\"")) {
             return Duration::from_secs(1);
@@ -213,7 +233,7 @@ impl Lowerer<'_> {
             }
         };
         let mut step = step(format!("{users} users"), Load::Closed { users }, hold);
-        step.ramp = self.within(&keys.ramp, "ramp", hold, "duration");
+        step.ramp = self.ramp(&keys.ramp, users, "ramp", hold, "duration");
         step.ramp_down = self.within(&keys.ramp_down, "ramp-down", hold, "duration");
         step.warmup = self.warmup(&keys.warmup, hold, "duration").0;
         step.iterations_per_user = keys.iterations.as_ref().map(|i| u64::from(i.0));
@@ -223,7 +243,6 @@ impl Lowerer<'_> {
     fn capacity(&mut self, keys: CapacityKeys) -> Vec<Step> {
         self.required(&keys.users, "users", "capacity", "users = [50, 100, 200]");
         let hold = self.hold(&keys.hold, "hold", "capacity");
-        let ramp = self.within(&keys.ramp, "ramp", hold, "hold");
         let ramp_down = self.within(&keys.ramp_down, "ramp-down", hold, "hold");
         let warmup = self.warmup(&keys.warmup, hold, "hold").0;
         let counts: Vec<u32> = keys
@@ -243,7 +262,7 @@ impl Lowerer<'_> {
             .iter()
             .map(|&users| {
                 let mut s = step(format!("{users} users"), Load::Closed { users }, hold);
-                s.ramp = ramp;
+                s.ramp = self.ramp(&keys.ramp, users, "ramp", hold, "hold");
                 s.ramp_down = ramp_down;
                 s.warmup = warmup;
                 s.cooldown = cooldown;
@@ -385,7 +404,7 @@ impl Lowerer<'_> {
         let before = self.hold(&keys.before, "before", "burst");
         let burst_for = self.hold(&keys.burst_for, "burst-for", "burst");
         let after = self.hold(&keys.after, "after", "burst");
-        let ramp = self.within(&keys.ramp, "ramp", before, "before");
+        let ramp = self.ramp(&keys.ramp, baseline.max_users(), "ramp", before, "before");
         let warmup = self.warmup(&keys.warmup, before, "before").0;
         let burst = match (&keys.burst_users, &keys.burst_rate, &keys.burst_requests) {
             (Some(users), None, None) => Load::Closed { users: users.0 },
@@ -420,11 +439,26 @@ impl Lowerer<'_> {
         let mut first = step("before".into(), baseline.clone(), before);
         first.ramp = ramp;
         first.warmup = warmup;
-        vec![
-            first,
-            step("burst".into(), burst, burst_for),
-            step("recovery".into(), baseline, after),
-        ]
+        let mut burst_step = step("burst".into(), burst, burst_for);
+        if let Some(burst_ramp) = &keys.burst_ramp {
+            match burst_step.load {
+                Load::Closed { users } => {
+                    burst_step.ramp = self.ramp(
+                        &keys.burst_ramp,
+                        users,
+                        "burst-ramp",
+                        burst_for,
+                        "burst-for",
+                    );
+                }
+                _ => self.sink.hint(
+                    burst_ramp.span.clone(),
+                    "`burst-ramp` brings users up: it needs `burst-users`",
+                    "burst-users = 250 with burst-ramp = \"25/s\"",
+                ),
+            }
+        }
+        vec![first, burst_step, step("recovery".into(), baseline, after)]
     }
 
     fn soak(&mut self, keys: SoakKeys) -> Vec<Step> {

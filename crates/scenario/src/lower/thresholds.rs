@@ -237,8 +237,13 @@ impl Lowerer<'_> {
         }
     }
 
-    /// Capacity's `stop-when`: plain conditions, saying when to stop.
-    pub(super) fn stop_when(&mut self, conditions: &MetricConditions) -> Vec<(Metric, Condition)> {
+    /// Capacity's `stop-when` and `knee`: plain conditions (no warning level, window or abort),
+    /// saying when to stop or where the knee is. `table` names the key in messages.
+    pub(super) fn metric_conditions(
+        &mut self,
+        conditions: &MetricConditions,
+        table: &str,
+    ) -> Vec<(Metric, Condition)> {
         let mut out = Vec::new();
         for (metric, value) in conditions.entries() {
             let key = metric.name();
@@ -252,8 +257,8 @@ impl Lowerer<'_> {
                 }
                 ThresholdValue::Full(_) => self.sink.hint(
                     value.span.clone(),
-                    format!("`stop-when.{key}` takes a condition"),
-                    format!("{key} = \"> 2s\""),
+                    format!("`{table}.{key}` takes a condition"),
+                    example(metric),
                 ),
             }
         }

@@ -1,19 +1,41 @@
-//! The knee of a capacity sweep: the last step before the system degrades, and the safe
-//! ceiling derived from it (knee users x the plan's ceiling factor).
+//! The knee of a capacity sweep and the safe ceiling derived from it (knee users x the plan's
+//! ceiling factor), found by one of two rules, named as such in every output.
 //!
-//! A step is degraded when its p95 exceeds a factor of the first step's, its error rate passes a
+//! With the scenario's own levels (`knee = { p95 = "> 300ms" }`, plan 004's "the user count
+//! where metrics first exceed warning thresholds"), the knee is the first step where any level
+//! holds, read through `Figures::value` like every other rule.
+//!
+//! Without, a heuristic: the knee is the last step before the system degrades. A step is
+//! degraded when its p95 exceeds a factor of the first step's, its error rate passes a
 //! limit, or its throughput stopped growing with users (less than a fraction of linear growth
 //! over the previous step). Comparing against the first step, not the previous one, keeps a slow
 //! creep from hiding behind small step-to-step changes.
 
 use super::{AnalysisOptions, curve};
 use crate::summary::StepSummary;
-use crate::summary::analysis::{CurvePoint, Knee};
-use stampede_metrics::format::{percent, short};
+use crate::summary::analysis::{CurvePoint, Knee, KneeLevel};
+use stampede_metrics::format::{self, percent, short};
+use stampede_plan::{Condition, Metric};
 
-pub(crate) fn knee(steps: &[StepSummary], ceiling_factor: f64, options: &AnalysisOptions) -> Knee {
-    let points = curve(steps, |s| f64::from(s.users));
-    let mut knee = Knee {
+/// The knee by the scenario's `levels` when it set any, by the heuristic otherwise.
+pub(crate) fn knee(
+    steps: &[StepSummary],
+    ceiling_factor: f64,
+    levels: &[(Metric, Condition)],
+    options: &AnalysisOptions,
+) -> Knee {
+    let mut knee = if levels.is_empty() {
+        heuristic(steps, ceiling_factor, options)
+    } else {
+        by_levels(steps, ceiling_factor, levels, options)
+    };
+    knee.plateau_rps = knee.points.iter().map(|p| p.rps).reduce(f64::max);
+    knee
+}
+
+/// A knee not found yet, with the sweep's points and the heuristic's limits recorded.
+fn empty(steps: &[StepSummary], ceiling_factor: f64, options: &AnalysisOptions) -> Knee {
+    Knee {
         found: false,
         step: None,
         users: None,
@@ -23,10 +45,81 @@ pub(crate) fn knee(steps: &[StepSummary], ceiling_factor: f64, options: &Analysi
         p95_factor: options.knee_p95_factor,
         error_rate_limit: options.error_rate_limit,
         min_growth: options.knee_min_growth,
-        points: Vec::new(),
+        points: curve(steps, |s| f64::from(s.users)),
+        levels: Vec::new(),
+        reason: None,
+        plateau_rps: None,
+    }
+}
+
+/// The first step with requests where any level holds is the knee; every level it crossed is
+/// named, the first in the scenario's order as the reason.
+fn by_levels(
+    steps: &[StepSummary],
+    ceiling_factor: f64,
+    levels: &[(Metric, Condition)],
+    options: &AnalysisOptions,
+) -> Knee {
+    let mut knee = empty(steps, ceiling_factor, options);
+    knee.levels = levels
+        .iter()
+        .map(|&(metric, condition)| KneeLevel { metric, condition })
+        .collect();
+    for step in steps.iter().filter(|s| s.figures.requests > 0) {
+        let crossed: Vec<(Metric, &Condition, f64)> = levels
+            .iter()
+            .filter_map(|(metric, condition)| {
+                let value = step.figures.value(*metric)?;
+                condition
+                    .holds(value)
+                    .then_some((*metric, condition, value))
+            })
+            .collect();
+        let Some(&(metric, condition, _)) = crossed.first() else {
+            continue;
+        };
+        let said: Vec<String> = crossed
+            .iter()
+            .map(|(m, c, v)| {
+                format!(
+                    "{} {} {}",
+                    m.name(),
+                    format::value(m.unit(), *v),
+                    format::condition(*m, c)
+                )
+            })
+            .collect();
+        knee.found = true;
+        knee.step = Some(step.index);
+        knee.users = Some(step.users);
+        knee.ceiling_users = Some((f64::from(step.users) * ceiling_factor).floor() as u32);
+        knee.reason = Some(format!(
+            "{} crossed {}",
+            metric.name(),
+            format::value(metric.unit(), condition.value)
+        ));
+        knee.why = format!("{} crossed your levels: {}", step.title(), said.join("; "));
+        return knee;
+    }
+    knee.why = match knee.points.last() {
+        Some(last) => format!(
+            "no knee within the sweep: no step crossed your levels, up to step {} ({}); \
+             extend the sweep to find the ceiling",
+            last.step + 1,
+            last.label
+        ),
+        None => "no step had any requests: nothing to find a knee in".to_owned(),
     };
+    knee
+}
+
+/// The built-in rule: the last step before one that degraded.
+fn heuristic(steps: &[StepSummary], ceiling_factor: f64, options: &AnalysisOptions) -> Knee {
+    let mut knee = empty(steps, ceiling_factor, options);
+    let points = std::mem::take(&mut knee.points);
     let Some(first) = points.first() else {
         knee.why = "no step had any requests: nothing to find a knee in".to_owned();
+        knee.points = points;
         return knee;
     };
     if first.error_rate > options.error_rate_limit {
@@ -50,6 +143,7 @@ pub(crate) fn knee(steps: &[StepSummary], ceiling_factor: f64, options: &Analysi
             knee.step = Some(previous.step);
             knee.users = Some(users);
             knee.ceiling_users = Some((f64::from(users) * ceiling_factor).floor() as u32);
+            knee.reason = reasons.first().cloned();
             knee.why = format!(
                 "step {} ({}) degraded: {}",
                 point.step + 1,
@@ -130,7 +224,7 @@ mod tests {
             (300, 560.0, 75.0, 0.002),
             (400, 600.0, 310.0, 0.004),
         ]);
-        let knee = knee(&steps, 0.8, &AnalysisOptions::default());
+        let knee = knee(&steps, 0.8, &[], &AnalysisOptions::default());
         assert!(knee.found);
         assert_eq!(
             (knee.step, knee.users, knee.ceiling_users),
@@ -151,7 +245,7 @@ mod tests {
             (20, 20.0, 41.0, 0.0),
             (40, 40.0, 42.0, 0.03),
         ]);
-        let knee = knee(&steps, 0.8, &AnalysisOptions::default());
+        let knee = knee(&steps, 0.8, &[], &AnalysisOptions::default());
         assert_eq!((knee.step, knee.ceiling_users), (Some(1), Some(16)));
         assert_eq!(
             knee.why,
@@ -166,7 +260,7 @@ mod tests {
             (100, 200.0, 41.0, 0.0),
             (150, 300.0, 42.0, 0.0),
         ]);
-        let knee = knee(&steps, 0.8, &AnalysisOptions::default());
+        let knee = knee(&steps, 0.8, &[], &AnalysisOptions::default());
         assert!(!knee.found);
         assert_eq!((knee.step, knee.ceiling_users), (None, None));
         assert!(
@@ -187,15 +281,104 @@ mod tests {
             (250, 515.0, 47.0, 0.0008),
             (300, 520.0, 140.0, 0.002),
         ]);
-        let knee = knee(&steps, 0.8, &AnalysisOptions::default());
+        let knee = knee(&steps, 0.8, &[], &AnalysisOptions::default());
         assert_eq!((knee.users, knee.ceiling_users), (Some(250), Some(200)));
     }
 
     #[test]
     fn a_first_step_already_failing_has_no_knee() {
         let steps = sweep(&[(50, 100.0, 40.0, 0.2), (100, 100.0, 400.0, 0.5)]);
-        let knee = knee(&steps, 0.8, &AnalysisOptions::default());
+        let knee = knee(&steps, 0.8, &[], &AnalysisOptions::default());
         assert!(!knee.found);
         assert!(knee.why.contains("already has 20% errors"), "{}", knee.why);
+    }
+
+    /// Plan 004's levels: p95 > 300 ms, error rate > 1 %.
+    fn levels() -> Vec<(Metric, Condition)> {
+        use stampede_plan::Op;
+        vec![
+            (
+                Metric::P95,
+                Condition {
+                    op: Op::Gt,
+                    value: 300.0,
+                },
+            ),
+            (
+                Metric::ErrorRate,
+                Condition {
+                    op: Op::Gt,
+                    value: 0.01,
+                },
+            ),
+        ]
+    }
+
+    #[test]
+    fn your_levels_make_the_first_step_that_crosses_one_the_knee() {
+        // The heuristic would put this knee at 200 users (throughput flattens at 300); the
+        // levels put it where p95 first passes 300 ms, at 400 users.
+        let steps = sweep(&[
+            (100, 200.0, 40.0, 0.0),
+            (200, 390.0, 60.0, 0.0),
+            (300, 420.0, 150.0, 0.002),
+            (400, 430.0, 310.0, 0.004),
+            (500, 410.0, 900.0, 0.05),
+        ]);
+        let knee = knee(&steps, 0.8, &levels(), &AnalysisOptions::default());
+        assert!(knee.found);
+        assert_eq!(
+            (knee.step, knee.users, knee.ceiling_users),
+            (Some(3), Some(400), Some(320))
+        );
+        assert_eq!(knee.reason.as_deref(), Some("p95 crossed 300 ms"));
+        assert_eq!(
+            knee.why,
+            "step 4 (400 users) crossed your levels: p95 310 ms > 300 ms"
+        );
+        assert_eq!(knee.rule(), "your levels: p95 > 300 ms or error-rate > 1%");
+        assert_eq!(knee.plateau_rps, Some(430.0));
+        let heuristic = super::knee(&steps, 0.8, &[], &AnalysisOptions::default());
+        assert_eq!(
+            (heuristic.users, heuristic.rule().as_str()),
+            (Some(200), "heuristic")
+        );
+    }
+
+    #[test]
+    fn every_level_crossed_at_the_knee_is_named_and_the_first_is_the_reason() {
+        let steps = sweep(&[(10, 10.0, 40.0, 0.0), (20, 12.0, 400.0, 0.02)]);
+        let knee = knee(&steps, 0.5, &levels(), &AnalysisOptions::default());
+        assert_eq!((knee.users, knee.ceiling_users), (Some(20), Some(10)));
+        assert_eq!(knee.reason.as_deref(), Some("p95 crossed 300 ms"));
+        assert_eq!(
+            knee.why,
+            "step 2 (20 users) crossed your levels: p95 400 ms > 300 ms; error-rate 2% > 1%"
+        );
+    }
+
+    #[test]
+    fn levels_never_crossed_say_there_is_no_knee() {
+        // p95 doubles and throughput flattens, which the heuristic calls a knee; the team's
+        // levels are not crossed, so there is none.
+        let steps = sweep(&[
+            (50, 100.0, 40.0, 0.0),
+            (100, 110.0, 120.0, 0.0),
+            (150, 112.0, 290.0, 0.009),
+        ]);
+        let knee = knee(&steps, 0.8, &levels(), &AnalysisOptions::default());
+        assert!(!knee.found);
+        assert_eq!(
+            (knee.step, knee.users, knee.ceiling_users),
+            (None, None, None)
+        );
+        assert_eq!(knee.reason, None);
+        assert_eq!(
+            knee.why,
+            "no knee within the sweep: no step crossed your levels, up to step 3 (150 users); \
+             extend the sweep to find the ceiling"
+        );
+        assert_eq!(knee.plateau_rps, Some(112.0));
+        assert!(super::knee(&steps, 0.8, &[], &AnalysisOptions::default()).found);
     }
 }

@@ -8,7 +8,8 @@ use super::svg::{Chart, Line, NARROW, Shade};
 use crate::summary::Summary;
 use crate::summary::analysis::{CurvePoint, Drift, Elbow, Knee};
 use crate::summary::series::SeriesPoint;
-use stampede_metrics::format::{percent, short, trim};
+use stampede_metrics::format::{self, percent, short, trim};
+use stampede_plan::Metric;
 
 /// Reads one figure off a point of a load curve.
 type Pick = fn(&CurvePoint) -> f64;
@@ -206,15 +207,33 @@ fn knee_charts(out: &mut String, knee: &Knee) {
         }
     }
     charts[2].y_format = |y| percent(y);
-    charts[2].rules.push((
-        knee.error_rate_limit,
-        format!("limit {}", percent(knee.error_rate_limit)),
-    ));
-    if let Some(first) = pts.first() {
-        let limit = first.p95_ms * knee.p95_factor;
-        charts[0]
-            .rules
-            .push((limit, format!("{}x first step", short(knee.p95_factor))));
+    if knee.levels.is_empty() {
+        charts[2].rules.push((
+            knee.error_rate_limit,
+            format!("limit {}", percent(knee.error_rate_limit)),
+        ));
+        if let Some(first) = pts.first() {
+            let limit = first.p95_ms * knee.p95_factor;
+            charts[0]
+                .rules
+                .push((limit, format!("{}x first step", short(knee.p95_factor))));
+        }
+    }
+    // The scenario's own levels are drawn where a chart shows their metric.
+    for level in &knee.levels {
+        let chart = match level.metric {
+            Metric::P95 => 0,
+            Metric::Rps => 1,
+            Metric::ErrorRate => 2,
+            _ => continue,
+        };
+        charts[chart].rules.push((
+            level.condition.value,
+            format!(
+                "your level {}",
+                format::rule(level.metric, &level.condition)
+            ),
+        ));
     }
     for chart in &charts {
         let _ = writeln!(out, "<figure>{}</figure>", chart.render());
@@ -224,12 +243,13 @@ fn knee_charts(out: &mut String, knee: &Knee) {
         "</div>\n<p class=\"note\">{}</p>",
         escape(&match knee.ceiling_users {
             Some(c) => format!(
-                "Safe ceiling: {c} users ({} users at the knee x {}). {}",
+                "Safe ceiling: {c} users ({} users at the knee x {}); knee ({}). {}",
                 knee.users.unwrap_or(0),
                 short(knee.ceiling_factor),
+                knee.rule(),
                 knee.why
             ),
-            None => knee.why.clone(),
+            None => format!("Knee ({}): {}", knee.rule(), knee.why),
         })
     );
 }

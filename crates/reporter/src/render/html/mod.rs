@@ -221,12 +221,18 @@ fn callouts(out: &mut String, s: &Summary) {
                 "Safe ceiling",
                 &format!("{ceiling} users"),
                 &format!(
-                    "knee at {users} users x {}. {}",
+                    "knee ({}) at {users} users x {}. {}",
+                    knee.rule(),
                     short(knee.ceiling_factor),
                     knee.why
                 ),
             ),
-            _ => callout(out, "Safe ceiling", "not found", &knee.why),
+            _ => callout(
+                out,
+                "Safe ceiling",
+                "not found",
+                &format!("knee ({}): {}", knee.rule(), knee.why),
+            ),
         }
     }
     if let Some(elbow) = &a.elbow {

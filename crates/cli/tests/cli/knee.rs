@@ -1,0 +1,121 @@
+//! A knee you define, end to end: a capacity sweep against a demo target whose latency is
+//! fixed, so the step where a level is crossed is known in advance; then `history` and
+//! `compare` read the knee and the ceiling back.
+
+use std::path::Path;
+use std::time::Duration;
+
+use stampede_target::{Config, Faults, Latency, Target};
+
+use crate::*;
+
+/// One user can make at most 20 requests a second against a 50 ms target, six can make 120:
+/// `rps > 40` can only hold at the second step.
+const SWEEP: &str = "kind = \"capacity\"\nbase-url = \"http://127.0.0.1:1\"\nusers = [1, 6]\n\
+                     hold = \"1s\"\ninterval = \"250ms\"\nknee = { rps = \"> 40\" }\n\n\
+                     [[request]]\nname = \"health\"\npath = \"/health\"\n";
+
+fn sweep(scenario: &Path, out: &Path, url: &str, id: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "run",
+        out_arg(scenario),
+        "--target",
+        url,
+        "--out",
+        out_arg(out),
+        "--run-id",
+        id,
+        "--threads",
+        "1",
+    ];
+    args.extend(extra);
+    let output = stampede(&args);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    output
+}
+
+#[test]
+fn your_knee_levels_are_found_stored_shown_in_history_and_compared() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let scenario = dir.path().join("sweep.toml");
+    std::fs::write(&scenario, SWEEP).expect("write scenario");
+    let out = dir.path().join("results");
+    let target = Target::start(Config {
+        faults: Faults {
+            latency: Latency::Fixed(Duration::from_millis(50)),
+            ..Faults::default()
+        },
+        ..Config::default()
+    })
+    .expect("demo target");
+    let url = format!("http://{}", target.addr());
+
+    let base = sweep(&scenario, &out, &url, "base", &[]);
+    let said = text(&base.stdout);
+    assert!(
+        said.contains(
+            "knee (your levels: rps > 40/s): step 2 at 6 users; safe ceiling 4 users (6 x 0.8)"
+        ),
+        "{said}"
+    );
+    let knee = &summary_of(&out.join("sweep/base"))["analysis"]["knee"];
+    assert_eq!(knee["users"], 6);
+    assert_eq!(knee["ceiling_users"], 4);
+    assert_eq!(knee["reason"], "rps crossed 40/s");
+    assert!(
+        knee["plateau_rps"].as_f64().expect("plateau") > 40.0,
+        "{knee}"
+    );
+
+    // A level no step reaches: no knee, and the run says so.
+    let next = sweep(
+        &scenario,
+        &out,
+        &url,
+        "next",
+        &["--set", "knee.rps=> 100000"],
+    );
+    let said = text(&next.stdout);
+    assert!(
+        said.contains("knee (your levels: rps > 100000/s): not found"),
+        "{said}"
+    );
+    assert!(said.contains("no step crossed your levels"), "{said}");
+
+    // The two runs differ by an override, so only `--all` puts them in one table.
+    let history = stampede(&[
+        "history",
+        out_arg(&scenario),
+        "--out",
+        out_arg(&out),
+        "--all",
+    ]);
+    let table = text(&history.stdout);
+    assert_eq!(history.status.code(), Some(0), "{table}");
+    let rows: Vec<&str> = table.lines().collect();
+    assert!(rows[0].ends_with("knee users  ceiling"), "{table}");
+    assert!(
+        rows[1].starts_with("base") && rows[1].ends_with("6        4"),
+        "{table}"
+    );
+    assert!(
+        rows[2].starts_with("next") && rows[2].ends_with("none     none"),
+        "{table}"
+    );
+
+    let compared = stampede(&[
+        "compare",
+        out_arg(&scenario),
+        "--run",
+        "next",
+        "--baseline",
+        "base",
+        "--out",
+        out_arg(&out),
+    ]);
+    let said = text(&compared.stdout);
+    assert!(
+        said.contains("safe ceiling 4 -> none: no knee within the sweep now, it was at 6 users"),
+        "{said}"
+    );
+}
