@@ -79,6 +79,12 @@ impl RunCmd {
         if interrupts.interrupted() {
             return Ok(exit::INTERRUPTED_AGAIN);
         }
+        // Before the results folder, the lock or the target: a guard that cannot see its
+        // target is a configuration error, and nothing should be written for it.
+        let watch = match checked_watch(&loaded.plan)? {
+            Ok(watch) => watch,
+            Err(code) => return Ok(code),
+        };
         let results = results_for(&self.out, &loaded.key)?;
         results
             .claim(&loaded.source)
@@ -123,7 +129,7 @@ impl RunCmd {
             .map_err(|err| Hinted::error(err.to_string(), RUN_ID_HINT))?;
         let run_dir = dir.clone();
         interrupts.on_hard_exit(move || stampede_reporter::remove_stale_temporaries(&run_dir));
-        let code = self.run_in(&loaded, &run_id, &dir, &interrupts, ui);
+        let code = self.run_in(&loaded, watch, &run_id, &dir, &interrupts, ui);
         drop(lock);
         code
     }
@@ -131,6 +137,7 @@ impl RunCmd {
     fn run_in(
         &self,
         loaded: &Loaded,
+        watch: Option<Watch>,
         run_id: &str,
         dir: &std::path::Path,
         interrupts: &Interrupts,
@@ -162,8 +169,8 @@ impl RunCmd {
                 )
             }
         };
-        let mut watch = Watch::new(plan, builtin.as_ref().map(|t| t.addr()))
-            .map_err(|err| Hinted::error(err.to_string(), err.hint()))?;
+        // The embedded target, unless `[monitor]` names something else (checked already).
+        let mut watch = watch.or_else(|| Watch::new(plan, builtin.as_ref().map(|t| t.addr())));
         if let Some(watch) = &watch {
             tracing::info!("watching the target: {}", watch.describe());
         }
@@ -261,6 +268,32 @@ impl RunCmd {
         }
         Ok(exit::of_verdict(summary.verdict))
     }
+}
+
+/// The monitor `[monitor]` names, checked: `Ok(None)` when it names nothing (the embedded
+/// target is watched once it runs), `Err(exit code)` when a required monitor cannot read its
+/// target. One that is not required is left out with a warning, and its samples say so.
+fn checked_watch(plan: &stampede_plan::Plan) -> anyhow::Result<Result<Option<Watch>, u8>> {
+    let Some(mut watch) = Watch::new(plan, None) else {
+        return Ok(Ok(None));
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    if let Err(err) = runtime.block_on(watch.check()) {
+        if watch.required() {
+            eprintln!("error: the monitor cannot read its target: {err}");
+            eprintln!("hint: {}", err.hint());
+            return Ok(Err(exit::USAGE));
+        }
+        tracing::warn!(
+            "the monitor cannot read its target, so the run goes on without it: {err} \
+             (required = false)"
+        );
+        watch.leave_out();
+    }
+    Ok(Ok(Some(watch)))
 }
 
 const CLAIM_HINT: &str = "give this scenario a results folder of its own with --out, or move \

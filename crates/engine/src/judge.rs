@@ -372,6 +372,7 @@ mod tests {
             offset: Duration::ZERO,
             cpu_percent: None,
             rss_bytes: Some(rss),
+            failed: false,
         };
         interval.monitor = vec![sample(1_500_000_000)];
         let warned = judge.interval(&interval);

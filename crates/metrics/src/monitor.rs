@@ -23,6 +23,11 @@ pub struct MonitorSample {
     pub cpu_percent: Option<f64>,
     /// Resident memory, in bytes.
     pub rss_bytes: Option<u64>,
+    /// The monitor could not read its target this time (a refused scrape, a vanished process,
+    /// a monitor left out at start): counted and shown, so a gap never reads as 0 %. Absent
+    /// from the record when false, so records written before it replay unchanged.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub failed: bool,
 }
 
 /// Something that samples the target when asked.

@@ -70,6 +70,11 @@ impl ProcWatch {
         }
     }
 
+    /// Whether the last read found the process unreadable.
+    pub(crate) fn failed(&self) -> bool {
+        self.last.is_none()
+    }
+
     /// CPU since the last call and RSS (of the whole process; a thread has no RSS of its own,
     /// so with a thread filter RSS is left to the scrape).
     pub(crate) fn read(&mut self, now: Instant) -> (Option<f64>, Option<u64>) {

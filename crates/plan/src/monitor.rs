@@ -25,6 +25,10 @@ pub struct Monitor {
     pub cpu_percent: MonitorLimit,
     /// In bytes.
     pub rss_bytes: MonitorLimit,
+    /// A monitor that cannot read its target at start stops the run before it begins (true),
+    /// or is left out with a warning (false). The parser resolves the default: required when
+    /// the monitor has a limit, since a limit nobody can read guards nothing.
+    pub required: bool,
 }
 
 impl Default for Monitor {
@@ -38,6 +42,7 @@ impl Default for Monitor {
             cpu_seconds_series: DEFAULT_CPU_SECONDS_SERIES.to_owned(),
             cpu_percent: MonitorLimit::default(),
             rss_bytes: MonitorLimit::default(),
+            required: false,
         }
     }
 }
@@ -49,6 +54,13 @@ pub enum MonitorProcess {
     /// Read when the run starts, since a server writes it when it starts; the path is already
     /// resolved against the scenario file's directory.
     PidFile(PathBuf),
+}
+
+impl MonitorLimit {
+    /// Whether either level is set.
+    pub fn is_set(&self) -> bool {
+        self.warn.is_some() || self.stop.is_some()
+    }
 }
 
 /// A level that warns and a level that stops; either may be absent.

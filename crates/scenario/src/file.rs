@@ -434,6 +434,9 @@ pub(crate) struct MonitorFile {
     pub cpu: Option<S<MonitorLimitFile>>,
     /// Resident memory limits: { warn = "1.6GB", stop = "1.8GB" }.
     pub rss: Option<S<MonitorLimitFile>>,
+    /// A target that cannot be read at start stops the run before it begins (exit 2); false
+    /// leaves the monitor out with a warning. Default: true when `cpu` or `rss` sets a limit.
+    pub required: Option<S<bool>>,
 }
 
 /// `series = { ... }` in `[monitor]`.

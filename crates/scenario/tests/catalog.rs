@@ -202,7 +202,15 @@ fn the_schema_is_draft_07_with_every_key() {
         .collect();
     assert_eq!(
         monitor_keys,
-        BTreeSet::from(["pid", "pid-file", "metrics-url", "series", "cpu", "rss"])
+        BTreeSet::from([
+            "pid",
+            "pid-file",
+            "metrics-url",
+            "series",
+            "cpu",
+            "rss",
+            "required"
+        ])
     );
     // Every reference points at a definition that exists.
     for reference in text

@@ -764,6 +764,32 @@ fn monitor_lowers_to_sources_and_limits() {
 }
 
 #[test]
+fn a_monitor_is_required_by_default_only_when_it_has_limits() {
+    let required = |extra: &str| {
+        load(&format!("{SMOKE}\n[monitor]\npid = 7\n{extra}"))
+            .unwrap()
+            .monitor
+            .expect("a monitor")
+            .required
+    };
+    assert!(!required(""));
+    assert!(required("cpu = { warn = \"70%\" }\n"));
+    assert!(required("rss = { stop = \"1GB\" }\n"));
+    assert!(!required("rss = { stop = \"1GB\" }\nrequired = false\n"));
+    assert!(required("required = true\n"));
+    let set_off = load_with(
+        SMOKE,
+        &set(&[
+            "monitor.pid=7",
+            "monitor.rss.stop=1GB",
+            "monitor.required=false",
+        ]),
+    )
+    .unwrap();
+    assert!(!set_off.monitor.expect("a monitor").required);
+}
+
+#[test]
 fn monitor_keys_can_be_set_from_the_command_line() {
     // The builtin target needs no source: limits alone watch it.
     let plan = load_with(SMOKE, &set(&["monitor.pid=4242", "monitor.rss.stop=100MB"])).unwrap();

@@ -6,6 +6,7 @@
 
 mod commands;
 mod compare;
+mod monitor;
 mod run;
 mod signals;
 mod store;

@@ -4,7 +4,7 @@
 
 use stampede_metrics::MonitorSample;
 
-use crate::summary::monitor::MonitorSummary;
+use crate::summary::monitor::{MIN_SLOPE_SAMPLES, MIN_SLOPE_SPAN_S, MonitorSummary};
 
 /// Every watched process's track, in source order.
 #[derive(Default)]
@@ -54,6 +54,9 @@ struct SourceTrack {
     sum_y: f64,
     sum_xy: f64,
     sum_xx: f64,
+    /// When the first and the last resident memory were read, in hours.
+    first_x: Option<f64>,
+    last_x: f64,
 }
 
 fn mb(bytes: u64) -> f64 {
@@ -72,6 +75,7 @@ impl SourceTrack {
         self.latest = Some(*sample);
         let summary = &mut self.summary;
         summary.samples += 1;
+        summary.failed_samples += u64::from(sample.failed);
         if let Some(cpu) = sample.cpu_percent {
             summary.peak_cpu_percent = Some(summary.peak_cpu_percent.map_or(cpu, |p| p.max(cpu)));
         }
@@ -80,6 +84,8 @@ impl SourceTrack {
             summary.first_rss_mb.get_or_insert(rss);
             summary.last_rss_mb = Some(rss);
             let hours = sample.offset.as_secs_f64() / 3600.0;
+            self.first_x.get_or_insert(hours);
+            self.last_x = hours;
             self.n += 1.0;
             self.sum_x += hours;
             self.sum_y += rss;
@@ -95,7 +101,9 @@ impl SourceTrack {
         }
         let mut summary = self.summary.clone();
         let denominator = self.n * self.sum_xx - self.sum_x * self.sum_x;
-        if self.n >= 2.0 && denominator > 0.0 {
+        let span_s = (self.last_x - self.first_x.unwrap_or(self.last_x)) * 3600.0;
+        let long_enough = self.n >= MIN_SLOPE_SAMPLES as f64 && span_s >= MIN_SLOPE_SPAN_S;
+        if long_enough && denominator > 0.0 {
             summary.rss_slope_mb_per_hour =
                 Some((self.n * self.sum_xy - self.sum_x * self.sum_y) / denominator);
         }
@@ -109,11 +117,16 @@ mod tests {
     use std::time::Duration;
 
     fn sample(minutes: u64, cpu: f64, rss_mb: u64) -> MonitorSample {
+        at(Duration::from_secs(minutes * 60), cpu, rss_mb)
+    }
+
+    fn at(offset: Duration, cpu: f64, rss_mb: u64) -> MonitorSample {
         MonitorSample {
             source: 0,
-            offset: Duration::from_secs(minutes * 60),
+            offset,
             cpu_percent: Some(cpu),
             rss_bytes: Some(rss_mb * 1_000_000),
+            failed: false,
         }
     }
 
@@ -139,6 +152,57 @@ mod tests {
         );
         let slope = summary.rss_slope_mb_per_hour.expect("slope");
         assert!((slope - 12.0).abs() < 1e-9, "{slope}");
+    }
+
+    #[test]
+    fn no_slope_from_too_few_samples_or_too_short_a_span() {
+        let slope = |samples: &[MonitorSample]| {
+            let mut track = MonitorTrack::default();
+            track.sources(&["api".to_owned()]);
+            samples.iter().for_each(|s| track.push(s));
+            track.summaries()[0].rss_slope_mb_per_hour
+        };
+        // Ten samples a second apart: a steep line, but ten seconds say nothing per hour.
+        let seconds: Vec<_> = (0..10)
+            .map(|n| at(Duration::from_secs(n), 1.0, 100 + n))
+            .collect();
+        assert_eq!(slope(&seconds), None);
+        // Nine samples over 8 minutes: too few.
+        let nine: Vec<_> = (0..9).map(|n| sample(n, 1.0, 100 + n)).collect();
+        assert_eq!(slope(&nine), None);
+        // Ten over 9 minutes: 1 MB a minute is 60 MB per hour.
+        let ten: Vec<_> = (0..10).map(|n| sample(n, 1.0, 100 + n)).collect();
+        let per_hour = slope(&ten).expect("long enough");
+        assert!((per_hour - 60.0).abs() < 1e-9, "{per_hour}");
+    }
+
+    #[test]
+    fn failed_samples_are_counted_and_read_no_value() {
+        let mut track = MonitorTrack::default();
+        track.sources(&["api".to_owned(), "redis".to_owned()]);
+        for n in 0..4 {
+            let mut taken = sample(n, 5.0, 100);
+            if n == 2 {
+                (taken.failed, taken.cpu_percent, taken.rss_bytes) = (true, None, None);
+            }
+            track.push(&taken);
+            track.push(&MonitorSample {
+                source: 1,
+                failed: true,
+                cpu_percent: None,
+                rss_bytes: None,
+                ..taken
+            });
+        }
+        let summaries = track.summaries();
+        assert_eq!((summaries[0].samples, summaries[0].failed_samples), (4, 1));
+        assert!(!summaries[0].unavailable());
+        assert_eq!(
+            (summaries[1].name.as_str(), summaries[1].failed_samples),
+            ("redis", 4)
+        );
+        assert!(summaries[1].unavailable());
+        assert_eq!(summaries[1].peak_cpu_percent, None);
     }
 
     #[test]

@@ -157,6 +157,7 @@ mod tests {
                     offset: Duration::from_secs(2),
                     cpu_percent: Some(12.34),
                     rss_bytes: Some(52_400_000),
+                    failed: false,
                 }],
                 ..snapshot(2, 0, false, |_| {})
             },

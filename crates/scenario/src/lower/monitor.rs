@@ -116,6 +116,10 @@ impl Lowerer<'_> {
                 stampede_metrics::format::bytes(v)
             });
         }
+        monitor.required = file.required.as_ref().map_or(
+            monitor.cpu_percent.is_set() || monitor.rss_bytes.is_set(),
+            |required| required.value,
+        );
         let watched = monitor.process.is_some()
             || monitor.metrics.is_some()
             || self.base_url == BaseUrl::Builtin;

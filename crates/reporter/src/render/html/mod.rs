@@ -268,10 +268,17 @@ fn target_callout(out: &mut String, m: &crate::summary::monitor::MonitorSummary)
     if let (Some(first), Some(last)) = (m.first_rss_mb, m.last_rss_mb) {
         why.push(format!("RSS {} → {} MB", short(first), short(last)));
     }
-    if let Some(slope) = m.rss_slope_mb_per_hour {
-        why.push(format!("trend {} MB/h", short(slope)));
+    match m.rss_slope_mb_per_hour {
+        Some(slope) => why.push(format!("trend {} MB/h", short(slope))),
+        None if m.peak_rss_mb.is_some() => why.push("trend: too short a run".to_owned()),
+        None => {}
     }
     why.push(format!("{} samples", m.samples));
+    if m.unavailable() {
+        why.push("unavailable: no sample could be read".to_owned());
+    } else if m.failed_samples > 0 {
+        why.push(format!("{} failed", m.failed_samples));
+    }
     let title = format!("Peak memory of {}", m.name);
     callout(out, &title, &big, &why.join(" · "));
 }
@@ -372,6 +379,7 @@ mod tests {
         summary.monitors = vec![crate::summary::monitor::MonitorSummary {
             name: "the demo target".to_owned(),
             samples: 60,
+            failed_samples: 3,
             peak_cpu_percent: Some(81.5),
             peak_rss_mb: Some(512.0),
             first_rss_mb: Some(400.0),
@@ -384,6 +392,23 @@ mod tests {
         assert!(html.contains("peak CPU 81.5 % of a core"));
         assert!(html.contains("RSS 400 → 512 MB"));
         assert!(html.contains("trend 112 MB/h"));
+        assert!(html.contains("60 samples · 3 failed"), "{html}");
+        // Too short a run for a slope, and a monitor that never read anything.
+        summary.monitors[0].rss_slope_mb_per_hour = None;
+        summary
+            .monitors
+            .push(crate::summary::monitor::MonitorSummary {
+                name: "PID 4242".to_owned(),
+                samples: 60,
+                failed_samples: 60,
+                ..Default::default()
+            });
+        let html = render(&summary);
+        assert!(html.contains("trend: too short a run"), "{html}");
+        assert!(
+            html.contains("60 samples · unavailable: no sample could be read"),
+            "{html}"
+        );
     }
 
     #[test]

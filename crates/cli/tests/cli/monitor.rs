@@ -1,0 +1,167 @@
+//! `[monitor]` from the command line: a required monitor that cannot read its target stops the
+//! run before anything is written (exit 2), one that is not required is left out with a
+//! warning and shown as unavailable, and scrapes that fail mid-run are counted, never fatal.
+
+use std::io::{Read as _, Write as _};
+use std::net::TcpListener;
+use std::path::Path;
+
+use crate::*;
+
+const PROMETHEUS: &str = "# TYPE process_resident_memory_bytes gauge\n\
+    process_resident_memory_bytes 52000000\n\
+    process_cpu_seconds_total 1.5\n";
+
+/// A Prometheus endpoint on 127.0.0.1:0 that answers `answers` requests, then closes.
+fn metrics_answering(answers: usize) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for _ in 0..answers {
+            let Ok((mut stream, _)) = listener.accept() else {
+                return;
+            };
+            let mut request = [0u8; 2048];
+            let _ = stream.read(&mut request);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{PROMETHEUS}",
+                PROMETHEUS.len()
+            );
+        }
+    });
+    port
+}
+
+fn closed_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
+
+fn smoke_with(out: &Path, sets: &[String]) -> Output {
+    let mut args = vec![
+        "run",
+        "smoke",
+        "--set",
+        "duration=1s",
+        "--set",
+        "interval=200ms",
+    ];
+    for set in sets {
+        args.extend(["--set", set.as_str()]);
+    }
+    args.extend(["--out", out_arg(out)]);
+    args.extend(LIGHT);
+    stampede(&args)
+}
+
+#[test]
+fn a_required_monitor_that_cannot_read_exits_2_before_any_results_exist() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let port = closed_port();
+    // A limit makes the monitor required by default.
+    let output = smoke_with(
+        out.path(),
+        &[
+            format!("monitor.metrics-url=http://127.0.0.1:{port}/metrics?token=s3cret"),
+            "monitor.rss.stop=1GB".to_owned(),
+        ],
+    );
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "error: the monitor cannot read its target: cannot scrape \
+             http://127.0.0.1:{port}/metrics?...: cannot connect"
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("s3cret"), "{stderr}");
+    assert!(stderr.contains("hint: "), "{stderr}");
+    assert!(
+        !out.path().join("smoke").exists(),
+        "a results folder was made"
+    );
+
+    // A pid-file holding no number, required explicitly.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let garbage = dir.path().join("api.pid");
+    std::fs::write(&garbage, "<html>\n").expect("write");
+    let output = smoke_with(
+        out.path(),
+        &[
+            format!("monitor.pid-file={}", garbage.display()),
+            "monitor.required=true".to_owned(),
+        ],
+    );
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("holds no PID"), "{stderr}");
+    assert!(
+        !out.path().join("smoke").exists(),
+        "a results folder was made"
+    );
+}
+
+#[test]
+fn a_monitor_that_is_not_required_warns_and_the_run_goes_on_without_it() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let output = smoke_with(out.path(), &["monitor.pid=4000000000".to_owned()]);
+    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(
+            "the monitor cannot read its target, so the run goes on without it: \
+             the target process 4000000000 named by [monitor] is not running"
+        ),
+        "{stderr}"
+    );
+    let summary = summary_of(&run_dir(out.path(), "smoke"));
+    let monitor = &summary["monitors"][0];
+    assert_eq!(monitor["name"], "PID 4000000000");
+    let samples = monitor["samples"].as_u64().expect("samples");
+    assert!(samples >= 3, "{monitor}");
+    assert_eq!(monitor["failed_samples"], samples, "{monitor}");
+    assert!(monitor.get("peak_cpu_percent").is_none(), "{monitor}");
+    assert!(
+        stdout.contains(&format!(
+            "monitor PID 4000000000: unavailable, none of its {samples} samples could be read"
+        )),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn scrapes_that_fail_mid_run_are_counted_logged_once_and_never_fatal() {
+    let out = tempfile::tempdir().expect("tempdir");
+    // The start check and the first two samples get an answer; then the endpoint is gone.
+    let port = metrics_answering(3);
+    let output = smoke_with(
+        out.path(),
+        &[
+            format!("monitor.metrics-url=http://127.0.0.1:{port}/metrics"),
+            "monitor.rss.stop=1GB".to_owned(),
+        ],
+    );
+    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let failures = stderr
+        .lines()
+        .filter(|l| l.contains("cannot scrape"))
+        .count();
+    assert_eq!(failures, 1, "{stderr}");
+    assert!(stderr.contains("trying again each interval"), "{stderr}");
+    // Unknown memory is not memory past the limit.
+    assert!(!stderr.contains("stopping"), "{stderr}");
+    let summary = summary_of(&run_dir(out.path(), "smoke"));
+    assert_eq!(summary["steps"][0]["cut_short"], false);
+    let monitor = &summary["monitors"][0];
+    assert_eq!(monitor["peak_rss_mb"], 52.0, "{monitor}");
+    let samples = monitor["samples"].as_u64().expect("samples");
+    let failed = monitor["failed_samples"].as_u64().expect("failed samples");
+    assert_eq!(failed, samples - 2, "{monitor}");
+    assert!(
+        stdout.contains(&format!("{failed} of {samples} samples failed")),
+        "{stdout}"
+    );
+}
