@@ -14,7 +14,7 @@ use std::time::SystemTime;
 use anyhow::{Context as _, bail};
 use stampede_engine::Options;
 use stampede_metrics::Probe;
-use stampede_monitor::Watch;
+use stampede_monitor::Watches;
 use stampede_plan::BaseUrl;
 use stampede_reporter::store::lock::{self, Acquired};
 use stampede_reporter::{Reporter, RunMeta};
@@ -137,7 +137,7 @@ impl RunCmd {
     fn run_in(
         &self,
         loaded: &Loaded,
-        watch: Option<Watch>,
+        watch: Option<Watches>,
         run_id: &str,
         dir: &std::path::Path,
         interrupts: &Interrupts,
@@ -170,7 +170,7 @@ impl RunCmd {
             }
         };
         // The embedded target, unless `[monitor]` names something else (checked already).
-        let mut watch = watch.or_else(|| Watch::new(plan, builtin.as_ref().map(|t| t.addr())));
+        let mut watch = watch.or_else(|| Watches::new(plan, builtin.as_ref().map(|t| t.addr())));
         if let Some(watch) = &watch {
             tracing::info!("watching the target: {}", watch.describe());
         }
@@ -270,30 +270,40 @@ impl RunCmd {
     }
 }
 
-/// The monitor `[monitor]` names, checked: `Ok(None)` when it names nothing (the embedded
-/// target is watched once it runs), `Err(exit code)` when a required monitor cannot read its
-/// target. One that is not required is left out with a warning, and its samples say so.
-fn checked_watch(plan: &stampede_plan::Plan) -> anyhow::Result<Result<Option<Watch>, u8>> {
-    let Some(mut watch) = Watch::new(plan, None) else {
+/// The monitors `[monitor]` names, each checked: `Ok(None)` when they name nothing (the
+/// embedded target is watched once it runs), `Err(exit code)` when a required monitor cannot
+/// read its target. One that is not required is left out with a warning, and its samples say so.
+fn checked_watch(plan: &stampede_plan::Plan) -> anyhow::Result<Result<Option<Watches>, u8>> {
+    let Some(mut watches) = Watches::new(plan, None) else {
         return Ok(Ok(None));
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the runtime")?;
-    if let Err(err) = runtime.block_on(watch.check()) {
+    let several = watches.0.len() > 1;
+    for watch in &mut watches.0 {
+        let Err(err) = runtime.block_on(watch.check()) else {
+            continue;
+        };
+        // With several, say which one; a single monitor's error already names its source.
+        let which = if several {
+            format!("the monitor {}", watch.describe())
+        } else {
+            "the monitor".to_owned()
+        };
         if watch.required() {
-            eprintln!("error: the monitor cannot read its target: {err}");
+            eprintln!("error: {which} cannot read its target: {err}");
             eprintln!("hint: {}", err.hint());
             return Ok(Err(exit::USAGE));
         }
         tracing::warn!(
-            "the monitor cannot read its target, so the run goes on without it: {err} \
+            "{which} cannot read its target, so the run goes on without it: {err} \
              (required = false)"
         );
         watch.leave_out();
     }
-    Ok(Ok(Some(watch)))
+    Ok(Ok(Some(watches)))
 }
 
 const CLAIM_HINT: &str = "give this scenario a results folder of its own with --out, or move \

@@ -21,7 +21,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use stampede_metrics::{MonitorSample, Probe};
-use stampede_plan::{HttpBase, MetricsUrl, MonitorProcess, Plan};
+use stampede_plan::{HttpBase, MetricsUrl, Monitor, MonitorProcess, Plan};
 use tokio::time::Instant;
 
 use proc::ProcWatch;
@@ -81,6 +81,8 @@ impl Error {
 /// Watches the target during a run.
 pub struct Watch {
     name: String,
+    /// What it reads, in words ("PID 4242"), when `name` is a `[[monitor]]` name.
+    what: String,
     /// The process as the plan names it, resolved again by [`Watch::check`] when it was not
     /// running at [`Watch::new`].
     named: Option<MonitorProcess>,
@@ -93,11 +95,14 @@ pub struct Watch {
 }
 
 impl Watch {
-    /// What the plan asks to watch: its `[monitor]`, or the embedded target when `builtin` is
-    /// its address. `None` when there is nothing to watch. Reads nothing yet but the PID:
-    /// [`Watch::check`] says whether the target can be read.
-    pub fn new(plan: &Plan, builtin: Option<SocketAddr>) -> Option<Watch> {
-        let monitor = plan.monitor.clone().unwrap_or_default();
+    /// What one monitor asks to watch, or the embedded target when `builtin` is its address
+    /// and the monitor names no source. `None` when there is nothing to watch. Reads nothing yet
+    /// but the PID: [`Watch::check`] says whether the target can be read.
+    pub fn new(
+        monitor: &Monitor,
+        interval: Duration,
+        builtin: Option<SocketAddr>,
+    ) -> Option<Watch> {
         let (mut process, mut scrape, mut named) = (None, None, None);
         match builtin {
             Some(addr) if monitor.process.is_none() && monitor.metrics.is_none() => {
@@ -112,7 +117,7 @@ impl Watch {
                     },
                     path: "/metrics".to_owned(),
                 };
-                scrape = Some(Scrape::new(url, &monitor.rss_series, None, plan.interval));
+                scrape = Some(Scrape::new(url, &monitor.rss_series, None, interval));
             }
             _ => {
                 if let Some(wanted) = &monitor.process {
@@ -126,7 +131,7 @@ impl Watch {
                         url.clone(),
                         &monitor.rss_series,
                         Some(&monitor.cpu_seconds_series),
-                        plan.interval,
+                        interval,
                     ));
                 }
             }
@@ -141,8 +146,12 @@ impl Watch {
             (None, None, Some(s)) => scrape::redacted(&s.url),
             (None, None, None) => return None,
         };
+        // A `[[monitor]]` name wins: it is how columns and limits name this one.
+        let what = name.clone();
+        let name = monitor.name.clone().unwrap_or(name);
         Some(Watch {
             name,
+            what,
             named,
             process,
             scrape,
@@ -189,11 +198,16 @@ impl Watch {
 
     /// What is watched, in words: "the demo target", "PID 4242 and http://127.0.0.1:9100/metrics".
     pub fn describe(&self) -> String {
-        let mut parts = vec![self.name.clone()];
+        let mut parts = vec![self.what.clone()];
         if let (Some(_), Some(scrape)) = (&self.process, &self.scrape) {
             parts.push(scrape::redacted(&scrape.url));
         }
-        parts.join(" and ")
+        let what = parts.join(" and ");
+        if self.name == self.what {
+            what
+        } else {
+            format!("{} ({what})", self.name)
+        }
     }
 
     /// One sample of the target; a value /proc gives wins over the scrape's. Failed when a
@@ -224,16 +238,59 @@ impl Watch {
     }
 }
 
-impl Probe for Watch {
+/// Every monitor of a plan, sampled together: a sample's `source` is its monitor's index in
+/// the plan, which is how the engine's judge finds its limits.
+pub struct Watches(pub Vec<Watch>);
+
+impl Watches {
+    /// The plan's monitors, in plan order, or the embedded target alone when the plan names
+    /// none (`builtin` is its address). `None` when there is nothing to watch, and when a
+    /// monitor has no source but `builtin` is not given yet (the target is not started).
+    pub fn new(plan: &Plan, builtin: Option<SocketAddr>) -> Option<Watches> {
+        let default = [Monitor::default()];
+        let monitors = if plan.monitors.is_empty() {
+            &default[..]
+        } else {
+            &plan.monitors[..]
+        };
+        let watches: Option<Vec<Watch>> = monitors
+            .iter()
+            .map(|m| Watch::new(m, plan.interval, builtin))
+            .collect();
+        watches.filter(|w| !w.is_empty()).map(Watches)
+    }
+
+    /// Every monitor in words: "api (PID 4242), redis (http://127.0.0.1:9121/metrics)".
+    pub fn describe(&self) -> String {
+        let parts: Vec<String> = self.0.iter().map(Watch::describe).collect();
+        parts.join(", ")
+    }
+
+    /// Offsets count from `start`, the run's start.
+    pub fn starting_at(self, start: Instant) -> Watches {
+        Watches(self.0.into_iter().map(|w| w.starting_at(start)).collect())
+    }
+}
+
+impl Probe for Watches {
     fn sources(&self) -> Vec<String> {
-        vec![self.name.clone()]
+        self.0.iter().map(|w| w.name.clone()).collect()
     }
 
     fn sample(
         &mut self,
         _offset: Duration,
     ) -> Pin<Box<dyn Future<Output = Vec<MonitorSample>> + '_>> {
-        Box::pin(async move { vec![self.read().await] })
+        Box::pin(async move {
+            let mut samples = Vec::with_capacity(self.0.len());
+            for (source, watch) in (0u16..).zip(&mut self.0) {
+                samples.push(MonitorSample {
+                    source,
+                    ..watch.read().await
+                });
+            }
+            samples
+        })
     }
 }
 

@@ -7,7 +7,9 @@ use stampede_plan::{HttpBase, MetricsUrl, Monitor, MonitorProcess, Plan};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpListener;
 
-use crate::{Error, Watch};
+use stampede_metrics::Probe as _;
+
+use crate::{Error, Watch, Watches};
 
 const PROMETHEUS: &str = "# HELP process_resident_memory_bytes Resident memory.\n\
     # TYPE process_resident_memory_bytes gauge\n\
@@ -35,7 +37,7 @@ async fn serve(status: &'static str, body: &'static str) -> u16 {
 
 fn plan_watching(monitor: Monitor) -> Plan {
     Plan {
-        monitor: Some(monitor),
+        monitors: vec![monitor],
         ..Plan::default()
     }
 }
@@ -54,18 +56,19 @@ fn scraping(port: u16, path: &str) -> Plan {
     })
 }
 
+fn watch_of(plan: &Plan) -> Watch {
+    Watch::new(&plan.monitors[0], plan.interval, None).expect("something to watch")
+}
+
 async fn check(plan: &Plan) -> Result<(), Error> {
-    Watch::new(plan, None)
-        .expect("something to watch")
-        .check()
-        .await
+    watch_of(plan).check().await
 }
 
 #[tokio::test]
 async fn prometheus_text_with_both_series_passes_and_samples() {
     let port = serve("200 OK", PROMETHEUS).await;
     let plan = scraping(port, "/metrics");
-    let mut watch = Watch::new(&plan, None).unwrap();
+    let mut watch = watch_of(&plan);
     watch.check().await.expect("a readable endpoint");
     let sample = watch.read().await;
     assert_eq!(sample.rss_bytes, Some(52_000_000));
@@ -149,9 +152,7 @@ async fn the_cpu_series_is_needed_only_without_a_process() {
     let err = check(&scraping(port, "/m")).await.unwrap_err().to_string();
     assert!(err.contains("`process_cpu_seconds_total`"), "{err}");
     let mut both = scraping(port, "/m");
-    if let Some(monitor) = &mut both.monitor {
-        monitor.process = Some(MonitorProcess::Pid(std::process::id()));
-    }
+    both.monitors[0].process = Some(MonitorProcess::Pid(std::process::id()));
     check(&both).await.expect("/proc gives the CPU");
 }
 
@@ -166,7 +167,7 @@ async fn a_running_process_passes_and_a_missing_one_fails() {
         process: Some(MonitorProcess::Pid(u32::MAX)),
         ..Monitor::default()
     });
-    let mut watch = Watch::new(&gone, None).unwrap();
+    let mut watch = watch_of(&gone);
     assert_eq!(watch.describe(), format!("PID {}", u32::MAX));
     let err = watch.check().await.unwrap_err();
     assert!(matches!(err, Error::NotRunning { .. }), "{err}");
@@ -203,11 +204,39 @@ async fn a_scrape_that_stops_answering_samples_as_failed() {
     let port = serve("200 OK", PROMETHEUS).await;
     let mut plan = scraping(port, "/metrics");
     plan.interval = Duration::from_millis(250);
-    let mut watch = Watch::new(&plan, None).unwrap();
+    let mut watch = watch_of(&plan);
     assert!(!watch.read().await.failed);
     let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let dead = closed.local_addr().unwrap().port();
     drop(closed);
-    let mut gone = Watch::new(&scraping(dead, "/metrics"), None).unwrap();
+    let mut gone = watch_of(&scraping(dead, "/metrics"));
     assert!(gone.read().await.failed);
+}
+
+#[tokio::test]
+async fn several_monitors_sample_in_plan_order_under_their_names() {
+    let port = serve("200 OK", PROMETHEUS).await;
+    let mut plan = scraping(port, "/metrics");
+    plan.monitors[0].name = Some("api".to_owned());
+    plan.monitors.push(Monitor {
+        name: Some("self".to_owned()),
+        process: Some(MonitorProcess::Pid(std::process::id())),
+        ..Monitor::default()
+    });
+    let mut watches = Watches::new(&plan, None).expect("two monitors");
+    assert_eq!(watches.sources(), ["api", "self"]);
+    let samples = watches.sample(Duration::ZERO).await;
+    assert_eq!(samples.len(), 2);
+    assert_eq!(
+        (samples[0].source, samples[0].rss_bytes),
+        (0, Some(52_000_000))
+    );
+    assert_eq!(samples[1].source, 1);
+    assert!(
+        samples[1]
+            .rss_bytes
+            .is_some_and(|b| b > 0 && b != 52_000_000)
+    );
+    // Nothing named and no builtin target yet: nothing to watch.
+    assert!(Watches::new(&Plan::default(), None).is_none());
 }

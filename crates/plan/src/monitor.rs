@@ -1,5 +1,5 @@
-//! `[monitor]`: where the target's CPU and memory are read, and the limits on them. Sampling is
-//! the monitor crate's job; this only says what to sample.
+//! `[monitor]` and `[[monitor]]`: where the target's CPU and memory are read, and the limits on
+//! them. Sampling is the monitor crate's job; this only says what to sample.
 
 use std::path::PathBuf;
 
@@ -13,6 +13,9 @@ pub const DEFAULT_CPU_SECONDS_SERIES: &str = "process_cpu_seconds_total";
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Monitor {
+    /// The name `[[monitor]]` gives it (letters, digits, `-`, `_`): how its columns, summary
+    /// entry and messages name it. `None` for a single `[monitor]`, named after what it reads.
+    pub name: Option<String>,
     /// A process on this machine whose CPU and RSS are read from /proc.
     pub process: Option<MonitorProcess>,
     /// A Prometheus endpoint scraped each interval.
@@ -36,6 +39,7 @@ impl Default for Monitor {
     /// embedded target gets when the scenario has no `[monitor]`.
     fn default() -> Monitor {
         Monitor {
+            name: None,
             process: None,
             metrics: None,
             rss_series: DEFAULT_RSS_SERIES.to_owned(),

@@ -9,6 +9,7 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+pub(crate) use crate::file_monitor::MonitorTables;
 use crate::spanned::{Any, Pairs, Spanned};
 use crate::types::{Count, Dur, HttpSpec, KindName, Positive, StatusList, StatusSpec, Warmup};
 
@@ -58,7 +59,7 @@ macro_rules! kind_file {
             pub thresholds: Option<S<ThresholdsFile>>,
             /// A local target process or metrics endpoint watched each interval, with CPU and
             /// memory limits that warn or stop the run.
-            pub monitor: Option<S<MonitorFile>>,
+            pub monitor: Option<S<MonitorTables>>,
             $($(#[$fdoc])* pub $field: $ty,)*
         }
 
@@ -114,7 +115,7 @@ pub(crate) struct Common {
     pub setup: Option<S<SetupFile>>,
     pub data: Option<S<DataFile>>,
     pub thresholds: Option<S<ThresholdsFile>>,
-    pub monitor: Option<S<MonitorFile>>,
+    pub monitor: Option<S<MonitorTables>>,
 }
 
 kind_file!(
@@ -420,6 +421,9 @@ pub(crate) struct DriftFile {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(crate) struct MonitorFile {
+    /// How `[[monitor]]` names this one, in columns, summaries and messages: "api", "redis"
+    /// (letters, digits, `-`, `_`). Needed with several; a single `[monitor]` may leave it out.
+    pub name: Option<S<String>>,
     /// PID of the target process on this machine: CPU and RSS are read from /proc.
     pub pid: Option<S<Count>>,
     /// A file holding the target's PID, read when the run starts (relative to the scenario

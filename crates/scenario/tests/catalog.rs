@@ -191,7 +191,13 @@ fn the_schema_is_draft_07_with_every_key() {
             .map(Vec::len),
         Some(2)
     );
-    // `[monitor]` is one closed table with its keys, whatever the kind.
+    // `monitor` is one closed table or an array of them (`[[monitor]]`), whatever the kind.
+    assert_eq!(
+        schema["definitions"]["Monitors"]["anyOf"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
     let monitor = &schema["definitions"]["MonitorFile"];
     assert_eq!(monitor["additionalProperties"], false);
     let monitor_keys: BTreeSet<&str> = monitor["properties"]
@@ -209,7 +215,8 @@ fn the_schema_is_draft_07_with_every_key() {
             "series",
             "cpu",
             "rss",
-            "required"
+            "required",
+            "name"
         ])
     );
     // Every reference points at a definition that exists.

@@ -611,7 +611,7 @@ error: `my rss` is not a series name
    |
  6 | memory = { stop = "1GB" }
    | ^^^^^^
-   = hint: expected one of: pid, pid-file, metrics-url, series, cpu, rss, required
+   = hint: expected one of: name, pid, pid-file, metrics-url, series, cpu, rss, required
 "#,
         ),
         (

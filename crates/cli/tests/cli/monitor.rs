@@ -5,6 +5,7 @@
 use std::io::{Read as _, Write as _};
 use std::net::TcpListener;
 use std::path::Path;
+use std::process::{Command, Output};
 
 use crate::*;
 
@@ -164,4 +165,105 @@ fn scrapes_that_fail_mid_run_are_counted_logged_once_and_never_fatal() {
         stdout.contains(&format!("{failed} of {samples} samples failed")),
         "{stdout}"
     );
+}
+
+#[test]
+fn two_monitors_have_their_own_columns_summaries_and_replay_byte_for_byte() {
+    let sleeper = KillOnDrop(Command::new("sleep").arg("60").spawn().expect("sleep"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let scenario = dir.path().join("pair.toml");
+    std::fs::write(
+        &scenario,
+        format!(
+            "kind = \"smoke\"\nbase-url = \"builtin\"\nusers = 2\nduration = \"2s\"\n\
+             interval = \"250ms\"\n\n[defaults]\nthink = \"20ms\"\n\n[[request]]\n\
+             name = \"health\"\npath = \"/health\"\n\n[[monitor]]\nname = \"runner\"\npid = {}\n\n\
+             [[monitor]]\nname = \"sleeper\"\npid = {}\nrss = {{ stop = \"1GB\" }}\n",
+            std::process::id(),
+            sleeper.0.id()
+        ),
+    )
+    .expect("write scenario");
+    let out = dir.path().join("results");
+    let output = stampede(&[
+        "run",
+        scenario.to_str().expect("utf-8"),
+        "--out",
+        out_arg(&out),
+        "--threads",
+        "1",
+    ]);
+    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "watching the target: runner (PID {}), sleeper (PID {})",
+            std::process::id(),
+            sleeper.0.id()
+        )),
+        "{stderr}"
+    );
+    let run = run_dir(&out, "pair");
+
+    let csv = std::fs::read_to_string(run.join("timeseries.csv")).expect("timeseries.csv");
+    let header: Vec<&str> = csv.lines().next().expect("header").split(',').collect();
+    let column = |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .unwrap_or_else(|| panic!("no column {name}: {header:?}"))
+    };
+    let runner_rss = column("runner RSS MB");
+    let sleeper_rss = column("sleeper RSS MB");
+    column("runner CPU %");
+    column("sleeper CPU %");
+    assert!(!header.contains(&"Target RSS MB"), "{header:?}");
+    let read: Vec<(f64, f64)> = csv
+        .lines()
+        .filter(|l| l.contains(",Aggregated,"))
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.split(',').collect();
+            Some((
+                cells[runner_rss].parse().ok()?,
+                cells[sleeper_rss].parse().ok()?,
+            ))
+        })
+        .collect();
+    assert!(read.len() >= 3, "{csv}");
+    // Two different processes: a test harness and a `sleep` differ in memory.
+    assert!(
+        read.iter().all(|(a, b)| *a > 0.0 && *b > 0.0 && a != b),
+        "{csv}"
+    );
+
+    let summary = summary_of(&run);
+    let monitors = summary["monitors"].as_array().expect("monitors");
+    let names: Vec<&str> = monitors.iter().filter_map(|m| m["name"].as_str()).collect();
+    assert_eq!(names, ["runner", "sleeper"]);
+    for monitor in monitors {
+        assert!(
+            monitor["peak_rss_mb"].as_f64().is_some_and(|mb| mb > 0.0),
+            "{monitor}"
+        );
+        assert!(
+            monitor["mean_rss_mb"].as_f64().is_some_and(|mb| mb > 0.0),
+            "{monitor}"
+        );
+        assert!(monitor.get("failed_samples").is_none(), "{monitor}");
+    }
+    assert!(stdout.contains("runner ("), "{stdout}");
+    assert!(stdout.contains("sleeper ("), "{stdout}");
+
+    // The record alone rebuilds every file, byte for byte.
+    let written = store::files_of(&run);
+    for (name, _) in &written {
+        std::fs::remove_file(run.join(name)).expect("remove");
+    }
+    let output = stampede(&["report", out_arg(&run)]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let rebuilt = store::files_of(&run);
+    assert_eq!(rebuilt.len(), written.len());
+    for ((name, want), (_, got)) in written.iter().zip(&rebuilt) {
+        assert!(want == got, "{name} differs after report");
+    }
 }

@@ -137,7 +137,13 @@ impl Reporter {
     }
 
     fn open(plan: PlanFacts, meta: RunMeta, dir: &Path) -> Result<Reporter, Error> {
-        let streams = Streams::create(dir, plan.rows_per_interval, &plan.names, &plan.tags)?;
+        let streams = Streams::create(
+            dir,
+            plan.rows_per_interval,
+            &plan.names,
+            &plan.tags,
+            &plan.monitors,
+        )?;
         let group = group_for(plan.planned, plan.interval, plan.rows_per_interval);
         Ok(Reporter {
             dir: dir.to_path_buf(),

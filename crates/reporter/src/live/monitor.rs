@@ -3,6 +3,7 @@
 //! memory trend costs five numbers, not a list of samples.
 
 use stampede_metrics::MonitorSample;
+use stampede_metrics::format::round;
 
 use crate::summary::monitor::{MIN_SLOPE_SAMPLES, MIN_SLOPE_SPAN_S, MonitorSummary};
 
@@ -54,6 +55,9 @@ struct SourceTrack {
     sum_y: f64,
     sum_xy: f64,
     sum_xx: f64,
+    /// CPU readings and their sum, for the mean.
+    cpu_n: f64,
+    cpu_sum: f64,
     /// When the first and the last resident memory were read, in hours.
     first_x: Option<f64>,
     last_x: f64,
@@ -78,6 +82,8 @@ impl SourceTrack {
         summary.failed_samples += u64::from(sample.failed);
         if let Some(cpu) = sample.cpu_percent {
             summary.peak_cpu_percent = Some(summary.peak_cpu_percent.map_or(cpu, |p| p.max(cpu)));
+            self.cpu_n += 1.0;
+            self.cpu_sum += cpu;
         }
         if let Some(rss) = sample.rss_bytes.map(mb) {
             summary.peak_rss_mb = Some(summary.peak_rss_mb.map_or(rss, |p| p.max(rss)));
@@ -100,6 +106,9 @@ impl SourceTrack {
             return None;
         }
         let mut summary = self.summary.clone();
+        // Rounded here, once, like every figure a user sees.
+        summary.mean_cpu_percent = (self.cpu_n > 0.0).then(|| round(self.cpu_sum / self.cpu_n, 1));
+        summary.mean_rss_mb = (self.n > 0.0).then(|| round(self.sum_y / self.n, 3));
         let denominator = self.n * self.sum_xx - self.sum_x * self.sum_x;
         let span_s = (self.last_x - self.first_x.unwrap_or(self.last_x)) * 3600.0;
         let long_enough = self.n >= MIN_SLOPE_SAMPLES as f64 && span_s >= MIN_SLOPE_SPAN_S;
@@ -145,6 +154,10 @@ mod tests {
         let summary = &summaries[0];
         assert_eq!((summary.name.as_str(), summary.samples), ("api", 13));
         assert_eq!(summary.peak_cpu_percent, Some(22.0));
+        assert_eq!(
+            (summary.mean_cpu_percent, summary.mean_rss_mb),
+            (Some(16.0), Some(112.0))
+        );
         assert_eq!(summary.first_rss_mb, Some(100.0));
         assert_eq!(
             (summary.peak_rss_mb, summary.last_rss_mb),

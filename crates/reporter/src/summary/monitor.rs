@@ -15,8 +15,14 @@ pub struct MonitorSummary {
     pub failed_samples: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_cpu_percent: Option<f64>,
+    /// The mean of the CPU readings (failed samples left out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean_cpu_percent: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_rss_mb: Option<f64>,
+    /// The mean of the resident memory readings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean_rss_mb: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_rss_mb: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

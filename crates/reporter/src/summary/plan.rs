@@ -37,6 +37,11 @@ pub struct PlanFacts {
     pub planned: Duration,
     /// How often the engine snapshots its statistics.
     pub interval: Duration,
+    /// The `[[monitor]]` names when there are several (each has its timeseries.csv columns);
+    /// empty for one or none, whose columns are `Target CPU %` and `Target RSS MB`. Absent
+    /// from the record when empty, so single-monitor records read and replay as before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub monitors: Vec<String>,
 }
 
 impl PlanFacts {
@@ -85,6 +90,19 @@ impl PlanFacts {
                 })
                 .collect(),
             names,
+            monitors: match plan.monitors.len() {
+                0 | 1 => Vec::new(),
+                _ => plan
+                    .monitors
+                    .iter()
+                    .enumerate()
+                    .map(|(n, m)| {
+                        m.name
+                            .clone()
+                            .unwrap_or_else(|| format!("monitor{}", n + 1))
+                    })
+                    .collect(),
+            },
             description: plan.description.clone(),
             thresholds: plan.thresholds.clone(),
             kind: plan.kind,

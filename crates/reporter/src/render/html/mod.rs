@@ -381,6 +381,8 @@ mod tests {
             samples: 60,
             failed_samples: 3,
             peak_cpu_percent: Some(81.5),
+            mean_cpu_percent: Some(40.0),
+            mean_rss_mb: Some(450.0),
             peak_rss_mb: Some(512.0),
             first_rss_mb: Some(400.0),
             last_rss_mb: Some(512.0),
