@@ -251,6 +251,23 @@ fn two_monitors_have_their_own_columns_summaries_and_replay_byte_for_byte() {
         );
         assert!(monitor.get("failed_samples").is_none(), "{monitor}");
     }
+    let per_point = summary["series"]["monitors"]
+        .as_array()
+        .expect("readings per point");
+    assert_eq!(
+        per_point.len(),
+        summary["series"]["points"].as_array().map_or(0, Vec::len)
+    );
+    assert!(
+        per_point
+            .iter()
+            .all(|at| at.as_array().map(Vec::len) == Some(2))
+    );
+    let html = std::fs::read_to_string(run.join("report.html")).expect("report.html");
+    assert!(html.contains("CPU of the watched processes over time"));
+    for name in ["runner", "sleeper"] {
+        assert_eq!(html.matches(&format!("<title>{name}</title>")).count(), 2);
+    }
     assert!(stdout.contains("runner ("), "{stdout}");
     assert!(stdout.contains("sleeper ("), "{stdout}");
 

@@ -161,7 +161,7 @@ impl Reporter {
             alerts: Vec::new(),
             alerts_dropped: 0,
             streams: Some(streams),
-            series: SeriesBuilder::new(group, plan.interval),
+            series: SeriesBuilder::new(group, plan.interval, plan.monitors.len()),
             failures: FailureLog::default(),
             monitor: MonitorTrack::default(),
             record: None,

@@ -414,6 +414,48 @@ mod tests {
     }
 
     #[test]
+    fn each_monitor_has_a_line_in_the_cpu_and_memory_charts() {
+        use crate::summary::monitor::MonitorSummary;
+        use crate::summary::series::MonitorPoint;
+        let mut summary = testdata::summary();
+        let html = render(&summary);
+        assert!(
+            !html.contains("CPU of the watched processes"),
+            "no monitor, no chart"
+        );
+        summary.monitors = ["api", "redis"]
+            .map(|name| MonitorSummary {
+                name: name.to_owned(),
+                samples: 3,
+                ..MonitorSummary::default()
+            })
+            .to_vec();
+        let reading = |cpu: f64, rss: f64| MonitorPoint {
+            cpu_percent: Some(cpu),
+            rss_mb: Some(rss),
+        };
+        summary.series.monitors = summary
+            .series
+            .points
+            .iter()
+            .enumerate()
+            .map(|(n, _)| vec![reading(10.0 + n as f64, 100.0), reading(90.0, 7.5)])
+            .collect();
+        let html = render(&summary);
+        assert!(
+            html.contains("CPU of the watched processes over time"),
+            "{html}"
+        );
+        assert!(
+            html.contains("Resident memory of the watched processes"),
+            "{html}"
+        );
+        // A line per monitor in each of the two charts.
+        assert_eq!(html.matches("<title>api</title>").count(), 2, "{html}");
+        assert_eq!(html.matches("<title>redis</title>").count(), 2, "{html}");
+    }
+
+    #[test]
     fn escaping_keeps_markup_and_urls_out() {
         assert_eq!(escape("<a href='x'>&"), "&lt;a href=&#39;x&#39;&gt;&amp;");
         assert_eq!(escape("http://h:1/p"), "http:&#47;&#47;h:1/p");
