@@ -281,17 +281,40 @@ impl Probe for Watches {
         &mut self,
         _offset: Duration,
     ) -> Pin<Box<dyn Future<Output = Vec<MonitorSample>> + '_>> {
+        // All at once: one stuck endpoint must not use up the engine's wait for the others.
+        let reads: Vec<_> = self.0.iter_mut().map(|w| Box::pin(w.read())).collect();
         Box::pin(async move {
-            let mut samples = Vec::with_capacity(self.0.len());
-            for (source, watch) in (0u16..).zip(&mut self.0) {
-                samples.push(MonitorSample {
-                    source,
-                    ..watch.read().await
-                });
-            }
-            samples
+            let read = join_all(reads).await;
+            (0u16..)
+                .zip(read)
+                .map(|(source, sample)| MonitorSample { source, ..sample })
+                .collect()
         })
     }
+}
+
+/// Every future to completion, polled together, results in order (the workspace has no
+/// futures crate, and this is all of it that is needed).
+async fn join_all<F: Future + Unpin>(mut futures: Vec<F>) -> Vec<F::Output> {
+    let mut done: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (future, slot) in futures.iter_mut().zip(&mut done) {
+            if slot.is_none() {
+                match Pin::new(future).poll(cx) {
+                    std::task::Poll::Ready(out) => *slot = Some(out),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    done.into_iter().flatten().collect()
 }
 
 #[cfg(test)]

@@ -91,8 +91,10 @@ impl Scrape {
             url,
             rss_series: rss_series.to_owned(),
             cpu_series: cpu_series.map(str::to_owned),
-            // Short, so a stuck endpoint cannot hold samples back for long.
-            timeout: interval.clamp(Duration::from_millis(250), Duration::from_secs(2)),
+            // Short, so a stuck endpoint cannot hold samples back for long, and under the
+            // engine's one-second wait for a sample, so a stuck scrape is a counted failure
+            // rather than a lost sample of every monitor.
+            timeout: interval.clamp(Duration::from_millis(250), Duration::from_millis(800)),
             last_cpu: None,
             failing: false,
             missed: false,

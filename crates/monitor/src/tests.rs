@@ -240,3 +240,36 @@ async fn several_monitors_sample_in_plan_order_under_their_names() {
     // Nothing named and no builtin target yet: nothing to watch.
     assert!(Watches::new(&Plan::default(), None).is_none());
 }
+
+#[tokio::test]
+async fn a_stuck_endpoint_is_a_failed_sample_and_does_not_hold_the_others_back() {
+    // Accepts and never answers.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let stuck = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    let fine = serve("200 OK", PROMETHEUS).await;
+    let mut plan = scraping(stuck, "/metrics");
+    plan.interval = Duration::from_secs(5);
+    plan.monitors
+        .push(scraping(stuck, "/other").monitors.remove(0));
+    plan.monitors
+        .push(scraping(fine, "/metrics").monitors.remove(0));
+    let mut watches = Watches::new(&plan, None).unwrap();
+    let started = tokio::time::Instant::now();
+    let samples = watches.sample(Duration::ZERO).await;
+    // Each scrape gives up after 800 ms whatever the interval, and they wait together: two
+    // stuck endpoints one after the other would take 1.6 s.
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(800), "{took:?}");
+    assert!(took < Duration::from_millis(1400), "{took:?}");
+    assert!(samples[0].failed && samples[1].failed);
+    assert_eq!(
+        (samples[2].failed, samples[2].rss_bytes),
+        (false, Some(52_000_000))
+    );
+}
