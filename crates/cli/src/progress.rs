@@ -207,6 +207,8 @@ pub struct Progress {
     current: Option<StepInfo>,
     /// The current step's measured requests so far, for its closing line.
     step_total: RequestStats,
+    /// The monitors' names, from the run's start, for a line that shows several.
+    monitors: Vec<String>,
 }
 
 impl Progress {
@@ -245,12 +247,14 @@ impl Progress {
                 .collect(),
             current: None,
             step_total: RequestStats::default(),
+            monitors: Vec::new(),
         }
     }
 
     pub fn show(&mut self, event: &Event<'_>) {
         match event {
             Event::RunStarted(start) => {
+                self.monitors = start.monitors.clone();
                 if let Some(bar) = &self.bar {
                     bar.reset_elapsed();
                 }
@@ -362,6 +366,8 @@ impl Progress {
         let rss = sample
             .and_then(|s| s.rss_bytes)
             .map(|b| format::bytes(b as f64));
+        // With several monitors each is named; one stays the `target` of the line.
+        let several = (self.monitors.len() > 1).then(|| self.monitors_text(snapshot));
         let now = snapshot.start + snapshot.length;
         match &self.bar {
             // The display shows each interval; the line is there for -v.
@@ -382,7 +388,9 @@ impl Progress {
                 if snapshot.warmup {
                     message.push_str(" (warm-up)");
                 }
-                if cpu.is_some() || rss.is_some() {
+                if let Some(text) = &several {
+                    message.push_str(&format!(" │ {text}"));
+                } else if cpu.is_some() || rss.is_some() {
                     message.push_str(&format!(
                         " │ target cpu {} rss {}",
                         cpu.as_deref().unwrap_or("?"),
@@ -410,9 +418,32 @@ impl Progress {
                 target_rss_mb = sample
                     .and_then(|s| s.rss_bytes)
                     .map(|b| format::trim(b as f64 / 1e6, 1)),
+                monitors = several,
                 "interval"
             ),
         }
+    }
+
+    /// "api cpu 2% rss 13.2 MB; redis cpu ? rss ?": every monitor's latest reading.
+    fn monitors_text(&self, snapshot: &IntervalSnapshot) -> String {
+        let parts: Vec<String> = snapshot
+            .monitor
+            .iter()
+            .map(|s| {
+                let name = self
+                    .monitors
+                    .get(usize::from(s.source))
+                    .map_or("?", String::as_str);
+                let cpu = s
+                    .cpu_percent
+                    .map_or("?".to_owned(), |c| format!("{}%", format::trim(c, 0)));
+                let rss = s
+                    .rss_bytes
+                    .map_or("?".to_owned(), |b| format::bytes(b as f64));
+                format!("{name} cpu {cpu} rss {rss}")
+            })
+            .collect();
+        parts.join("; ")
     }
 
     /// Clears the display for good.

@@ -203,6 +203,13 @@ fn two_monitors_have_their_own_columns_summaries_and_replay_byte_for_byte() {
         )),
         "{stderr}"
     );
+    // Each interval line names every monitor's reading.
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.contains("monitors=\"runner cpu ") && l.contains("; sleeper cpu ")),
+        "{stderr}"
+    );
     let run = run_dir(&out, "pair");
 
     let csv = std::fs::read_to_string(run.join("timeseries.csv")).expect("timeseries.csv");
