@@ -106,15 +106,24 @@ impl SourceTrack {
             return None;
         }
         let mut summary = self.summary.clone();
-        // Rounded here, once, like every figure a user sees.
+        // Rounded here, once, like every figure a user sees. Rounding also makes the replay
+        // exact: a CPU figure read back from the record's JSON may differ in its last bit.
         summary.mean_cpu_percent = (self.cpu_n > 0.0).then(|| round(self.cpu_sum / self.cpu_n, 1));
         summary.mean_rss_mb = (self.n > 0.0).then(|| round(self.sum_y / self.n, 3));
+        summary.peak_cpu_percent = summary.peak_cpu_percent.map(|c| round(c, 1));
+        for mb in [
+            &mut summary.peak_rss_mb,
+            &mut summary.first_rss_mb,
+            &mut summary.last_rss_mb,
+        ] {
+            *mb = mb.map(|v| round(v, 3));
+        }
         let denominator = self.n * self.sum_xx - self.sum_x * self.sum_x;
         let span_s = (self.last_x - self.first_x.unwrap_or(self.last_x)) * 3600.0;
         let long_enough = self.n >= MIN_SLOPE_SAMPLES as f64 && span_s >= MIN_SLOPE_SPAN_S;
         if long_enough && denominator > 0.0 {
-            summary.rss_slope_mb_per_hour =
-                Some((self.n * self.sum_xy - self.sum_x * self.sum_y) / denominator);
+            let slope = (self.n * self.sum_xy - self.sum_x * self.sum_y) / denominator;
+            summary.rss_slope_mb_per_hour = Some(round(slope, 3));
         }
         Some(summary)
     }
@@ -216,6 +225,26 @@ mod tests {
         );
         assert!(summaries[1].unavailable());
         assert_eq!(summaries[1].peak_cpu_percent, None);
+    }
+
+    #[test]
+    fn figures_are_rounded_so_a_replay_reads_the_same() {
+        let summarise = |cpu: f64| {
+            let mut track = MonitorTrack::default();
+            track.sources(&["api".to_owned()]);
+            track.push(&MonitorSample {
+                cpu_percent: Some(cpu),
+                rss_bytes: Some(13_176_832),
+                ..sample(0, 0.0, 0)
+            });
+            track.summaries().remove(0)
+        };
+        // As a run measured it, and as the record's JSON gave it back a bit off.
+        let live = summarise(3.979_208_001_518_784_5);
+        let replayed = summarise(3.979_208_001_518_785);
+        assert_eq!(live, replayed);
+        assert_eq!(live.peak_cpu_percent, Some(4.0));
+        assert_eq!(live.peak_rss_mb, Some(13.177));
     }
 
     #[test]
