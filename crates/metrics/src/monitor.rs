@@ -42,3 +42,29 @@ pub trait Probe {
         offset: Duration,
     ) -> Pin<Box<dyn Future<Output = Vec<MonitorSample>> + '_>>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sample_of_an_older_record_reads_and_writes_back_unchanged() {
+        // As records wrote samples before `failed` existed.
+        let old =
+            r#"{"source":0,"offset":{"secs":2,"nanos":0},"cpu_percent":12.5,"rss_bytes":52400000}"#;
+        let sample: MonitorSample = serde_json::from_str(old).unwrap();
+        assert!(!sample.failed);
+        assert_eq!(serde_json::to_string(&sample).unwrap(), old);
+        let failed = MonitorSample {
+            failed: true,
+            cpu_percent: None,
+            rss_bytes: None,
+            ..sample
+        };
+        let text = serde_json::to_string(&failed).unwrap();
+        assert!(
+            text.ends_with(r#""cpu_percent":null,"rss_bytes":null,"failed":true}"#),
+            "{text}"
+        );
+    }
+}

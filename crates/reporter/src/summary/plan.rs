@@ -116,3 +116,35 @@ impl PlanFacts {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stampede_plan::Monitor;
+
+    #[test]
+    fn monitor_names_travel_only_when_there_are_several() {
+        let named = |name: &str| Monitor {
+            name: Some(name.to_owned()),
+            ..Monitor::default()
+        };
+        let one = Plan {
+            monitors: vec![named("api")],
+            ..Plan::default()
+        };
+        let json = serde_json::to_string(&PlanFacts::of(&one)).unwrap();
+        assert!(!json.contains("monitors"), "{json}");
+        let two = Plan {
+            monitors: vec![named("api"), named("redis")],
+            ..Plan::default()
+        };
+        let facts = PlanFacts::of(&two);
+        assert_eq!(facts.monitors, ["api", "redis"]);
+        let json = serde_json::to_string(&facts).unwrap();
+        assert!(json.contains(r#""monitors":["api","redis"]"#), "{json}");
+        // A header written before the field existed reads as no named monitors.
+        let back: PlanFacts =
+            serde_json::from_str(&json.replace(r#","monitors":["api","redis"]"#, "")).unwrap();
+        assert!(back.monitors.is_empty());
+    }
+}
