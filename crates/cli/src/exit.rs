@@ -7,7 +7,8 @@
 pub const PASSED: u8 = 0;
 /// The run could not be carried out (I/O error, the target could not be started).
 pub const COULD_NOT_RUN: u8 = 1;
-/// The scenario is invalid, or the command line is.
+/// The scenario is invalid, or the command line is, or a required monitor cannot read its
+/// target: a configuration error found before anything is written.
 pub const USAGE: u8 = 2;
 /// Another run of the same scenario holds its lock in the results folder.
 pub const LOCKED: u8 = 3;
@@ -23,8 +24,9 @@ pub const INTERRUPTED_AGAIN: u8 = 130;
 pub const TABLE: &str = "\
 Exit codes:
     0    passed: the run completed and every threshold held
-    1    could not run (I/O error, target could not start, monitored process missing)
-    2    invalid scenario or command line; nothing was run or written
+    1    could not run (I/O error, target could not start)
+    2    invalid scenario or command line, or a required monitor cannot read its target;
+         nothing was run or written
     3    another run of this scenario is in progress (its lock is held)
     99   a threshold failed, or a limit aborted the run
     105  interrupted (Ctrl-C, SIGTERM, SIGHUP); partial results were written

@@ -216,6 +216,8 @@ pub struct Progress {
     cadence: Cadence,
     span: RequestStats,
     span_length: Duration,
+    /// The monitors' names, from the run's start, for a line that shows several.
+    monitors: Vec<String>,
 }
 
 impl Progress {
@@ -259,12 +261,14 @@ impl Progress {
             cadence: Cadence::new(log_every.unwrap_or(plan.series_interval)),
             span: RequestStats::default(),
             span_length: Duration::ZERO,
+            monitors: Vec::new(),
         }
     }
 
     pub fn show(&mut self, event: &Event<'_>) {
         match event {
             Event::RunStarted(start) => {
+                self.monitors = start.monitors.clone();
                 if let Some(bar) = &self.bar {
                     bar.reset_elapsed();
                 }
@@ -379,6 +383,8 @@ impl Progress {
         let rss = sample
             .and_then(|s| s.rss_bytes)
             .map(|b| format::bytes(b as f64));
+        // With several monitors each is named; one stays the `target` of the line.
+        let several = (self.monitors.len() > 1).then(|| self.monitors_text(snapshot));
         let now = snapshot.start + snapshot.length;
         match &self.bar {
             // The display shows each interval; the line is there for -v.
@@ -399,7 +405,9 @@ impl Progress {
                 if snapshot.warmup {
                     message.push_str(" (warm-up)");
                 }
-                if cpu.is_some() || rss.is_some() {
+                if let Some(text) = &several {
+                    message.push_str(&format!(" │ {text}"));
+                } else if cpu.is_some() || rss.is_some() {
                     message.push_str(&format!(
                         " │ target cpu {} rss {}",
                         cpu.as_deref().unwrap_or("?"),
@@ -419,7 +427,7 @@ impl Progress {
                 self.span.add(&total);
                 self.span_length += snapshot.length;
                 if self.cadence.due(now) {
-                    self.log_span(snapshot, &step, &users);
+                    self.log_span(snapshot, &step, &users, several);
                 }
             }
         }
@@ -427,7 +435,13 @@ impl Progress {
 
     /// The line of a span of the log cadence: its figures over the whole span, the step, and
     /// where the run is against its plan.
-    fn log_span(&mut self, snapshot: &IntervalSnapshot, step: &str, users: &str) {
+    fn log_span(
+        &mut self,
+        snapshot: &IntervalSnapshot,
+        step: &str,
+        users: &str,
+        several: Option<String>,
+    ) {
         let figures = Figures::of(&self.span, self.span_length.as_secs_f64());
         let sample = snapshot.monitor.first();
         let now = snapshot.start + snapshot.length;
@@ -445,10 +459,33 @@ impl Progress {
             target_rss_mb = sample
                 .and_then(|s| s.rss_bytes)
                 .map(|b| format::trim(b as f64 / 1e6, 1)),
+            monitors = several,
             "interval"
         );
         self.span = RequestStats::default();
         self.span_length = Duration::ZERO;
+    }
+
+    /// "api cpu 2% rss 13.2 MB; redis cpu ? rss ?": every monitor's latest reading.
+    fn monitors_text(&self, snapshot: &IntervalSnapshot) -> String {
+        let parts: Vec<String> = snapshot
+            .monitor
+            .iter()
+            .map(|s| {
+                let name = self
+                    .monitors
+                    .get(usize::from(s.source))
+                    .map_or("?", String::as_str);
+                let cpu = s
+                    .cpu_percent
+                    .map_or("?".to_owned(), |c| format!("{}%", format::trim(c, 0)));
+                let rss = s
+                    .rss_bytes
+                    .map_or("?".to_owned(), |b| format::bytes(b as f64));
+                format!("{name} cpu {cpu} rss {rss}")
+            })
+            .collect();
+        parts.join("; ")
     }
 
     /// Clears the display for good.

@@ -14,7 +14,7 @@ use std::time::SystemTime;
 use anyhow::{Context as _, bail};
 use stampede_engine::Options;
 use stampede_metrics::Probe;
-use stampede_monitor::Watch;
+use stampede_monitor::Watches;
 use stampede_plan::BaseUrl;
 use stampede_reporter::store::lock::{self, Acquired};
 use stampede_reporter::{Reporter, RunMeta};
@@ -103,6 +103,12 @@ impl RunCmd {
                 Some(addr)
             }
         };
+        // Before the results folder, the lock or the target: a guard that cannot see its
+        // target is a configuration error, and nothing should be written for it.
+        let watch = match checked_watch(&loaded.plan)? {
+            Ok(watch) => watch,
+            Err(code) => return Ok(code),
+        };
         let results = results_for(&self.out, &loaded.key)?;
         results
             .claim(&loaded.source)
@@ -147,7 +153,7 @@ impl RunCmd {
             .map_err(|err| Hinted::error(err.to_string(), RUN_ID_HINT))?;
         let run_dir = dir.clone();
         interrupts.on_hard_exit(move || stampede_reporter::remove_stale_temporaries(&run_dir));
-        let code = self.run_in(&loaded, target_addr, &run_id, &dir, &interrupts, ui);
+        let code = self.run_in(&loaded, target_addr, watch, &run_id, &dir, &interrupts, ui);
         drop(lock);
         code
     }
@@ -156,6 +162,7 @@ impl RunCmd {
         &self,
         loaded: &Loaded,
         target_addr: Option<SocketAddr>,
+        watch: Option<Watches>,
         run_id: &str,
         dir: &std::path::Path,
         interrupts: &Interrupts,
@@ -190,8 +197,8 @@ impl RunCmd {
                 )
             }
         };
-        let mut watch = Watch::new(plan, builtin.as_ref().map(|t| t.addr()))
-            .map_err(|err| Hinted::error(err.to_string(), err.hint()))?;
+        // The embedded target, unless `[monitor]` names something else (checked already).
+        let mut watch = watch.or_else(|| Watches::new(plan, builtin.as_ref().map(|t| t.addr())));
         if let Some(watch) = &watch {
             tracing::info!("watching the target: {}", watch.describe());
         }
@@ -302,6 +309,42 @@ impl RunCmd {
         })?;
         Ok(exit::of_verdict(summary.verdict))
     }
+}
+
+/// The monitors `[monitor]` names, each checked: `Ok(None)` when they name nothing (the
+/// embedded target is watched once it runs), `Err(exit code)` when a required monitor cannot
+/// read its target. One that is not required is left out with a warning, and its samples say so.
+fn checked_watch(plan: &stampede_plan::Plan) -> anyhow::Result<Result<Option<Watches>, u8>> {
+    let Some(mut watches) = Watches::new(plan, None) else {
+        return Ok(Ok(None));
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    let several = watches.0.len() > 1;
+    for watch in &mut watches.0 {
+        let Err(err) = runtime.block_on(watch.check()) else {
+            continue;
+        };
+        // With several, say which one; a single monitor's error already names its source.
+        let which = if several {
+            format!("the monitor {}", watch.describe())
+        } else {
+            "the monitor".to_owned()
+        };
+        if watch.required() {
+            eprintln!("error: {which} cannot read its target: {err}");
+            eprintln!("hint: {}", err.hint());
+            return Ok(Err(exit::USAGE));
+        }
+        tracing::warn!(
+            "{which} cannot read its target, so the run goes on without it: {err} \
+             (required = false)"
+        );
+        watch.leave_out();
+    }
+    Ok(Ok(Some(watches)))
 }
 
 const CLAIM_HINT: &str = "give this scenario a results folder of its own with --out, or move \

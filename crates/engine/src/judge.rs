@@ -39,7 +39,7 @@ struct Watched {
 pub(crate) struct Judge {
     windowed: Vec<Windowed>,
     stop_when: Vec<(Metric, Condition)>,
-    watched: Vec<Watched>,
+    watched: Vec<Vec<Watched>>,
     sources: Vec<String>,
     /// The measured intervals of each step that has not ended yet, for `stop-when`.
     steps: Vec<(usize, StatsSet)>,
@@ -63,23 +63,8 @@ impl Judge {
                 })
             })
             .collect();
-        let monitor = plan.monitor.clone().unwrap_or_default();
-        let watched = vec![
-            Watched {
-                name: "cpu",
-                limit: monitor.cpu_percent,
-                read: |s| s.cpu_percent,
-                show: |v| format!("{}%", format::trim(v, 0)),
-                warned: false,
-            },
-            Watched {
-                name: "rss",
-                limit: monitor.rss_bytes,
-                read: |s| s.rss_bytes.map(|b| b as f64),
-                show: format::bytes,
-                warned: false,
-            },
-        ];
+        // One set of limits per monitor, in plan order: a sample's `source` indexes it.
+        let watched = plan.monitors.iter().map(watched_of).collect();
         Judge {
             windowed,
             stop_when: plan.stop_when.clone(),
@@ -142,7 +127,10 @@ impl Judge {
             .sources
             .get(usize::from(sample.source))
             .map_or("the target", String::as_str);
-        for watched in &mut self.watched {
+        let Some(limits) = self.watched.get_mut(usize::from(sample.source)) else {
+            return;
+        };
+        for watched in limits {
             let Some(value) = (watched.read)(sample) else {
                 continue;
             };
@@ -243,6 +231,26 @@ fn severity(level: AlertLevel) -> u8 {
         AlertLevel::StopSweep => 1,
         AlertLevel::Abort => 2,
     }
+}
+
+/// The CPU and RSS limits of one monitor.
+fn watched_of(monitor: &stampede_plan::Monitor) -> Vec<Watched> {
+    vec![
+        Watched {
+            name: "cpu",
+            limit: monitor.cpu_percent,
+            read: |s| s.cpu_percent,
+            show: |v| format!("{}%", format::trim(v, 0)),
+            warned: false,
+        },
+        Watched {
+            name: "rss",
+            limit: monitor.rss_bytes,
+            read: |s| s.rss_bytes.map(|b| b as f64),
+            show: format::bytes,
+            warned: false,
+        },
+    ]
 }
 
 #[cfg(test)]
@@ -356,22 +364,32 @@ mod tests {
     #[test]
     fn monitor_limits_warn_once_and_stop() {
         let plan = Plan {
-            monitor: Some(Monitor {
-                rss_bytes: MonitorLimit {
-                    warn: Some(1e9),
-                    stop: Some(2e9),
+            monitors: vec![
+                Monitor {
+                    rss_bytes: MonitorLimit {
+                        warn: Some(1e9),
+                        stop: Some(2e9),
+                    },
+                    ..Monitor::default()
                 },
-                ..Monitor::default()
-            }),
+                Monitor {
+                    cpu_percent: MonitorLimit {
+                        warn: None,
+                        stop: Some(80.0),
+                    },
+                    ..Monitor::default()
+                },
+            ],
             ..Plan::default()
         };
-        let mut judge = Judge::new(&plan, vec!["api".to_owned()]);
+        let mut judge = Judge::new(&plan, vec!["api".to_owned(), "redis".to_owned()]);
         let mut interval = snapshot(0, 1, 1);
         let sample = |rss: u64| MonitorSample {
             source: 0,
             offset: Duration::ZERO,
             cpu_percent: None,
             rss_bytes: Some(rss),
+            failed: false,
         };
         interval.monitor = vec![sample(1_500_000_000)];
         let warned = judge.interval(&interval);
@@ -387,6 +405,21 @@ mod tests {
         assert_eq!(
             stopped[0].message,
             "api: rss 2.1 GB reached the stop level 2 GB"
+        );
+        // Each monitor has its own limits: redis has none on memory, one on CPU.
+        let redis = |cpu: f64| MonitorSample {
+            source: 1,
+            cpu_percent: Some(cpu),
+            ..sample(3_000_000_000)
+        };
+        interval.monitor = vec![redis(50.0)];
+        assert!(judge.interval(&interval).is_empty());
+        interval.monitor = vec![redis(90.0)];
+        let stopped = judge.interval(&interval);
+        assert_eq!(stopped.len(), 1);
+        assert_eq!(
+            stopped[0].message,
+            "redis: cpu 90% reached the stop level 80%"
         );
     }
 }

@@ -23,6 +23,11 @@ pub struct MonitorSample {
     pub cpu_percent: Option<f64>,
     /// Resident memory, in bytes.
     pub rss_bytes: Option<u64>,
+    /// The monitor could not read its target this time (a refused scrape, a vanished process,
+    /// a monitor left out at start): counted and shown, so a gap never reads as 0 %. Absent
+    /// from the record when false, so records written before it replay unchanged.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub failed: bool,
 }
 
 /// Something that samples the target when asked.
@@ -36,4 +41,30 @@ pub trait Probe {
         &mut self,
         offset: Duration,
     ) -> Pin<Box<dyn Future<Output = Vec<MonitorSample>> + '_>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sample_of_an_older_record_reads_and_writes_back_unchanged() {
+        // As records wrote samples before `failed` existed.
+        let old =
+            r#"{"source":0,"offset":{"secs":2,"nanos":0},"cpu_percent":12.5,"rss_bytes":52400000}"#;
+        let sample: MonitorSample = serde_json::from_str(old).unwrap();
+        assert!(!sample.failed);
+        assert_eq!(serde_json::to_string(&sample).unwrap(), old);
+        let failed = MonitorSample {
+            failed: true,
+            cpu_percent: None,
+            rss_bytes: None,
+            ..sample
+        };
+        let text = serde_json::to_string(&failed).unwrap();
+        assert!(
+            text.ends_with(r#""cpu_percent":null,"rss_bytes":null,"failed":true}"#),
+            "{text}"
+        );
+    }
 }

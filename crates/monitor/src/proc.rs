@@ -70,6 +70,11 @@ impl ProcWatch {
         }
     }
 
+    /// Whether the last read found the process unreadable.
+    pub(crate) fn failed(&self) -> bool {
+        self.last.is_none()
+    }
+
     /// CPU since the last call and RSS (of the whole process; a thread has no RSS of its own,
     /// so with a thread filter RSS is left to the scrape).
     pub(crate) fn read(&mut self, now: Instant) -> (Option<f64>, Option<u64>) {
@@ -173,6 +178,38 @@ mod tests {
         let (_, rss) = own.read(Instant::now());
         assert!(rss.is_some_and(|b| b > 0), "{rss:?}");
         assert!(!own.gone);
+    }
+
+    #[test]
+    fn a_busy_thread_reads_as_about_one_core() {
+        // getconf's answer is the one used, and a thread spinning for 400 ms reads as one
+        // core's worth (a wrong tick rate would be off by a factor of ten), whatever the load
+        // of other processes takes from it.
+        let getconf = std::process::Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .expect("getconf");
+        let said: f64 = String::from_utf8_lossy(&getconf.stdout)
+            .trim()
+            .parse()
+            .unwrap();
+        assert_eq!(clock_ticks_per_second(), said);
+        let mut own = ProcWatch::new(std::process::id(), None);
+        own.read(Instant::now());
+        let spin = std::thread::spawn(|| {
+            let until = std::time::Instant::now() + std::time::Duration::from_millis(400);
+            let mut n = 0u64;
+            while std::time::Instant::now() < until {
+                n = std::hint::black_box(n.wrapping_add(1));
+            }
+        });
+        spin.join().unwrap();
+        let (cpu, _) = own.read(Instant::now());
+        let cpu = cpu.expect("a CPU figure");
+        assert!(
+            (25.0..=250.0).contains(&cpu),
+            "{cpu}% for one spinning thread"
+        );
     }
 
     #[test]

@@ -12,8 +12,61 @@ use stampede_plan::MetricsUrl;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
+use crate::Error;
+
 /// A metrics page larger than this is not a metrics page.
 const MAX_SCRAPE_BYTES: usize = 4 << 20;
+/// The start check waits longer than a sample does: a target just started may be slow once.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The URL as messages, logs and results may show it: a query can carry a token, so it is
+/// replaced by `?...` (user info never gets this far: the scenario refuses it).
+pub(crate) fn redacted(url: &MetricsUrl) -> String {
+    match url.path.split_once('?') {
+        Some((path, _)) => format!("{}{path}?...", url.server.url()),
+        None => url.url(),
+    }
+}
+
+/// Why `text` is not the Prometheus text format, or `None` when it is: at least one sample,
+/// and every line a comment or `name[{labels}] value [timestamp]`.
+pub(crate) fn prometheus_problem(text: &str) -> Option<String> {
+    let mut samples = 0;
+    for (number, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if !is_sample_line(line) {
+            let shown: String = line.chars().take(40).collect();
+            return Some(format!("line {} is `{shown}`", number + 1));
+        }
+        samples += 1;
+    }
+    (samples == 0).then(|| "it holds no series".to_owned())
+}
+
+fn is_sample_line(line: &str) -> bool {
+    let name_end = line
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+        .unwrap_or(line.len());
+    let (name, mut rest) = line.split_at(name_end);
+    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
+        return false;
+    }
+    if rest.starts_with('{') {
+        match rest.rfind('}') {
+            Some(close) => rest = &rest[close + 1..],
+            None => return false,
+        }
+    }
+    let mut fields = rest.split_whitespace();
+    let value_ok = fields
+        .next()
+        .is_some_and(|v| v.parse::<f64>().is_ok() || matches!(v, "NaN" | "+Inf" | "-Inf"));
+    let timestamp_ok = fields.next().is_none_or(|t| t.parse::<i64>().is_ok());
+    value_ok && timestamp_ok && fields.next().is_none()
+}
 
 /// A Prometheus endpoint, scraped once per sample.
 pub(crate) struct Scrape {
@@ -23,6 +76,8 @@ pub(crate) struct Scrape {
     timeout: Duration,
     last_cpu: Option<(Instant, f64)>,
     failing: bool,
+    /// The last read had no resident memory: the scrape failed or lost its series.
+    missed: bool,
 }
 
 impl Scrape {
@@ -36,14 +91,54 @@ impl Scrape {
             url,
             rss_series: rss_series.to_owned(),
             cpu_series: cpu_series.map(str::to_owned),
-            // Short, so a stuck endpoint cannot hold samples back for long.
-            timeout: interval.clamp(Duration::from_millis(250), Duration::from_secs(2)),
+            // Short, so a stuck endpoint cannot hold samples back for long, and under the
+            // engine's one-second wait for a sample, so a stuck scrape is a counted failure
+            // rather than a lost sample of every monitor.
+            timeout: interval.clamp(Duration::from_millis(250), Duration::from_millis(800)),
             last_cpu: None,
             failing: false,
+            missed: false,
         }
     }
 
+    /// Whether the last read failed, or found no resident memory.
+    pub(crate) fn missed(&self) -> bool {
+        self.missed
+    }
+
+    /// One scrape as the run will make it, but every shortfall an error: no answer, not
+    /// Prometheus text, the RSS series (and the CPU one when `cpu` is read from here) absent.
+    pub(crate) async fn check(&mut self, cpu: bool) -> Result<(), Error> {
+        let url = redacted(&self.url);
+        let text = match tokio::time::timeout(CHECK_TIMEOUT, get(&self.url)).await {
+            Ok(Ok(text)) => text,
+            Ok(Err(why)) => return Err(Error::Scrape { url, why }),
+            Err(_) => {
+                let why = format!("no answer within {}", format::seconds(CHECK_TIMEOUT));
+                return Err(Error::Scrape { url, why });
+            }
+        };
+        if let Some(why) = prometheus_problem(&text) {
+            return Err(Error::NotPrometheus { url, why });
+        }
+        let mut wanted = vec![(&self.rss_series, "resident memory in bytes, `rss`")];
+        if let Some(series) = self.cpu_series.as_ref().filter(|_| cpu) {
+            wanted.push((series, "CPU seconds counter, `cpu-seconds`"));
+        }
+        for (series, what) in wanted {
+            if series_value(&text, series).is_none() {
+                return Err(Error::MissingSeries {
+                    url,
+                    series: series.clone(),
+                    what,
+                });
+            }
+        }
+        Ok(())
+    }
+
     pub(crate) async fn read(&mut self) -> (Option<f64>, Option<u64>) {
+        self.missed = true;
         let text = match tokio::time::timeout(self.timeout, get(&self.url)).await {
             Ok(Ok(text)) => text,
             Ok(Err(err)) => return self.failed(&err),
@@ -53,13 +148,14 @@ impl Scrape {
             }
         };
         if self.failing {
-            tracing::info!("scraping {} works again", self.url.url());
+            tracing::info!("scraping {} works again", redacted(&self.url));
             self.failing = false;
         }
         let now = Instant::now();
         let rss = series_value(&text, &self.rss_series)
             .filter(|v| *v >= 0.0)
             .map(|v| v as u64);
+        self.missed = rss.is_none();
         let cpu = self.cpu_series.as_deref().and_then(|series| {
             let seconds = series_value(&text, series)?;
             let previous = self.last_cpu.replace((now, seconds));
@@ -75,11 +171,11 @@ impl Scrape {
     /// is not a page of the same line.
     fn failed(&mut self, why: &str) -> (Option<f64>, Option<u64>) {
         if self.failing {
-            tracing::debug!("cannot scrape {}: {why}", self.url.url());
+            tracing::debug!("cannot scrape {}: {why}", redacted(&self.url));
         } else {
             tracing::warn!(
                 "cannot scrape {}: {why}; trying again each interval",
-                self.url.url()
+                redacted(&self.url)
             );
             self.failing = true;
         }

@@ -104,8 +104,9 @@ pub struct Plan {
     pub series_interval: Duration,
     /// Soak: how far the last bucket may drift from the first.
     pub drift: Option<Drift>,
-    /// `[monitor]`: the target's CPU and memory, watched each interval, with limits.
-    pub monitor: Option<Monitor>,
+    /// `[monitor]` or `[[monitor]]`: the target's CPU and memory, watched each interval, with
+    /// limits; a sample's `source` is its index here (empty: the builtin target, unlimited).
+    pub monitors: Vec<Monitor>,
     /// TLS settings: `Some` exactly when base-url is `https://`.
     pub tls: Option<Tls>,
     /// The HTTP version users speak.
@@ -151,7 +152,7 @@ impl Default for Plan {
             stop_when: Vec::new(),
             series_interval: Duration::from_secs(1),
             drift: None,
-            monitor: None,
+            monitors: Vec::new(),
             tls: None,
             http: HttpVersion::Auto,
             request_options: Vec::new(),

@@ -1,5 +1,5 @@
-//! `[monitor]`: where the target's CPU and memory are read, and the limits on them. Sampling is
-//! the monitor crate's job; this only says what to sample.
+//! `[monitor]` and `[[monitor]]`: where the target's CPU and memory are read, and the limits on
+//! them. Sampling is the monitor crate's job; this only says what to sample.
 
 use std::path::PathBuf;
 
@@ -13,6 +13,9 @@ pub const DEFAULT_CPU_SECONDS_SERIES: &str = "process_cpu_seconds_total";
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Monitor {
+    /// The name `[[monitor]]` gives it (letters, digits, `-`, `_`): how its columns, summary
+    /// entry and messages name it. `None` for a single `[monitor]`, named after what it reads.
+    pub name: Option<String>,
     /// A process on this machine whose CPU and RSS are read from /proc.
     pub process: Option<MonitorProcess>,
     /// A Prometheus endpoint scraped each interval.
@@ -25,6 +28,10 @@ pub struct Monitor {
     pub cpu_percent: MonitorLimit,
     /// In bytes.
     pub rss_bytes: MonitorLimit,
+    /// A monitor that cannot read its target at start stops the run before it begins (true),
+    /// or is left out with a warning (false). The parser resolves the default: required when
+    /// the monitor has a limit, since a limit nobody can read guards nothing.
+    pub required: bool,
 }
 
 impl Default for Monitor {
@@ -32,12 +39,14 @@ impl Default for Monitor {
     /// embedded target gets when the scenario has no `[monitor]`.
     fn default() -> Monitor {
         Monitor {
+            name: None,
             process: None,
             metrics: None,
             rss_series: DEFAULT_RSS_SERIES.to_owned(),
             cpu_seconds_series: DEFAULT_CPU_SECONDS_SERIES.to_owned(),
             cpu_percent: MonitorLimit::default(),
             rss_bytes: MonitorLimit::default(),
+            required: false,
         }
     }
 }
@@ -49,6 +58,13 @@ pub enum MonitorProcess {
     /// Read when the run starts, since a server writes it when it starts; the path is already
     /// resolved against the scenario file's directory.
     PidFile(PathBuf),
+}
+
+impl MonitorLimit {
+    /// Whether either level is set.
+    pub fn is_set(&self) -> bool {
+        self.warn.is_some() || self.stop.is_some()
+    }
 }
 
 /// A level that warns and a level that stops; either may be absent.

@@ -218,6 +218,7 @@ pub(crate) fn summary() -> Summary {
         series: Series {
             point_s: 1.0,
             points,
+            monitors: Vec::new(),
         },
         monitors: Vec::new(),
     }

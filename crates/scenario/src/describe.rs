@@ -32,7 +32,12 @@ fn describe_monitor(monitor: &Monitor) -> String {
         None => {}
     }
     if let Some(metrics) = &monitor.metrics {
-        parts.push(format!("scrape {}", metrics.url()));
+        // A query may hold a token, and this text is kept with the results.
+        let url = metrics.url();
+        match url.split_once('?') {
+            Some((bare, _)) => parts.push(format!("scrape {bare}?...")),
+            None => parts.push(format!("scrape {url}")),
+        }
     }
     if parts.is_empty() {
         parts.push("the target".to_owned());
@@ -121,8 +126,12 @@ impl Describer<'_> {
             d(self.grace),
             d(self.connect_timeout)
         )?;
-        if let Some(monitor) = &self.monitor {
-            writeln!(out, "monitor   {}", describe_monitor(monitor))?;
+        for monitor in &self.monitors {
+            let name = monitor
+                .name
+                .as_ref()
+                .map_or(String::new(), |name| format!("{name}: "));
+            writeln!(out, "monitor   {name}{}", describe_monitor(monitor))?;
         }
         if let Some(data) = &self.data {
             writeln!(

@@ -9,6 +9,7 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+pub(crate) use crate::file_monitor::MonitorTables;
 use crate::ramp::Ramp;
 use crate::spanned::{Any, Pairs, Spanned};
 use crate::types::{Count, Dur, HttpSpec, KindName, Positive, StatusList, StatusSpec, Warmup};
@@ -59,7 +60,7 @@ macro_rules! kind_file {
             pub thresholds: Option<S<ThresholdsFile>>,
             /// A local target process or metrics endpoint watched each interval, with CPU and
             /// memory limits that warn or stop the run.
-            pub monitor: Option<S<MonitorFile>>,
+            pub monitor: Option<S<MonitorTables>>,
             $($(#[$fdoc])* pub $field: $ty,)*
         }
 
@@ -115,7 +116,7 @@ pub(crate) struct Common {
     pub setup: Option<S<SetupFile>>,
     pub data: Option<S<DataFile>>,
     pub thresholds: Option<S<ThresholdsFile>>,
-    pub monitor: Option<S<MonitorFile>>,
+    pub monitor: Option<S<MonitorTables>>,
 }
 
 kind_file!(
@@ -430,6 +431,9 @@ pub(crate) struct DriftFile {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(crate) struct MonitorFile {
+    /// How `[[monitor]]` names this one, in columns, summaries and messages: "api", "redis"
+    /// (letters, digits, `-`, `_`). Needed with several; a single `[monitor]` may leave it out.
+    pub name: Option<S<String>>,
     /// PID of the target process on this machine: CPU and RSS are read from /proc.
     pub pid: Option<S<Count>>,
     /// A file holding the target's PID, read when the run starts (relative to the scenario
@@ -444,6 +448,9 @@ pub(crate) struct MonitorFile {
     pub cpu: Option<S<MonitorLimitFile>>,
     /// Resident memory limits: { warn = "1.6GB", stop = "1.8GB" }.
     pub rss: Option<S<MonitorLimitFile>>,
+    /// A target that cannot be read at start stops the run before it begins (exit 2); false
+    /// leaves the monitor out with a warning. Default: true when `cpu` or `rss` sets a limit.
+    pub required: Option<S<bool>>,
 }
 
 /// `series = { ... }` in `[monitor]`.

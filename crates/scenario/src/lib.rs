@@ -22,6 +22,7 @@ mod catalog;
 mod describe;
 mod diag;
 mod file;
+mod file_monitor;
 mod file_thresholds;
 mod lenient;
 pub mod limits;

@@ -193,7 +193,13 @@ fn the_schema_is_draft_07_with_every_key() {
             .map(Vec::len),
         Some(2)
     );
-    // `[monitor]` is one closed table with its keys, whatever the kind.
+    // `monitor` is one closed table or an array of them (`[[monitor]]`), whatever the kind.
+    assert_eq!(
+        schema["definitions"]["Monitors"]["anyOf"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
     let monitor = &schema["definitions"]["MonitorFile"];
     assert_eq!(monitor["additionalProperties"], false);
     let monitor_keys: BTreeSet<&str> = monitor["properties"]
@@ -204,7 +210,16 @@ fn the_schema_is_draft_07_with_every_key() {
         .collect();
     assert_eq!(
         monitor_keys,
-        BTreeSet::from(["pid", "pid-file", "metrics-url", "series", "cpu", "rss"])
+        BTreeSet::from([
+            "pid",
+            "pid-file",
+            "metrics-url",
+            "series",
+            "cpu",
+            "rss",
+            "required",
+            "name"
+        ])
     );
     // Every reference points at a definition that exists.
     for reference in text

@@ -633,7 +633,7 @@ error: `my rss` is not a series name
    |
  6 | memory = { stop = "1GB" }
    | ^^^^^^
-   = hint: expected one of: pid, pid-file, metrics-url, series, cpu, rss
+   = hint: expected one of: name, pid, pid-file, metrics-url, series, cpu, rss, required
 "#,
         ),
         (

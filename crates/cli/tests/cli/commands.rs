@@ -93,17 +93,19 @@ fn exit_codes_passed_json_thresholds_failed_colour_and_usage() {
     assert_eq!(output.status.code(), Some(2));
     assert!(text(&output.stderr).contains("--set users=abc"));
 
-    // 1: the process [monitor] names is not running; a hint says what to do.
+    // 2: the process a required [monitor] names is not running; a hint says what to do.
     let output = stampede(&[
         "run",
         "smoke",
         "--set",
         "monitor.pid=4000000000",
+        "--set",
+        "monitor.required=true",
         "--out",
         out_arg(out.path()),
     ]);
     let stderr = text(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains("4000000000 named by [monitor] is not running"),
         "{stderr}"
@@ -115,11 +117,13 @@ fn exit_codes_passed_json_thresholds_failed_colour_and_usage() {
         "smoke",
         "--set",
         "monitor.pid-file=no/such.pid",
+        "--set",
+        "monitor.rss.stop=1GB",
         "--out",
         out_arg(out.path()),
     ]);
     let stderr = text(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("cannot read the pid-file"), "{stderr}");
 
     // --help documents the table.

@@ -8,6 +8,7 @@ mod commands;
 mod compare;
 mod history;
 mod knee;
+mod monitor;
 mod run;
 mod signals;
 mod store;

@@ -259,44 +259,6 @@ fn a_monitored_process_past_its_rss_stop_limit_stops_the_sweep() {
     assert!(summary["elapsed_s"].as_f64().expect("elapsed") < 12.0);
 }
 
-#[test]
-fn a_failing_scrape_is_logged_once_and_never_fatal() {
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        listener.local_addr().expect("addr").port()
-    };
-    let out = tempfile::tempdir().expect("tempdir");
-    let url = format!("monitor.metrics-url=http://127.0.0.1:{port}/metrics");
-    let mut args = vec![
-        "run",
-        "smoke",
-        "--set",
-        "duration=1s",
-        "--set",
-        "interval=200ms",
-        "--set",
-        &url,
-        "--set",
-        "monitor.rss.stop=1MB",
-        "--out",
-        out_arg(out.path()),
-    ];
-    args.extend(LIGHT);
-    let output = stampede(&args);
-    let stderr = text(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
-    let failures = stderr
-        .lines()
-        .filter(|l| l.contains("cannot scrape"))
-        .count();
-    assert_eq!(failures, 1, "{stderr}");
-    assert!(stderr.contains("trying again each interval"), "{stderr}");
-    // Unknown memory is not memory past the limit.
-    assert!(!stderr.contains("stopping the run"), "{stderr}");
-    let summary = summary_of(&run_dir(out.path(), "smoke"));
-    assert_eq!(summary["steps"][0]["cut_short"], false);
-}
-
 /// Each shipped kind against the embedded target, shrunk to a couple of seconds: the plans
 /// the engine gets from every kind run to completion and write their results.
 #[test]

@@ -318,7 +318,7 @@ fn a_run_id_is_one_safe_folder_and_never_reused() {
 }
 
 /// Every file of a run folder but its record, as bytes.
-fn files_of(dir: &Path) -> Vec<(String, Vec<u8>)> {
+pub(crate) fn files_of(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
         .expect("run folder")
         .map(|e| e.expect("entry").path())

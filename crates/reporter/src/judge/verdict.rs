@@ -247,6 +247,13 @@ fn queueing_note(step: &StepSummary) -> Option<String> {
 }
 
 fn monitor_note(m: &MonitorSummary) -> String {
+    if m.unavailable() {
+        return format!(
+            "monitor {}: unavailable, none of its {} samples could be read (no figure is 0 %)",
+            m.name,
+            grouped(m.samples)
+        );
+    }
     let mut parts = Vec::new();
     if let Some(cpu) = m.peak_cpu_percent {
         parts.push(format!("peak CPU {}% of a core", short(cpu)));
@@ -259,6 +266,13 @@ fn monitor_note(m: &MonitorSummary) -> String {
     }
     if parts.is_empty() {
         parts.push("no value could be read".to_owned());
+    }
+    if m.failed_samples > 0 {
+        parts.push(format!(
+            "{} of {} samples failed",
+            grouped(m.failed_samples),
+            grouped(m.samples)
+        ));
     }
     format!(
         "{} ({} samples): {}",
@@ -367,6 +381,27 @@ mod tests {
         );
         f.outcomes = OutcomeCounts::default();
         assert_eq!(rate_limit_note(&f), None);
+    }
+
+    #[test]
+    fn a_monitor_note_counts_failed_samples_and_says_unavailable() {
+        let mut m = MonitorSummary {
+            name: "api".to_owned(),
+            samples: 120,
+            failed_samples: 3,
+            peak_cpu_percent: Some(42.0),
+            ..MonitorSummary::default()
+        };
+        assert_eq!(
+            monitor_note(&m),
+            "api (120 samples): peak CPU 42% of a core, 3 of 120 samples failed"
+        );
+        m.failed_samples = 120;
+        m.peak_cpu_percent = None;
+        assert_eq!(
+            monitor_note(&m),
+            "monitor api: unavailable, none of its 120 samples could be read (no figure is 0 %)"
+        );
     }
 
     #[test]

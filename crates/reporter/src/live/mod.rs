@@ -151,7 +151,13 @@ impl Reporter {
     }
 
     fn open(plan: PlanFacts, meta: RunMeta, dir: &Path) -> Result<Reporter, Error> {
-        let streams = Streams::create(dir, plan.rows_per_interval, &plan.names, &plan.tags)?;
+        let streams = Streams::create(
+            dir,
+            plan.rows_per_interval,
+            &plan.names,
+            &plan.tags,
+            &plan.monitors,
+        )?;
         let group = group_for(plan.planned, plan.interval, plan.rows_per_interval);
         Ok(Reporter {
             dir: dir.to_path_buf(),
@@ -169,7 +175,7 @@ impl Reporter {
             alerts: Vec::new(),
             alerts_dropped: 0,
             streams: Some(streams),
-            series: SeriesBuilder::new(group, plan.interval),
+            series: SeriesBuilder::new(group, plan.interval, plan.monitors.len()),
             failures: FailureLog::default(),
             monitor: MonitorTrack::default(),
             record: None,

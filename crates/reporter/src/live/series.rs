@@ -9,7 +9,7 @@ use std::time::Duration;
 use stampede_metrics::{IntervalSnapshot, StatsSet};
 
 use crate::live::window::Window;
-use crate::summary::series::{MAX_POINTS, Series, SeriesPoint};
+use crate::summary::series::{MAX_POINTS, MonitorPoint, Series, SeriesPoint};
 use stampede_metrics::Figures;
 use stampede_metrics::format::round;
 
@@ -27,17 +27,21 @@ pub(crate) struct SeriesBuilder {
     series: Series,
     /// One merged request, reused every interval.
     scratch: StatsSet,
+    /// Monitors with readings of their own per point (several), or 0.
+    monitors: usize,
 }
 
 impl SeriesBuilder {
-    pub(crate) fn new(group: usize, interval: Duration) -> SeriesBuilder {
+    pub(crate) fn new(group: usize, interval: Duration, monitors: usize) -> SeriesBuilder {
         SeriesBuilder {
             window: Window::new(group),
             series: Series {
                 point_s: round(interval.as_secs_f64() * group as f64, 3),
                 points: Vec::new(),
+                monitors: Vec::new(),
             },
             scratch: StatsSet::new(1),
+            monitors,
         }
     }
 
@@ -46,19 +50,36 @@ impl SeriesBuilder {
         for stats in &snapshot.stats.requests {
             self.scratch.requests[0].add(stats);
         }
-        let points = &mut self.series.points;
+        let (series, monitors) = (&mut self.series, self.monitors);
         self.window
-            .push(snapshot, &self.scratch, |w| points.push(point(w)));
+            .push(snapshot, &self.scratch, |w| add(series, w, monitors));
     }
 
     /// Closes the last, possibly partial, point.
     pub(crate) fn flush(&mut self) {
-        let points = &mut self.series.points;
-        self.window.flush(&mut |w| points.push(point(w)));
+        let (series, monitors) = (&mut self.series, self.monitors);
+        self.window.flush(&mut |w| add(series, w, monitors));
     }
 
     pub(crate) fn series(&self) -> &Series {
         &self.series
+    }
+}
+
+/// One point, and with several monitors each one's reading, so both lists stay parallel.
+fn add(series: &mut Series, window: &Window, monitors: usize) {
+    series.points.push(point(window));
+    if monitors > 0 {
+        let reading = |n: usize| {
+            let sample = window.samples.get(n).copied().flatten();
+            MonitorPoint {
+                cpu_percent: sample.and_then(|m| m.cpu_percent).map(|c| round(c, 1)),
+                rss_mb: sample
+                    .and_then(|m| m.rss_bytes)
+                    .map(|b| round(b as f64 / 1e6, 3)),
+            }
+        };
+        series.monitors.push((0..monitors).map(reading).collect());
     }
 }
 

@@ -27,6 +27,8 @@ pub(crate) struct Streams {
     started_unix: f64,
     names: Vec<String>,
     tags: Vec<String>,
+    /// Monitors with columns of their own (several); 0 for the one `Target` pair.
+    monitors: usize,
 }
 
 /// What every row written needs besides its window.
@@ -34,6 +36,7 @@ struct RowContext<'a> {
     started_unix: f64,
     names: &'a [String],
     tags: &'a [String],
+    monitors: usize,
 }
 
 impl Streams {
@@ -42,9 +45,10 @@ impl Streams {
         rows_per_interval: usize,
         names: &[String],
         tags: &[String],
+        monitors: &[String],
     ) -> Result<Streams, Error> {
         let mut timeseries = PendingFile::create(&dir.join(TIMESERIES_FILE))?;
-        timeseries::write_header(timeseries.writer())
+        timeseries::write_header(timeseries.writer(), monitors)
             .map_err(|err| timeseries.error(csv_io(err)))?;
         Ok(Streams {
             timeseries,
@@ -54,6 +58,7 @@ impl Streams {
             started_unix: unix_seconds(SystemTime::now()),
             names: names.to_vec(),
             tags: tags.to_vec(),
+            monitors: monitors.len(),
         })
     }
 
@@ -86,11 +91,13 @@ impl Streams {
             started_unix,
             names,
             tags,
+            monitors,
         } = self;
         let context = RowContext {
             started_unix: *started_unix,
             names,
             tags,
+            monitors: *monitors,
         };
         window.push(snapshot, &snapshot.stats, |w| {
             if result.is_ok() {
@@ -111,11 +118,13 @@ impl Streams {
             started_unix,
             names,
             tags,
+            monitors,
         } = &mut self;
         let context = RowContext {
             started_unix: *started_unix,
             names,
             tags,
+            monitors: *monitors,
         };
         window.flush(&mut |w| {
             if result.is_ok() {
@@ -139,8 +148,9 @@ fn write(
         started_unix,
         names,
         tags,
+        monitors,
     } = *context;
-    timeseries::write_rows(timeseries.writer(), window, started_unix, names)
+    timeseries::write_rows(timeseries.writer(), window, started_unix, names, monitors)
         .map_err(|err| timeseries.error(csv_io(err)))?;
     hlog::write_span(
         hlog.writer(),

@@ -6,7 +6,8 @@
 //! of the run), `Step` (from 1), `Warmup` (`true`/`false`), `Active Users` (at the interval's
 //! end), `Name`, `Requests/s`, `Failures/s`, `p50`, `p95`, `p99` (ms, the headline latency of
 //! `Figures`), then the count of each outcome, then `Target CPU %` and `Target RSS MB` (the
-//! monitor's latest sample, on `Aggregated` rows only; empty without a monitor), then `Latency
+//! monitor's latest sample, on `Aggregated` rows only; empty without a monitor or when it could
+//! not read; with several `[[monitor]]`s, `<name> CPU %` and `<name> RSS MB` for each), then `Latency
 //! From` (`sent`, or `scheduled` where the percentiles count from the scheduled send). A request
 //! with no requests in an interval has no row there; the `Aggregated` row is always written, so
 //! an idle interval still shows. Numbers are written by `stampede_metrics::format`. With a series
@@ -19,8 +20,8 @@ use crate::render::escape::csv_text;
 use stampede_metrics::format::{ms, trim};
 use stampede_metrics::{Figures, MonitorSample, Outcome, RequestStats};
 
-pub(crate) fn header() -> Vec<&'static str> {
-    let mut header = vec![
+pub(crate) fn header(monitors: &[String]) -> Vec<String> {
+    let mut header: Vec<String> = [
         "Timestamp",
         "Offset",
         "Step",
@@ -32,15 +33,23 @@ pub(crate) fn header() -> Vec<&'static str> {
         "p50",
         "p95",
         "p99",
-    ];
-    header.extend(Outcome::ALL.iter().map(|o| o.key()));
-    header.extend(["Target CPU %", "Target RSS MB", "Latency From"]);
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    header.extend(Outcome::ALL.iter().map(|o| o.key().to_owned()));
+    if monitors.is_empty() {
+        header.extend(["Target CPU %".to_owned(), "Target RSS MB".to_owned()]);
+    }
+    for name in monitors {
+        header.extend([format!("{name} CPU %"), format!("{name} RSS MB")]);
+    }
+    header.push("Latency From".to_owned());
     header
 }
 
-pub(crate) fn write_header(out: &mut impl Write) -> csv::Result<()> {
+pub(crate) fn write_header(out: &mut impl Write, monitors: &[String]) -> csv::Result<()> {
     let mut writer = csv::Writer::from_writer(out);
-    writer.write_record(header())?;
+    writer.write_record(header(monitors))?;
     writer.flush()?;
     Ok(())
 }
@@ -51,6 +60,7 @@ pub(crate) fn write_rows(
     window: &Window,
     started_unix: f64,
     names: &[String],
+    monitors: usize,
 ) -> csv::Result<()> {
     let mut writer = csv::Writer::from_writer(out);
     let offset = window.start.as_secs_f64();
@@ -69,7 +79,15 @@ pub(crate) fn write_rows(
             .map(|b| trim(b as f64 / 1e6, 1));
         [cpu.unwrap_or_default(), rss.unwrap_or_default()]
     };
-    let mut row = |name: &str, stats: &RequestStats, sample| -> csv::Result<()> {
+    // One pair of columns for the target, or one per monitor when there are several.
+    let samples: Vec<Option<&MonitorSample>> = if monitors == 0 {
+        vec![window.monitor.as_ref()]
+    } else {
+        (0..monitors)
+            .map(|n| window.samples.get(n).and_then(Option::as_ref))
+            .collect()
+    };
+    let mut row = |name: &str, stats: &RequestStats, aggregated: bool| -> csv::Result<()> {
         let figures = Figures::of(stats, seconds);
         let latency = &figures.latency_ms;
         let mut fields: Vec<String> = lead.to_vec();
@@ -82,20 +100,18 @@ pub(crate) fn write_rows(
             ms(latency.p99),
         ]);
         fields.extend(stats.outcomes.iter().map(|(_, n)| n.to_string()));
-        fields.extend(target(sample));
+        for sample in &samples {
+            fields.extend(target(sample.filter(|_| aggregated)));
+        }
         fields.push(latency_from(&figures).to_owned());
         writer.write_record(&fields)
     };
     for (name, stats) in names.iter().zip(&window.stats.requests) {
         if stats.requests() > 0 {
-            row(name, stats, None)?;
+            row(name, stats, false)?;
         }
     }
-    row(
-        "Aggregated",
-        &window.stats.aggregate(),
-        window.monitor.as_ref(),
-    )?;
+    row("Aggregated", &window.stats.aggregate(), true)?;
     writer.flush()?;
     Ok(())
 }
@@ -158,16 +174,17 @@ mod tests {
                     offset: Duration::from_secs(2),
                     cpu_percent: Some(12.34),
                     rss_bytes: Some(52_400_000),
+                    failed: false,
                 }],
                 ..snapshot(2, 0, false, |_| {})
             },
         ];
         let mut out = Vec::new();
-        write_header(&mut out).unwrap();
+        write_header(&mut out, &[]).unwrap();
         let mut window = Window::new(1);
         for snap in &snaps {
             window.push(snap, &snap.stats, |w| {
-                write_rows(&mut out, w, 1_700_000_000.5, &names).unwrap()
+                write_rows(&mut out, w, 1_700_000_000.5, &names, 0).unwrap()
             });
         }
         let want = "\
@@ -179,5 +196,51 @@ Timestamp,Offset,Step,Warmup,Active Users,Name,Requests/s,Failures/s,p50,p95,p99
 1700000002.5,2,1,false,4,Aggregated,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,12.3,52.4,sent
 ";
         assert_eq!(String::from_utf8(out).unwrap(), want);
+    }
+
+    #[test]
+    fn several_monitors_have_a_column_pair_each_on_aggregated_rows() {
+        let names = vec!["health".to_owned()];
+        let sample = |source: u16, cpu: Option<f64>, rss: Option<u64>| MonitorSample {
+            source,
+            offset: Duration::from_secs(1),
+            cpu_percent: cpu,
+            rss_bytes: rss,
+            failed: cpu.is_none() && rss.is_none(),
+        };
+        let snap = IntervalSnapshot {
+            monitor: vec![
+                sample(0, Some(50.0), Some(120_000_000)),
+                sample(1, None, None),
+                sample(2, Some(3.25), Some(9_000_000)),
+            ],
+            ..snapshot(0, 0, false, |s| {
+                s.requests[0].outcomes.bump(Outcome::Status2xx);
+                s.requests[0].latency.record_us(1000);
+            })
+        };
+        let monitors = ["api".to_owned(), "redis".to_owned(), "worker".to_owned()];
+        let mut out = Vec::new();
+        write_header(&mut out, &monitors).unwrap();
+        let mut window = Window::new(1);
+        window.push(&snap, &snap.stats, |w| {
+            write_rows(&mut out, w, 1_700_000_000.0, &names, monitors.len()).unwrap()
+        });
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[0].ends_with(
+                "abandoned,api CPU %,api RSS MB,redis CPU %,redis RSS MB,worker CPU %,\
+                 worker RSS MB,Latency From"
+            ),
+            "{text}"
+        );
+        // The request's own row leaves them empty; the unreadable redis stays empty too.
+        assert!(lines[1].ends_with(",0,,,,,,,sent"), "{text}");
+        assert!(
+            lines[2].starts_with("1700000000,0,1,false,4,Aggregated,"),
+            "{text}"
+        );
+        assert!(lines[2].ends_with(",0,50,120,,,3.2,9,sent"), "{text}");
     }
 }

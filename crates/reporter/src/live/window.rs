@@ -20,6 +20,8 @@ pub(crate) struct Window {
     pub(crate) stats: StatsSet,
     /// The latest sample of the first watched process taken in the window.
     pub(crate) monitor: Option<MonitorSample>,
+    /// The latest sample of each watched process, by source, for one column pair each.
+    pub(crate) samples: Vec<Option<MonitorSample>>,
 }
 
 impl Window {
@@ -34,6 +36,7 @@ impl Window {
             users: 0,
             stats: StatsSet::default(),
             monitor: None,
+            samples: Vec::new(),
         }
     }
 
@@ -63,6 +66,13 @@ impl Window {
         if let Some(sample) = snapshot.monitor.iter().find(|s| s.source == 0) {
             self.monitor = Some(*sample);
         }
+        for sample in &snapshot.monitor {
+            let index = usize::from(sample.source);
+            if self.samples.len() <= index {
+                self.samples.resize(index + 1, None);
+            }
+            self.samples[index] = Some(*sample);
+        }
         self.count += 1;
         if self.count >= self.group {
             self.flush(&mut emit);
@@ -75,6 +85,7 @@ impl Window {
             emit(self);
             self.stats.clear();
             self.monitor = None;
+            self.samples.iter_mut().for_each(|s| *s = None);
             self.count = 0;
         }
     }

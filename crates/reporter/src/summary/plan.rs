@@ -41,6 +41,11 @@ pub struct PlanFacts {
     pub planned: Duration,
     /// How often the engine snapshots its statistics.
     pub interval: Duration,
+    /// The `[[monitor]]` names when there are several (each has its timeseries.csv columns);
+    /// empty for one or none, whose columns are `Target CPU %` and `Target RSS MB`. Absent
+    /// from the record when empty, so single-monitor records read and replay as before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub monitors: Vec<String>,
 }
 
 impl PlanFacts {
@@ -89,6 +94,19 @@ impl PlanFacts {
                 })
                 .collect(),
             names,
+            monitors: match plan.monitors.len() {
+                0 | 1 => Vec::new(),
+                _ => plan
+                    .monitors
+                    .iter()
+                    .enumerate()
+                    .map(|(n, m)| {
+                        m.name
+                            .clone()
+                            .unwrap_or_else(|| format!("monitor{}", n + 1))
+                    })
+                    .collect(),
+            },
             description: plan.description.clone(),
             thresholds: plan.thresholds.clone(),
             kind: plan.kind,
@@ -101,5 +119,37 @@ impl PlanFacts {
             planned: plan.total_duration(),
             interval: plan.interval,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stampede_plan::Monitor;
+
+    #[test]
+    fn monitor_names_travel_only_when_there_are_several() {
+        let named = |name: &str| Monitor {
+            name: Some(name.to_owned()),
+            ..Monitor::default()
+        };
+        let one = Plan {
+            monitors: vec![named("api")],
+            ..Plan::default()
+        };
+        let json = serde_json::to_string(&PlanFacts::of(&one)).unwrap();
+        assert!(!json.contains("monitors"), "{json}");
+        let two = Plan {
+            monitors: vec![named("api"), named("redis")],
+            ..Plan::default()
+        };
+        let facts = PlanFacts::of(&two);
+        assert_eq!(facts.monitors, ["api", "redis"]);
+        let json = serde_json::to_string(&facts).unwrap();
+        assert!(json.contains(r#""monitors":["api","redis"]"#), "{json}");
+        // A header written before the field existed reads as no named monitors.
+        let back: PlanFacts =
+            serde_json::from_str(&json.replace(r#","monitors":["api","redis"]"#, "")).unwrap();
+        assert!(back.monitors.is_empty());
     }
 }

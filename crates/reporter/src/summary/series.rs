@@ -11,6 +11,20 @@ pub struct Series {
     /// The length of a point, in seconds (the last point of a phase may be shorter).
     pub point_s: f64,
     pub points: Vec<SeriesPoint>,
+    /// With several monitors: per point (parallel to `points`), each monitor's reading in
+    /// `summary.monitors` order. One monitor's readings are the points' own `cpu_percent` and
+    /// `rss_mb`, and then this is empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub monitors: Vec<Vec<MonitorPoint>>,
+}
+
+/// One monitor's reading at the end of a point; `None` where it could not read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct MonitorPoint {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_percent: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rss_mb: Option<f64>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -111,7 +111,7 @@ impl<'a> Lowerer<'a> {
         }
         if let Some(monitor) = &common.monitor {
             let allow_remote = self.allow_remote(&common);
-            plan.monitor = Some(self.monitor(monitor, allow_remote));
+            plan.monitors = self.monitors(monitor, allow_remote);
         }
         self.specific(specific, &common, &mut plan);
         plan.data = self.data.take();

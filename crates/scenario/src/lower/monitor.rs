@@ -1,10 +1,13 @@
-//! `[monitor]`: where the target's CPU and memory are read, and the limits that warn or stop.
+//! `[monitor]` or `[[monitor]]`: where the target's CPU and memory are read, and the limits
+//! that warn or stop.
 //!
 //! Only checked and lowered here; the CLI samples. A `metrics-url` is held to loopback like
 //! `base-url`, because scraping is traffic too. A pid-file is resolved now but read when the run
 //! starts, since the server writes it when it starts.
 
-use crate::file::{MonitorFile, MonitorLimitFile};
+use std::ops::Range;
+
+use crate::file::{MonitorFile, MonitorLimitFile, MonitorTables};
 use crate::spanned::Spanned;
 use stampede_plan::{BaseUrl, MetricsUrl, Monitor, MonitorLimit, MonitorProcess};
 
@@ -54,8 +57,67 @@ pub(crate) fn parse_size(text: &str) -> Result<f64, String> {
         })
 }
 
+/// A `[[monitor]]` name: it becomes part of CSV column names and messages.
+fn valid_name(name: &str) -> bool {
+    name.len() <= 32
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
 impl Lowerer<'_> {
-    pub(super) fn monitor(&mut self, file: &Spanned<MonitorFile>, allow_remote: bool) -> Monitor {
+    /// Every monitor, in file order (a sample's `source` is its index).
+    pub(super) fn monitors(
+        &mut self,
+        tables: &Spanned<MonitorTables>,
+        allow_remote: bool,
+    ) -> Vec<Monitor> {
+        let files: Vec<(&MonitorFile, Range<usize>)> = match &tables.value {
+            MonitorTables::One(file) => vec![(&**file, tables.span.clone())],
+            MonitorTables::Many(files) => {
+                files.iter().map(|f| (&f.value, f.span.clone())).collect()
+            }
+        };
+        let several = matches!(tables.value, MonitorTables::Many(_));
+        let mut names: Vec<String> = Vec::new();
+        let mut monitors = Vec::new();
+        for (file, span) in files {
+            let mut monitor = self.monitor(file, span.clone(), allow_remote);
+            match &file.name {
+                Some(name) if !valid_name(name.trim()) => self.sink.hint(
+                    name.span.clone(),
+                    format!("`{}` is not a monitor name", name.value),
+                    "up to 32 letters, digits, `-` and `_`, like name = \"redis\"",
+                ),
+                Some(name) if names.iter().any(|n| n == name.trim()) => self.sink.error(
+                    name.span.clone(),
+                    format!("two monitors are called `{}`", name.trim()),
+                ),
+                Some(name) => {
+                    names.push(name.trim().to_owned());
+                    monitor.name = Some(name.trim().to_owned());
+                }
+                None if several => self.sink.hint(
+                    span.clone(),
+                    "each [[monitor]] needs a `name`",
+                    "name = \"api\"",
+                ),
+                None => {}
+            }
+            if several && monitor.process.is_none() && monitor.metrics.is_none() {
+                self.sink.hint(
+                    span,
+                    "each [[monitor]] needs `pid`, `pid-file` or `metrics-url`",
+                    "the builtin target is watched by a single [monitor] or none",
+                );
+            }
+            monitors.push(monitor);
+        }
+        monitors
+    }
+
+    fn monitor(&mut self, file: &MonitorFile, span: Range<usize>, allow_remote: bool) -> Monitor {
         let process = match (&file.pid, &file.pid_file) {
             (Some(_), Some(pid_file)) => {
                 self.sink.hint(
@@ -116,12 +178,16 @@ impl Lowerer<'_> {
                 stampede_metrics::format::bytes(v)
             });
         }
+        monitor.required = file.required.as_ref().map_or(
+            monitor.cpu_percent.is_set() || monitor.rss_bytes.is_set(),
+            |required| required.value,
+        );
         let watched = monitor.process.is_some()
             || monitor.metrics.is_some()
             || self.base_url == BaseUrl::Builtin;
         if !watched && file.pid.is_none() && file.pid_file.is_none() && file.metrics_url.is_none() {
             self.sink.hint(
-                file.span.clone(),
+                span,
                 "[monitor] watches nothing: give `pid`, `pid-file` or `metrics-url`",
                 "pid-file = \"/run/app.pid\" or metrics-url = \"http://127.0.0.1:9100/metrics\" \
                  (the builtin target is watched without them)",

@@ -11,7 +11,8 @@
 //!   the first third's by more than the limit, in percentage points;
 //! - the monitored target's memory drifts when its median RSS grows faster than the limit in MB
 //!   per hour between the thirds' middles, judged only when those middles are at least
-//!   [`MIN_RSS_SPAN_S`] apart: a five-second run says nothing per hour.
+//!   [`MIN_RSS_SPAN_S`] apart and at least [`MIN_SLOPE_SAMPLES`] points read the memory (the
+//!   same floor as the monitor summary's slope): a five-second run says nothing per hour.
 //!
 //! Only a rise counts: a system that gets faster over the hours is not leaking.
 
@@ -20,6 +21,7 @@ use stampede_plan::Drift as Limits;
 
 use super::AnalysisOptions;
 use crate::summary::analysis::{Drift, DriftVerdict};
+use crate::summary::monitor::MIN_SLOPE_SAMPLES;
 use crate::summary::series::SeriesPoint;
 
 /// Measured points needed to judge a trend: three per third.
@@ -75,7 +77,8 @@ pub(crate) fn drift(
     };
     let (p95_intercept, p95_slope) = line(p95_first, p95_last);
     let (err_intercept, err_slope) = line(err_first, err_last);
-    let rss = rss_growth(first, last, (x_last - x_first) * 3600.0);
+    let read = measured.iter().filter(|p| p.rss_mb.is_some()).count() as u64;
+    let rss = rss_growth(first, last, (x_last - x_first) * 3600.0, read);
 
     let mut problems = Vec::new();
     if p95_growth > p95_limit && p95_change >= min_change {
@@ -220,14 +223,16 @@ impl RssGrowth {
     }
 }
 
-fn rss_growth(first: &[&SeriesPoint], last: &[&SeriesPoint], apart_s: f64) -> RssGrowth {
+fn rss_growth(first: &[&SeriesPoint], last: &[&SeriesPoint], apart_s: f64, read: u64) -> RssGrowth {
     let of = |part: &[&SeriesPoint]| {
         let values: Vec<f64> = part.iter().filter_map(|p| p.rss_mb).collect();
         (values.len() * 2 >= part.len() && !values.is_empty()).then(|| median(values.into_iter()))
     };
     let (a, b) = (of(first), of(last));
     let growth = match (a, b) {
-        (Some(a), Some(b)) if apart_s >= MIN_RSS_SPAN_S => Some((b - a) / (apart_s / 3600.0)),
+        (Some(a), Some(b)) if apart_s >= MIN_RSS_SPAN_S && read >= MIN_SLOPE_SAMPLES => {
+            Some((b - a) / (apart_s / 3600.0))
+        }
         _ => None,
     };
     RssGrowth {
@@ -392,6 +397,40 @@ mod tests {
             "{}",
             short.why
         );
+    }
+
+    #[test]
+    fn memory_growth_needs_ten_readings_however_long_the_span() {
+        // Nine points an hour apart: long enough, but nine readings are too few for a rate.
+        let hourly: Vec<SeriesPoint> = (0..9)
+            .map(|n| SeriesPoint {
+                offset_s: n as f64 * 3600.0,
+                length_s: 3600.0,
+                requests: 10,
+                p95: 10.0,
+                rss_mb: Some(100.0 + n as f64 * 50.0),
+                ..SeriesPoint::default()
+            })
+            .collect();
+        let leak = Some(Limits {
+            target_rss_growth_mb_per_hour: Some(10.0),
+            ..Limits::default()
+        });
+        let nine = drift(&hourly, leak, &AnalysisOptions::default());
+        assert_eq!(nine.rss_growth_mb_per_hour, None);
+        assert!(
+            nine.why.contains("too short a span for a growth per hour"),
+            "{}",
+            nine.why
+        );
+        let mut ten = hourly.clone();
+        ten.push(SeriesPoint {
+            offset_s: 9.0 * 3600.0,
+            rss_mb: Some(550.0),
+            ..hourly[8]
+        });
+        let ten = drift(&ten, leak, &AnalysisOptions::default());
+        assert_eq!(ten.verdict, DriftVerdict::Drifting, "{}", ten.why);
     }
 
     #[test]

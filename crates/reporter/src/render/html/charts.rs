@@ -1,5 +1,6 @@
 //! The report's charts: latency, throughput and users over time with steps, warm-ups and
-//! cooldowns shaded, and per kind the load curves (knee, elbow) or a soak's trend lines.
+//! cooldowns shaded, the watched processes' CPU and memory over time, and per kind the load
+//! curves (knee, elbow) or a soak's trend lines.
 
 use std::fmt::Write;
 
@@ -21,6 +22,10 @@ const RPS: &str = "#54a24b";
 const FAIL: &str = "#b42318";
 const USERS: &str = "#7b61a8";
 const TREND: &str = "#1f2328";
+/// One colour per monitor, in turn.
+const MONITORS: [&str; 6] = [
+    "#4c78a8", "#f58518", "#54a24b", "#b279a2", "#e45756", "#9d755d",
+];
 
 /// The time unit that keeps axis labels short: seconds, minutes or hours.
 fn time_unit(end_s: f64) -> (f64, &'static str) {
@@ -152,6 +157,78 @@ pub(super) fn over_time(out: &mut String, s: &Summary) {
             ""
         },
         trim(s.series.point_s, 3)
+    );
+    monitor_charts(out, s);
+}
+
+/// One monitor's reading at a point: CPU in percent of a core, RSS in MB.
+type Reading = (Option<f64>, Option<f64>);
+
+/// Each watched process's readings over time, as `(name, cpu %, rss MB)` per point: from the
+/// series' per-monitor readings when there are several, or the points' own for one.
+fn monitor_lines(s: &Summary) -> Vec<(String, Vec<Reading>)> {
+    let name = |n: usize| {
+        s.monitors
+            .get(n)
+            .map_or_else(|| format!("monitor {}", n + 1), |m| m.name.clone())
+    };
+    let several = s.series.monitors.first().map_or(0, Vec::len);
+    if several == 0 {
+        let one: Vec<_> = s
+            .series
+            .points
+            .iter()
+            .map(|p| (p.cpu_percent, p.rss_mb))
+            .collect();
+        let read = one.iter().any(|(c, r)| c.is_some() || r.is_some());
+        return if read {
+            vec![(name(0), one)]
+        } else {
+            Vec::new()
+        };
+    }
+    (0..several)
+        .map(|n| {
+            let readings = s.series.monitors.iter().map(|at| {
+                at.get(n)
+                    .map_or((None, None), |m| (m.cpu_percent, m.rss_mb))
+            });
+            (name(n), readings.collect())
+        })
+        .collect()
+}
+
+/// CPU and resident memory of every watched process over time, a line per monitor.
+fn monitor_charts(out: &mut String, s: &Summary) {
+    let monitors = monitor_lines(s);
+    if monitors.is_empty() {
+        return;
+    }
+    let (mut cpu, unit) = time_chart(s, "CPU of the watched processes over time", "% of one core");
+    let (mut rss, _) = time_chart(s, "Resident memory of the watched processes", "RSS (MB)");
+    for (n, (name, readings)) in monitors.iter().enumerate() {
+        let colour = MONITORS[n % MONITORS.len()];
+        let pick = |y: fn(&Reading) -> Option<f64>| {
+            let points = s
+                .series
+                .points
+                .iter()
+                .zip(readings)
+                .filter_map(|(p, r)| Some((at(p, unit), y(r)?)))
+                .collect();
+            let mut line = Line::new(name, colour, points);
+            line.gap = Some(s.series.point_s * 1.5 / unit);
+            line
+        };
+        cpu.lines.push(pick(|r| r.0));
+        rss.lines.push(pick(|r| r.1));
+    }
+    let _ = writeln!(out, "<figure>{}</figure>", cpu.render());
+    let _ = writeln!(
+        out,
+        "<figure>{}<figcaption>Each monitor's latest reading at the end of each point; a gap is \
+         a reading that failed.</figcaption></figure>",
+        rss.render()
     );
 }
 

@@ -274,10 +274,17 @@ fn target_callout(out: &mut String, m: &crate::summary::monitor::MonitorSummary)
     if let (Some(first), Some(last)) = (m.first_rss_mb, m.last_rss_mb) {
         why.push(format!("RSS {} → {} MB", short(first), short(last)));
     }
-    if let Some(slope) = m.rss_slope_mb_per_hour {
-        why.push(format!("trend {} MB/h", short(slope)));
+    match m.rss_slope_mb_per_hour {
+        Some(slope) => why.push(format!("trend {} MB/h", short(slope))),
+        None if m.peak_rss_mb.is_some() => why.push("trend: too short a run".to_owned()),
+        None => {}
     }
     why.push(format!("{} samples", m.samples));
+    if m.unavailable() {
+        why.push("unavailable: no sample could be read".to_owned());
+    } else if m.failed_samples > 0 {
+        why.push(format!("{} failed", m.failed_samples));
+    }
     let title = format!("Peak memory of {}", m.name);
     callout(out, &title, &big, &why.join(" · "));
 }
@@ -378,7 +385,10 @@ mod tests {
         summary.monitors = vec![crate::summary::monitor::MonitorSummary {
             name: "the demo target".to_owned(),
             samples: 60,
+            failed_samples: 3,
             peak_cpu_percent: Some(81.5),
+            mean_cpu_percent: Some(40.0),
+            mean_rss_mb: Some(450.0),
             peak_rss_mb: Some(512.0),
             first_rss_mb: Some(400.0),
             last_rss_mb: Some(512.0),
@@ -390,6 +400,65 @@ mod tests {
         assert!(html.contains("peak CPU 81.5 % of a core"));
         assert!(html.contains("RSS 400 → 512 MB"));
         assert!(html.contains("trend 112 MB/h"));
+        assert!(html.contains("60 samples · 3 failed"), "{html}");
+        // Too short a run for a slope, and a monitor that never read anything.
+        summary.monitors[0].rss_slope_mb_per_hour = None;
+        summary
+            .monitors
+            .push(crate::summary::monitor::MonitorSummary {
+                name: "PID 4242".to_owned(),
+                samples: 60,
+                failed_samples: 60,
+                ..Default::default()
+            });
+        let html = render(&summary);
+        assert!(html.contains("trend: too short a run"), "{html}");
+        assert!(
+            html.contains("60 samples · unavailable: no sample could be read"),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn each_monitor_has_a_line_in_the_cpu_and_memory_charts() {
+        use crate::summary::monitor::MonitorSummary;
+        use crate::summary::series::MonitorPoint;
+        let mut summary = testdata::summary();
+        let html = render(&summary);
+        assert!(
+            !html.contains("CPU of the watched processes"),
+            "no monitor, no chart"
+        );
+        summary.monitors = ["api", "redis"]
+            .map(|name| MonitorSummary {
+                name: name.to_owned(),
+                samples: 3,
+                ..MonitorSummary::default()
+            })
+            .to_vec();
+        let reading = |cpu: f64, rss: f64| MonitorPoint {
+            cpu_percent: Some(cpu),
+            rss_mb: Some(rss),
+        };
+        summary.series.monitors = summary
+            .series
+            .points
+            .iter()
+            .enumerate()
+            .map(|(n, _)| vec![reading(10.0 + n as f64, 100.0), reading(90.0, 7.5)])
+            .collect();
+        let html = render(&summary);
+        assert!(
+            html.contains("CPU of the watched processes over time"),
+            "{html}"
+        );
+        assert!(
+            html.contains("Resident memory of the watched processes"),
+            "{html}"
+        );
+        // A line per monitor in each of the two charts.
+        assert_eq!(html.matches("<title>api</title>").count(), 2, "{html}");
+        assert_eq!(html.matches("<title>redis</title>").count(), 2, "{html}");
     }
 
     #[test]
