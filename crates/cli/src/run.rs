@@ -62,6 +62,8 @@ pub struct RunCmd {
     output_format: OutputFormat,
     #[command(flatten)]
     debug: crate::debug::DebugArgs,
+    #[command(flatten)]
+    scale_out: crate::segment::SegmentArgs,
 }
 
 impl RunCmd {
@@ -167,6 +169,7 @@ impl RunCmd {
         if let Some(watch) = &watch {
             tracing::info!("watching the target: {}", watch.describe());
         }
+        let start_at = self.scale_out.start_at();
         let meta = RunMeta {
             run_id: run_id.to_owned(),
             scenario: plan.name.clone(),
@@ -175,6 +178,7 @@ impl RunCmd {
             tag: self.tag.clone(),
             scenario_sha256: loaded.sha256.clone(),
             plan_text: stampede_scenario::describe(plan),
+            scale_out: self.scale_out.tag(start_at, &loaded.sha256)?,
         };
         let mut reporter = Reporter::create(plan, meta, dir).map_err(|err| {
             Hinted::caused_by(
@@ -202,6 +206,8 @@ impl RunCmd {
                 })
                 .max(1),
             http_debug: self.debug.listener(),
+            segment: self.scale_out.share(),
+            start_at,
         };
         tracing::info!(
             scenario = %plan.name,
