@@ -67,7 +67,7 @@ pub struct RunCmd {
 }
 
 impl RunCmd {
-    pub fn run(self, ui: Ui) -> anyhow::Result<u8> {
+    pub fn run(mut self, ui: Ui) -> anyhow::Result<u8> {
         // Before anything else: from here on a signal never kills the process by default.
         let interrupts = Interrupts::install().context("cannot listen for signals")?;
         tracing::debug!("listening for Ctrl-C, SIGTERM and SIGHUP");
@@ -78,6 +78,10 @@ impl RunCmd {
             },
             Err(code) => return Ok(code),
         };
+        if let Err(err) = self.scale_out.resolve(&loaded.sha256) {
+            eprintln!("error: {err:#}");
+            return Ok(exit::USAGE);
+        }
         if interrupts.interrupted() {
             return Ok(exit::INTERRUPTED_AGAIN);
         }
@@ -169,7 +173,6 @@ impl RunCmd {
         if let Some(watch) = &watch {
             tracing::info!("watching the target: {}", watch.describe());
         }
-        let start_at = self.scale_out.start_at();
         let meta = RunMeta {
             run_id: run_id.to_owned(),
             scenario: plan.name.clone(),
@@ -178,7 +181,7 @@ impl RunCmd {
             tag: self.tag.clone(),
             scenario_sha256: loaded.sha256.clone(),
             plan_text: stampede_scenario::describe(plan),
-            scale_out: self.scale_out.tag(start_at, &loaded.sha256)?,
+            scale_out: self.scale_out.tag(&loaded.sha256)?,
         };
         let mut reporter = Reporter::create(plan, meta, dir).map_err(|err| {
             Hinted::caused_by(
@@ -207,7 +210,7 @@ impl RunCmd {
                 .max(1),
             http_debug: self.debug.listener(),
             segment: self.scale_out.share(),
-            start_at,
+            start_at: self.scale_out.start_at(),
         };
         tracing::info!(
             scenario = %plan.name,

@@ -30,6 +30,9 @@ pub struct SegmentArgs {
     /// hash, so segments agree without talking to each other).
     #[arg(long, value_name = "ID")]
     group: Option<String>,
+    /// The agreed start, read once by [`SegmentArgs::resolve`].
+    #[arg(skip)]
+    resolved: Option<SystemTime>,
 }
 
 impl SegmentArgs {
@@ -38,22 +41,26 @@ impl SegmentArgs {
         self.segment.unwrap_or(Share::WHOLE)
     }
 
-    /// The agreed start, if any, read once (`--start-in` counts from now).
-    pub fn start_at(&self) -> Option<SystemTime> {
-        match (self.start_at, self.start_in) {
+    /// Fixes the agreed start (`--start-in` counts from now) and checks the flags against the
+    /// scenario's hash, before anything is written: the tag the results will carry.
+    pub fn resolve(&mut self, sha256: &str) -> anyhow::Result<Option<ScaleOut>> {
+        self.resolved = match (self.start_at, self.start_in) {
             (Some(at), _) => Some(at.into()),
             (None, Some(wait)) => Some(SystemTime::now() + Duration::from(wait)),
             (None, None) => None,
-        }
+        };
+        self.tag(sha256)
+    }
+
+    /// The agreed start, once resolved.
+    pub fn start_at(&self) -> Option<SystemTime> {
+        self.resolved
     }
 
     /// The tag a segment's results carry, or `None` for a whole run. Refuses a segment whose
     /// group cannot be agreed on (no `--group` and no `--start-at`).
-    pub fn tag(
-        &self,
-        start_at: Option<SystemTime>,
-        sha256: &str,
-    ) -> anyhow::Result<Option<ScaleOut>> {
+    pub fn tag(&self, sha256: &str) -> anyhow::Result<Option<ScaleOut>> {
+        let start_at = self.resolved;
         let Some(share) = self.segment else {
             return Ok(None);
         };

@@ -7,6 +7,7 @@
 mod commands;
 mod compare;
 mod run;
+mod scaleout;
 mod signals;
 mod store;
 
