@@ -97,6 +97,33 @@ mod tests {
         assert_eq!(fifty, [17, 17, 16]);
     }
 
+    /// Users are numbered with `global` (a unique-per-vu data row is user `g`'s row): over every
+    /// segment and thread the numbers are `0..users`, each once, so no two segments share a row.
+    #[test]
+    fn user_numbers_of_all_segments_are_the_plans_each_once() {
+        for segments in [1, 2, 3, 7, 16] {
+            for threads in [1, 2, 5] {
+                let users = 103u32;
+                let mut numbers: Vec<u64> = (0..segments)
+                    .flat_map(|s| (0..threads).map(move |t| (s, t)))
+                    .flat_map(|(s, t)| {
+                        let part = Share {
+                            index: s,
+                            count: segments,
+                        }
+                        .within(Share {
+                            index: t,
+                            count: threads,
+                        });
+                        (0..u64::from(part.of(users))).map(move |l| part.global(l))
+                    })
+                    .collect();
+                numbers.sort();
+                assert_eq!(numbers, (0..u64::from(users)).collect::<Vec<_>>());
+            }
+        }
+    }
+
     /// The open model's dispatcher takes arrivals `index, index + count, ...`: over every
     /// segment and thread the arrivals are each taken once, so the union is the plan's evenly
     /// spaced schedule.
