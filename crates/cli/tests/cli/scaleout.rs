@@ -5,7 +5,7 @@
 //! sets that are not every segment of one run must be refused, naming the problem.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use stampede_metrics::{LatencyMs, StatsSet};
 use stampede_reporter::{RecordLine, read_record};
@@ -243,4 +243,36 @@ fn a_segment_without_an_agreed_group_is_refused() {
         "{}",
         text(&output.stderr)
     );
+}
+
+/// A segment waiting for its start obeys a signal at once: no request is sent, partial (empty)
+/// results are written, the exit is 105.
+#[test]
+fn a_signal_while_waiting_for_the_start_ends_the_run_at_once() {
+    let out = tempfile::tempdir().unwrap();
+    let mut run = Running::start(&[
+        "run",
+        "smoke",
+        "--segment",
+        "1/2",
+        "--group",
+        "g1",
+        "--start-in",
+        "10m",
+        "--out",
+        out_arg(out.path()),
+        "--run-id",
+        "w1",
+        "--threads",
+        "1",
+    ]);
+    run.wait_for_line("for the agreed start", Duration::from_secs(20));
+    let signalled = Instant::now();
+    run.terminate();
+    let (status, stderr, _) = run.finish(Duration::from_secs(20));
+    assert_eq!(status.code(), Some(105), "{stderr}");
+    assert!(signalled.elapsed() < Duration::from_secs(5), "{stderr}");
+    let summary = summary_of(&out.path().join("smoke/w1"));
+    assert_eq!(summary["total"]["requests"], 0, "{summary}");
+    assert_eq!(summary["scale_out"]["segment"], 1, "{summary}");
 }
