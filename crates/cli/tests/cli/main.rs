@@ -6,6 +6,7 @@
 
 mod commands;
 mod compare;
+mod deploy;
 mod run;
 mod scaleout;
 mod signals;
