@@ -42,6 +42,9 @@ impl MergeCmd {
             }
             Err(err) => return Err(err).context("cannot merge the segments"),
         };
+        if let Some(tag) = &summary.scale_out {
+            say_skew(tag);
+        }
         let text = summary.to_text();
         output::print(&format!("{text}results: {}\n", out.display()))
             .context("cannot print the summary")?;
@@ -62,4 +65,20 @@ fn default_out(record: &std::path::Path) -> anyhow::Result<PathBuf> {
         .and_then(|run| run.parent())
         .context("a record without a results folder")?;
     Ok(scenario_dir.join(group))
+}
+
+/// How far apart the segments began, on stderr with the other log lines: a skew of seconds
+/// means the steps did not line up and the merged intervals mix different loads.
+fn say_skew(tag: &stampede_reporter::summary::ScaleOut) {
+    use stampede_metrics::{format, ms_of_us};
+    let ms = |us: u64| format::ms(ms_of_us(us as f64));
+    let late = tag.start_late_us.map_or(String::new(), |us| {
+        format!(", latest start {} ms after --start-at", ms(us))
+    });
+    tracing::info!(
+        "merged {} segments of group {}: start skew {} ms{late}",
+        tag.segments,
+        tag.group,
+        tag.start_skew_us.map_or("unknown".to_owned(), ms),
+    );
 }

@@ -104,6 +104,7 @@ fn four_segments_merge_into_the_servers_count_and_exact_percentiles() {
     let merged = root.path().join("merged");
     let (code, out) = merge(&segments, &merged);
     assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("start skew"), "{out}");
     let summary = summary_of(&merged);
     assert_eq!(
         summary["total"]["requests"],
