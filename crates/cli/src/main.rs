@@ -11,11 +11,13 @@ mod exit;
 mod fingerprint;
 mod history;
 mod init;
+mod merge;
 mod output;
 mod progress;
 mod quick;
 mod run;
 mod scenarios;
+mod segment;
 mod signals;
 mod target;
 
@@ -54,6 +56,7 @@ enum Command {
     Run(run::RunCmd),
     Compare(compare::CompareCmd),
     Report(compare::ReportCmd),
+    Merge(merge::MergeCmd),
     Validate(scenarios::ValidateCmd),
     List(scenarios::ListCmd),
     Plan(scenarios::PlanCmd),
@@ -106,6 +109,7 @@ fn main() -> ExitCode {
         Command::History(cmd) => cmd.run(),
         Command::Compare(cmd) => cmd.run(),
         Command::Report(cmd) => cmd.run(),
+        Command::Merge(cmd) => cmd.run(),
         Command::Init(cmd) => cmd.run(),
         Command::Schema(cmd) => cmd.run(),
         Command::Target(cmd) => cmd.run(),

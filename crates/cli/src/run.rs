@@ -71,10 +71,12 @@ pub struct RunCmd {
     output_format: OutputFormat,
     #[command(flatten)]
     debug: crate::debug::DebugArgs,
+    #[command(flatten)]
+    scale_out: crate::segment::SegmentArgs,
 }
 
 impl RunCmd {
-    pub fn run(self, ui: Ui) -> anyhow::Result<u8> {
+    pub fn run(mut self, ui: Ui) -> anyhow::Result<u8> {
         // Before anything else: from here on a signal never kills the process by default.
         let interrupts = Interrupts::install().context("cannot listen for signals")?;
         tracing::debug!("listening for Ctrl-C, SIGTERM and SIGHUP");
@@ -85,28 +87,17 @@ impl RunCmd {
             },
             Err(code) => return Ok(code),
         };
+        if let Err(err) = self.scale_out.resolve(&loaded.sha256) {
+            eprintln!("error: {err:#}");
+            return Ok(exit::USAGE);
+        }
         if interrupts.interrupted() {
             return Ok(exit::INTERRUPTED_AGAIN);
         }
-        // Where the target resolves, checked before a results folder or a lock exists.
-        let target_addr = match &loaded.plan.base_url {
-            BaseUrl::Builtin => None,
-            BaseUrl::Http(base) => {
-                let addr = resolve(&base.host, base.port)?;
-                if let Some(refusal) =
-                    guard_loopback(&base.host, addr, loaded.plan.remote_allowed_by.as_deref())
-                {
-                    eprintln!("error: {refusal}");
-                    eprintln!("hint: {REMOTE_HINT}");
-                    return Ok(exit::USAGE);
-                }
-                Some(addr)
-            }
-        };
-        // Before the results folder, the lock or the target: a guard that cannot see its
-        // target is a configuration error, and nothing should be written for it.
-        let watch = match checked_watch(&loaded.plan)? {
-            Ok(watch) => watch,
+        // Before the results folder, the lock or the target: what is wrong with the target or
+        // its monitors is a configuration error, and nothing should be written for it.
+        let preflight = match preflight(&loaded.plan)? {
+            Ok(preflight) => preflight,
             Err(code) => return Ok(code),
         };
         let results = results_for(&self.out, &loaded.key)?;
@@ -153,7 +144,7 @@ impl RunCmd {
             .map_err(|err| Hinted::error(err.to_string(), RUN_ID_HINT))?;
         let run_dir = dir.clone();
         interrupts.on_hard_exit(move || stampede_reporter::remove_stale_temporaries(&run_dir));
-        let code = self.run_in(&loaded, target_addr, watch, &run_id, &dir, &interrupts, ui);
+        let code = self.run_in(&loaded, preflight, &run_id, &dir, &interrupts, ui);
         drop(lock);
         code
     }
@@ -161,8 +152,7 @@ impl RunCmd {
     fn run_in(
         &self,
         loaded: &Loaded,
-        target_addr: Option<SocketAddr>,
-        watch: Option<Watches>,
+        preflight: Preflight,
         run_id: &str,
         dir: &std::path::Path,
         interrupts: &Interrupts,
@@ -184,7 +174,7 @@ impl RunCmd {
                 )
             }
             BaseUrl::Http(base) => {
-                let addr = match target_addr {
+                let addr = match preflight.target_addr {
                     Some(addr) => addr,
                     None => resolve(&base.host, base.port)?,
                 };
@@ -198,7 +188,9 @@ impl RunCmd {
             }
         };
         // The embedded target, unless `[monitor]` names something else (checked already).
-        let mut watch = watch.or_else(|| Watches::new(plan, builtin.as_ref().map(|t| t.addr())));
+        let mut watch = preflight
+            .watches
+            .or_else(|| Watches::new(plan, builtin.as_ref().map(|t| t.addr())));
         if let Some(watch) = &watch {
             tracing::info!("watching the target: {}", watch.describe());
         }
@@ -227,6 +219,7 @@ impl RunCmd {
             scenario_sha256: loaded.sha256.clone(),
             plan_text: stampede_scenario::describe(plan),
             fingerprint: Some(crate::fingerprint::of(loaded, threads)),
+            scale_out: self.scale_out.tag(&loaded.sha256)?,
         };
         let mut reporter = Reporter::create(plan, meta, dir)
             .map_err(|err| {
@@ -244,6 +237,8 @@ impl RunCmd {
             base_url,
             threads,
             http_debug: self.debug.listener(),
+            segment: self.scale_out.share(),
+            start_at: self.scale_out.start_at(),
         };
         tracing::info!(
             scenario = %plan.name,
@@ -309,6 +304,37 @@ impl RunCmd {
         })?;
         Ok(exit::of_verdict(summary.verdict))
     }
+}
+
+/// What is checked of the target before anything is written.
+struct Preflight {
+    /// Where an http(s) base-url resolved, guarded to loopback unless allowed.
+    target_addr: Option<SocketAddr>,
+    /// The monitors, each checked (see [`checked_watch`]).
+    watches: Option<Watches>,
+}
+
+/// Resolves and guards the target's address and checks the monitors; `Err(exit code)` when
+/// the run must not start, its reason already printed.
+fn preflight(plan: &stampede_plan::Plan) -> anyhow::Result<Result<Preflight, u8>> {
+    let target_addr = match &plan.base_url {
+        BaseUrl::Builtin => None,
+        BaseUrl::Http(base) => {
+            let addr = resolve(&base.host, base.port)?;
+            if let Some(refusal) =
+                guard_loopback(&base.host, addr, plan.remote_allowed_by.as_deref())
+            {
+                eprintln!("error: {refusal}");
+                eprintln!("hint: {REMOTE_HINT}");
+                return Ok(Err(exit::USAGE));
+            }
+            Some(addr)
+        }
+    };
+    Ok(checked_watch(plan)?.map(|watches| Preflight {
+        target_addr,
+        watches,
+    }))
 }
 
 /// The monitors `[monitor]` names, each checked: `Ok(None)` when they name nothing (the

@@ -112,6 +112,11 @@ pub struct Options {
     pub threads: usize,
     /// Hand the first exchanges (requests and responses, secrets redacted) to a listener.
     pub http_debug: Option<HttpDebug>,
+    /// This process's part of a run split across processes ([`Share::WHOLE`] for all of it).
+    pub segment: Share,
+    /// Wait until this instant (obeying the stop) before the first step, so segments on other
+    /// machines start together; `None` starts at once.
+    pub start_at: Option<SystemTime>,
 }
 
 impl Options {
@@ -143,6 +148,10 @@ pub async fn run_watched(
     mut external_stop: watch::Receiver<Option<StopReason>>,
     mut on_event: impl FnMut(&Event<'_>),
 ) -> Result<RunEnding, Error> {
+    // A stop while waiting is seen below: the shards are handed a stopped channel and end at once.
+    if let Some(at) = options.start_at {
+        wait_for_start(at, &mut external_stop).await;
+    }
     // The shards listen to this channel: the caller's stop is forwarded to it, and so are the
     // limits the judge finds.
     let (stop_tx, stop) = watch::channel(external_stop.borrow().clone());
@@ -190,10 +199,10 @@ pub async fn run_watched(
                 origin: origin.clone(),
                 debug: options.http_debug.clone(),
             },
-            Share {
+            options.segment.within(Share {
                 index,
                 count: shards,
-            },
+            }),
         )
     };
     let local = tokio::task::LocalSet::new();
@@ -332,6 +341,25 @@ fn announce(
         };
         on_event(&Event::StepStarted(&info));
         *started += 1;
+    }
+}
+
+/// Sleeps until the wall-clock instant `at` (at once if it has passed), or until a stop.
+async fn wait_for_start(at: SystemTime, stop: &mut watch::Receiver<Option<StopReason>>) {
+    let Ok(wait) = at.duration_since(SystemTime::now()) else {
+        return;
+    };
+    tracing::info!("waiting {:.1} s for the agreed start", wait.as_secs_f64());
+    let deadline = Instant::now() + wait;
+    while stop.borrow_and_update().is_none() {
+        tokio::select! {
+            () = tokio::time::sleep_until(deadline) => return,
+            changed = stop.changed() => if changed.is_err() {
+                // No one can stop us any more: wait out the rest.
+                tokio::time::sleep_until(deadline).await;
+                return;
+            },
+        }
     }
 }
 

@@ -60,6 +60,9 @@ pub enum Error {
         line: usize,
         detail: String,
     },
+    /// Records that are not the complete segments of one run, and what is wrong with them.
+    #[error("cannot merge: {detail}")]
+    Segments { detail: String },
     #[error("{path} holds a histogram that cannot be decoded: {detail}")]
     Histogram { path: PathBuf, detail: String },
 }

@@ -6,10 +6,12 @@
 
 mod commands;
 mod compare;
+mod deploy;
 mod history;
 mod knee;
 mod monitor;
 mod run;
+mod scaleout;
 mod signals;
 mod store;
 mod verdicts;

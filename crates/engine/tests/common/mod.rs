@@ -78,6 +78,8 @@ pub fn options(addr: SocketAddr, threads: usize) -> Options {
         base_url: format!("http://{addr}"),
         threads,
         http_debug: None,
+        segment: stampede_engine::Share::WHOLE,
+        start_at: None,
     }
 }
 
@@ -233,6 +235,8 @@ pub fn memory_options(connector: Connector) -> Options {
         base_url: "memory".into(),
         threads: 0,
         http_debug: None,
+        segment: stampede_engine::Share::WHOLE,
+        start_at: None,
     }
 }
 

@@ -9,7 +9,7 @@ use crate::judge::facts::analyse;
 use crate::judge::thresholds::{drift_rules, evaluate};
 use crate::judge::verdict;
 use crate::store::clock::rfc3339;
-use crate::summary::{CheckResult, SCHEMA_VERSION, Summary, TotalSummary};
+use crate::summary::{CheckResult, SCHEMA_VERSION, ScaleOut, Summary, TotalSummary};
 
 impl Reporter {
     pub(super) fn summary(&self) -> Summary {
@@ -64,6 +64,7 @@ impl Reporter {
             description: self.plan.description.clone(),
             run_id: self.meta.run_id.clone(),
             tag: self.meta.tag.clone(),
+            scale_out: self.scale_out(),
             base_url: self.meta.base_url.clone(),
             fingerprint: self.meta.fingerprint.clone(),
             started_at: rfc3339(self.started_at),
@@ -93,6 +94,18 @@ impl Reporter {
         }
     }
 
+    /// The scale-out tag as the summary shows it: a segment says how late it began its first
+    /// step after the agreed start (a merge fills in its own figures).
+    fn scale_out(&self) -> Option<ScaleOut> {
+        let mut tag = self.meta.scale_out.clone()?;
+        if tag.segment.is_some() {
+            let agreed = tag.start_at.as_deref();
+            let agreed = agreed.and_then(|at| humantime::parse_rfc3339(at).ok());
+            tag.start_late_us = agreed.map(|at| late_us(at, self.started_at));
+        }
+        Some(tag)
+    }
+
     /// Every check of every request over the run, named as the plan names them.
     fn check_results(&self, total: &TotalSummary) -> Vec<CheckResult> {
         let mut results = Vec::new();
@@ -119,4 +132,11 @@ impl Reporter {
         }
         results
     }
+}
+
+/// How long after `agreed` the run began, in microseconds (0 when it began on time or early).
+pub(crate) fn late_us(agreed: std::time::SystemTime, began: std::time::SystemTime) -> u64 {
+    began.duration_since(agreed).map_or(0, |late| {
+        u64::try_from(late.as_micros()).unwrap_or(u64::MAX)
+    })
 }

@@ -9,6 +9,7 @@
 
 mod assemble;
 pub mod failures;
+pub mod merge;
 pub mod monitor;
 pub mod series;
 pub mod steps_csv;
@@ -109,16 +110,22 @@ impl Reporter {
     /// Creates `dir` (`results/<scenario>/<run-id>`), opens the streamed files and the run
     /// record in it, and writes the record's header.
     pub fn create(plan: &Plan, meta: RunMeta, dir: &Path) -> Result<Reporter, Error> {
-        std::fs::create_dir_all(dir).map_err(|source| Error::CreateDir {
-            path: dir.to_path_buf(),
-            source,
-        })?;
         let header = RecordHeader {
             format: RECORD_FORMAT.to_owned(),
             version: RECORD_VERSION,
             meta,
             plan: PlanFacts::of(plan),
         };
+        Reporter::create_from(header, dir)
+    }
+
+    /// [`Reporter::create`] from a record's header, for a run whose plan is known only by what
+    /// its records kept of it (a merge of segments).
+    pub(crate) fn create_from(header: RecordHeader, dir: &Path) -> Result<Reporter, Error> {
+        std::fs::create_dir_all(dir).map_err(|source| Error::CreateDir {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         let record = RecordWriter::create(dir, &header)?;
         let mut reporter = Reporter::open(header.plan, header.meta, dir)?;
         reporter.record = Some(record);

@@ -165,54 +165,93 @@ pub fn read_record(
     path: &Path,
     mut each: impl FnMut(&RecordHeader, RecordLine) -> Result<(), Error>,
 ) -> Result<RecordHeader, Error> {
-    let file = File::open(path).map_err(|source| Error::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let mut lines = BufReader::new(file).lines();
-    let bad = |line: usize, detail: String| Error::Record {
-        path: path.to_path_buf(),
-        line,
-        detail,
-    };
-    let first = lines
-        .next()
-        .transpose()
-        .map_err(|source| Error::Read {
-            path: path.to_path_buf(),
-            source,
-        })?
-        .ok_or_else(|| bad(1, "the record is empty".to_owned()))?;
-    let header: RecordHeader = serde_json::from_str(&first).map_err(|e| bad(1, e.to_string()))?;
-    if header.format != RECORD_FORMAT || header.version != RECORD_VERSION {
-        return Err(bad(
-            1,
-            format!(
-                "this is `{}` version {}; this stampede reads `{RECORD_FORMAT}` version \
-                 {RECORD_VERSION}",
-                header.format, header.version
-            ),
-        ));
+    let mut reader = RecordReader::open(path)?;
+    while let Some(line) = reader.next_line()? {
+        each(&reader.header, line)?;
     }
-    // A line is judged once the next one is seen: only the very last may be torn.
-    let mut pending: Option<(usize, String)> = None;
-    for (index, line) in lines.enumerate() {
-        let line = line.map_err(|source| Error::Read {
+    Ok(reader.header)
+}
+
+/// A record read one event at a time, on demand: what a merge of several records pulls from.
+pub struct RecordReader {
+    pub header: RecordHeader,
+    path: PathBuf,
+    lines: std::io::Lines<BufReader<File>>,
+    /// The line read ahead: a line is judged once the next one is seen, since only the very
+    /// last may be torn.
+    pending: Option<(usize, String)>,
+    number: usize,
+}
+
+impl RecordReader {
+    /// Opens a record and reads its header, refusing another format or version.
+    pub fn open(path: &Path) -> Result<RecordReader, Error> {
+        let file = File::open(path).map_err(|source| Error::Read {
             path: path.to_path_buf(),
             source,
         })?;
-        if let Some((number, text)) = pending.take() {
-            let event = serde_json::from_str(&text).map_err(|e| bad(number, e.to_string()))?;
-            each(&header, event)?;
+        let mut lines = BufReader::new(file).lines();
+        let bad = |line: usize, detail: String| Error::Record {
+            path: path.to_path_buf(),
+            line,
+            detail,
+        };
+        let first = lines
+            .next()
+            .transpose()
+            .map_err(|source| Error::Read {
+                path: path.to_path_buf(),
+                source,
+            })?
+            .ok_or_else(|| bad(1, "the record is empty".to_owned()))?;
+        let header: RecordHeader =
+            serde_json::from_str(&first).map_err(|e| bad(1, e.to_string()))?;
+        if header.format != RECORD_FORMAT || header.version != RECORD_VERSION {
+            return Err(bad(
+                1,
+                format!(
+                    "this is `{}` version {}; this stampede reads `{RECORD_FORMAT}` version \
+                     {RECORD_VERSION}",
+                    header.format, header.version
+                ),
+            ));
         }
-        pending = Some((index + 2, line));
+        Ok(RecordReader {
+            header,
+            path: path.to_path_buf(),
+            lines,
+            pending: None,
+            number: 1,
+        })
     }
-    if let Some((_, text)) = pending
-        && let Ok(event) = serde_json::from_str(&text)
-    {
-        each(&header, event)?;
+
+    /// Where the record is.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
-    Ok(header)
+
+    /// The next event, or `None` at the end (a torn last line is skipped).
+    pub fn next_line(&mut self) -> Result<Option<RecordLine>, Error> {
+        loop {
+            let Some(line) = self.lines.next() else {
+                let last = self.pending.take();
+                return Ok(last.and_then(|(_, text)| serde_json::from_str(&text).ok()));
+            };
+            let line = line.map_err(|source| Error::Read {
+                path: self.path.clone(),
+                source,
+            })?;
+            self.number += 1;
+            if let Some((number, text)) = self.pending.replace((self.number, line)) {
+                let event = serde_json::from_str(&text).map_err(|e| Error::Record {
+                    path: self.path.clone(),
+                    line: number,
+                    detail: e.to_string(),
+                })?;
+                return Ok(Some(event));
+            }
+        }
+    }
 }
 
 #[cfg(test)]

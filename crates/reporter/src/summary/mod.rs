@@ -54,6 +54,30 @@ pub struct RunMeta {
     /// The run's configuration, for grouping comparable runs (absent in older records).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<Fingerprint>,
+    /// A segment of a run split across processes, or the merge of one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale_out: Option<ScaleOut>,
+}
+
+/// A run split across processes (`stampede run --segment i/n`), or the merge of its segments.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScaleOut {
+    /// The run group: the segments of one run share it, and nothing else does.
+    pub group: String,
+    /// How many segments the run was split into.
+    pub segments: u32,
+    /// This segment, from 1; `None` for the merged run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment: Option<u32>,
+    /// The instant every segment was to begin its first step (RFC 3339), when one was agreed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_at: Option<String>,
+    /// How late the (latest) segment began after `start_at`, in microseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_late_us: Option<u64>,
+    /// The merged run: the latest segment's start minus the earliest's, in microseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_skew_us: Option<u64>,
 }
 
 /// The verdict of a run.
@@ -88,6 +112,9 @@ pub struct Summary {
     pub run_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
+    /// The segment, or the merge of segments, this run is (see [`ScaleOut`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale_out: Option<ScaleOut>,
     pub base_url: String,
     /// The run's configuration (absent in runs of an older stampede).
     #[serde(default, skip_serializing_if = "Option::is_none")]
