@@ -8,6 +8,8 @@ use std::process::Command;
 use crate::*;
 
 const TOOL: &str = "kubernetes-validate";
+/// Run as a module of the python3 that pip installed it into, so no PATH shim is needed.
+const MODULE: &str = "kubernetes_validate";
 
 fn manifests() -> Vec<PathBuf> {
     let dir = repo().join("deploy/kubernetes");
@@ -23,17 +25,23 @@ fn manifests() -> Vec<PathBuf> {
 
 /// Runs the validator, or `None` where it is not installed (outside CI only).
 fn validate(files: &[PathBuf]) -> Option<(bool, String)> {
-    let output = match Command::new(TOOL).arg("--strict").args(files).output() {
-        Ok(output) => output,
-        Err(err) => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "{TOOL} is missing in CI ({err}): .ci/run installs it with pip"
-            );
-            eprintln!("{TOOL} not installed (pip install kubernetes-validate): not validated");
-            return None;
-        }
+    let output = Command::new("python3")
+        .args(["-m", MODULE, "--strict"])
+        .args(files)
+        .output();
+    let missing = match &output {
+        Ok(output) => text(&output.stderr).contains(&format!("No module named {MODULE}")),
+        Err(_) => true,
     };
+    if missing {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{TOOL} is missing in CI: .ci/run installs it with pip"
+        );
+        eprintln!("{TOOL} not installed (pip install kubernetes-validate): not validated");
+        return None;
+    }
+    let output = output.expect("python3 ran");
     Some((
         output.status.success(),
         format!("{}{}", text(&output.stdout), text(&output.stderr)),
