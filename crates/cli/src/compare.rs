@@ -34,6 +34,9 @@ pub struct CompareCmd {
     scenarios: PathBuf,
     #[arg(long, value_enum, default_value_t)]
     output_format: OutputFormat,
+    /// Also write the comparison as one self-contained HTML page, to share.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
 }
 
 impl CompareCmd {
@@ -61,6 +64,12 @@ impl CompareCmd {
             OutputFormat::Json => serde_json::to_string_pretty(&comparison)? + "\n",
         };
         output::print(&text)?;
+        if let Some(path) = &self.html {
+            let page = comparison.to_html(&self.scenario);
+            stampede_reporter::write_atomic(path, page.as_bytes())
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            tracing::info!("comparison: {}", path.display());
+        }
         if let Some(pct) = self.fail_on_regression
             && comparison.regressed(pct)
         {

@@ -355,6 +355,22 @@ fn compare_flags_real_changes_only() {
     assert!(text.starts_with("c compared with a\n"), "{text}");
     assert!(text.contains("* worse"), "{text}");
 
+    // The shared page marks the same changes, and only those: none for identical runs.
+    let page = slower.to_html("checkout <web>");
+    let marked = page.matches("<tr class=\"worse\">").count();
+    let worse = slower
+        .steps
+        .iter()
+        .flat_map(|s| std::iter::once(&s.total).chain(&s.requests))
+        .flat_map(|r| &r.changes)
+        .filter(|c| c.significant && c.worse)
+        .count();
+    assert!(marked > 0 && marked == worse, "{marked} rows of {worse}");
+    assert!(page.contains("checkout &lt;web&gt;") && !page.contains("<web>"));
+    assert!(!page.contains("<script"), "no script runs in a shared page");
+    let calm = same.to_html("checkout");
+    assert!(!calm.contains("class=\"worse\"") && calm.contains("0 changes for the worse"));
+
     // The history lists the three runs; the last before c still on disk is b.
     let runs = history(&scenario).unwrap();
     assert_eq!(runs.len(), 3);

@@ -22,7 +22,7 @@ use charts::{by_kind, over_time};
 use stampede_metrics::format::{grouped, percent, short};
 use tables::{failures_table, requests_table, steps_table};
 
-const STYLE: &str = include_str!("style.css");
+pub(crate) const STYLE: &str = include_str!("style.css");
 
 /// HTML-escapes text. `://` is written with an entity so that no URL appears literally in the
 /// file: the report must never look like it loads anything, even when a description or the
