@@ -47,3 +47,31 @@ pub fn errors(source: &str) -> String {
 
 /// A minimal valid file of the kind, with `extra` lines added before the request.
 pub const REQUEST: &str = "\n[[request]]\nname = \"health\"\npath = \"/health\"\n";
+
+/// The smoke example of the README: two requests, one with a secret-looking header.
+pub const SMOKE: &str = r#"kind = "smoke"
+description = "Baseline before every deploy"
+base-url = "builtin"
+users = 10
+duration = "30s"
+
+[[request]]
+name = "health"
+path = "/health"
+
+[[request]]
+name = "inbox"
+method = "GET"
+path = "/inbox"
+headers = { Authorization = "Bearer demo-key" }
+weight = 3
+expect = [200]
+"#;
+
+/// `--set` overrides, as the command line gives them.
+pub fn set(args: &[&str]) -> Overrides {
+    Overrides {
+        set: args.iter().map(|s| s.to_string()).collect(),
+        ..Overrides::default()
+    }
+}
