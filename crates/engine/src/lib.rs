@@ -40,6 +40,9 @@ mod prepare;
 mod rng;
 mod shard;
 mod share;
+// The stream holder that reads it comes next.
+#[allow(dead_code)]
+mod sse;
 mod timeline;
 mod tls;
 mod user;
