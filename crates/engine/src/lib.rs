@@ -36,13 +36,13 @@ mod debug;
 mod exchange;
 mod inflight;
 mod judge;
+mod mailbox;
 mod prepare;
 mod rng;
 mod shard;
 mod share;
-// The stream holder that reads it comes next.
-#[allow(dead_code)]
 mod sse;
+mod stream;
 mod timeline;
 mod tls;
 mod user;

@@ -17,6 +17,7 @@ mod outcome;
 mod phases;
 pub mod sample;
 mod stats;
+mod streams;
 mod tally;
 
 pub use event::{
@@ -31,6 +32,7 @@ pub use monitor::{MonitorSample, Probe};
 pub use outcome::{Outcome, OutcomeCounts};
 pub use phases::Phases;
 pub use stats::{Connections, FailureKey, FailureTally, RequestStats, StatsSet};
+pub use streams::StreamStats;
 pub use tally::{
     CHECK_VALUES_KEPT, CaptureMiss, CaptureMisses, CheckTally, FAILURE_SAMPLES_KEPT, FailureSample,
     FailureSamples,

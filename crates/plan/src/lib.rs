@@ -15,6 +15,7 @@ mod data;
 mod metric;
 mod monitor;
 mod request;
+mod stream;
 mod target;
 pub mod template;
 mod transport;
@@ -32,6 +33,7 @@ pub use request::{
     Capture, CaptureFrom, Check, CheckOptions, Flow, Header, On429, Request, RequestId,
     RequestOptions, Sign, StatusSet,
 };
+pub use stream::{Stream, StreamKind};
 pub use target::{BaseUrl, HttpBase, MetricsUrl};
 pub use template::{Context, Part, Template, Var};
 pub use transport::{ClientIdentity, HttpVersion, Tls};
@@ -118,6 +120,8 @@ pub struct Plan {
     /// [`Step::warmup`], warm-up by time; a scenario gives one or the other. Read it through
     /// [`Plan::warmup_requests`].
     pub warmup_requests: Vec<u64>,
+    /// Streams every user holds beside its requests (closed-model steps only).
+    pub streams: Vec<Stream>,
 }
 
 impl Default for Plan {
@@ -149,6 +153,7 @@ impl Default for Plan {
             request_options: Vec::new(),
             warnings: Vec::new(),
             warmup_requests: Vec::new(),
+            streams: Vec::new(),
         }
     }
 }

@@ -340,6 +340,9 @@ impl Describer<'_> {
                         Var::Vu => "vu".to_owned(),
                         Var::Iteration => "iteration".to_owned(),
                         Var::NowMs => "now_ms".to_owned(),
+                        Var::Pair => "pair".to_owned(),
+                        Var::Partner => "partner".to_owned(),
+                        Var::MsgId => "msg_id".to_owned(),
                         Var::Rand { lo, hi } => format!("rand:{lo}..{hi}"),
                         Var::Data(column) => {
                             let name = self.data.as_ref().and_then(|d| d.columns.get(*column));
