@@ -10,6 +10,7 @@ mod data;
 mod kinds;
 mod monitor;
 mod requests;
+mod streams;
 mod templating;
 mod thresholds;
 mod transport;
@@ -94,6 +95,7 @@ impl<'a> Lowerer<'a> {
         plan.request_options = std::mem::take(&mut self.request_options);
         plan.flows = self.flows(&common);
         plan.setup = self.setup(&common);
+        plan.streams = self.streams(&common, defaults);
         if plan.flows.is_empty()
             && !plan.requests.is_empty()
             && plan.requests.iter().all(|r| r.weight == 0)
@@ -114,6 +116,7 @@ impl<'a> Lowerer<'a> {
             plan.monitor = Some(self.monitor(monitor, allow_remote));
         }
         self.specific(specific, &common, &mut plan);
+        self.check_stream_loads(&common, &plan);
         plan.data = self.data.take();
         plan
     }
