@@ -187,6 +187,8 @@ impl Windowed {
         let stats = match self.scope {
             Scope::Request(id) => snapshot.stats.requests.get(id).cloned().unwrap_or_default(),
             Scope::Run | Scope::PerStep => snapshot.stats.aggregate(),
+            // Lowering refuses windows on stream thresholds: they are judged at the end.
+            Scope::Stream(_) => return None,
         };
         self.recent.push_back((snapshot.length, stats));
         self.span += snapshot.length;

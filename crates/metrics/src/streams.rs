@@ -77,6 +77,13 @@ impl StreamStats {
         self.reconnects += other.reconnects;
     }
 
+    /// Whether the stream did anything in the span: opened, tried, received, was sent to,
+    /// broke. A stream opened in a warm-up and held through the step is active in the step.
+    pub fn active(&self) -> bool {
+        self.opened + self.failed_opens + self.events + self.expected + self.lost > 0
+            || self.disconnects + self.reconnects > 0
+    }
+
     /// Messages whose fate is known: delivered in time, or lost.
     pub fn judged(&self) -> u64 {
         self.e2e.count() + self.lost

@@ -219,5 +219,6 @@ pub(crate) fn summary() -> Summary {
             points,
         },
         monitors: Vec::new(),
+        streams: Vec::new(),
     }
 }

@@ -377,6 +377,13 @@ impl Describer<'_> {
                     self.requests.get(id).map_or("?", |r| r.name.as_str())
                 );
             }
+            Scope::Stream(index) => {
+                let _ = write!(
+                    text,
+                    ", stream `{}`",
+                    self.streams.get(index).map_or("?", |s| s.name.as_str())
+                );
+            }
         }
         if let Some(live) = threshold.live {
             let _ = write!(text, ", live over {} windows", d(live.window));

@@ -322,7 +322,7 @@ fn cases() -> Vec<(&'static str, String, &'static str)> {
         (
             "condition without operator",
             smoke_r("\n[thresholds]\np95 = \"500ms\""),
-            r#"error: invalid condition "500ms": it must start with <, <=, > or >=
+            r#"error: invalid condition "500ms": it must start with <, <=, >, >= or ==
   --> t.toml:6:7
    |
  6 | p95 = "500ms"

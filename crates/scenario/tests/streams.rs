@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{errors, load};
-use stampede_plan::{Part, StreamKind, Var};
+use stampede_plan::{Metric, Op, Part, Scope, StreamKind, Var};
 
 const PAIRED: &str = r#"kind = "capacity"
 base-url = "builtin"
@@ -124,4 +124,37 @@ fn only_one_stream_pairs_users_and_rates_hold_no_streams() {
         text.contains("an arrival rate has none that stay"),
         "{text}"
     );
+}
+
+#[test]
+fn stream_thresholds_lower_to_the_streams_scope() {
+    let file = format!(
+        "{PAIRED}\n[thresholds.stream.inbox]\ne2e-p95 = \"< 500ms\"\nlost = \"== 0\"\ndisconnects = \"< 5\"\n"
+    );
+    let plan = load(&file).expect("loads");
+    let rules: Vec<(Metric, Op, f64, Scope)> = plan
+        .thresholds
+        .iter()
+        .map(|t| (t.metric, t.condition.op, t.condition.value, t.scope))
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            (Metric::E2eP95, Op::Lt, 500.0, Scope::Stream(0)),
+            (Metric::Lost, Op::Eq, 0.0, Scope::Stream(0)),
+            (Metric::Disconnects, Op::Lt, 5.0, Scope::Stream(0)),
+        ]
+    );
+    let unknown = format!("{PAIRED}\n[thresholds.stream.outbox]\nlost = \"== 0\"\n");
+    let text = errors(&unknown);
+    assert!(text.contains("no stream named `outbox`"), "{text}");
+    let windowed = format!(
+        "{PAIRED}\n[thresholds.stream.inbox]\nlost = {{ limit = \"== 0\", window = \"10s\" }}\n"
+    );
+    let text = errors(&windowed);
+    assert!(text.contains("judged at the end of the run"), "{text}");
+    let not_a_count = format!("{PAIRED}\n[thresholds.stream.inbox]\nlost = \"== none\"\n");
+    assert!(errors(&not_a_count).contains("expected a count"));
+    let request_key = format!("{PAIRED}\n[thresholds.stream.inbox]\np95 = \"< 1s\"\n");
+    assert!(errors(&request_key).contains("unknown"));
 }

@@ -22,7 +22,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use stampede_metrics::format::round;
 use stampede_metrics::{
     Alert, Event, Figures, IntervalSnapshot, LoadFigures, RequestStats, RunEnd, RunEnding,
-    StatsSet, StepInfo,
+    StatsSet, StepInfo, StreamFigures,
 };
 use stampede_plan::Plan;
 
@@ -69,6 +69,8 @@ pub struct Reporter {
     capture_misses: Vec<(String, u64)>,
     infos: Vec<Option<StepInfo>>,
     steps: Vec<StepSummary>,
+    /// Per step that ended, each stream's figures in it.
+    stream_steps: Vec<(usize, Vec<StreamFigures>)>,
     rows: Vec<StepRow>,
     /// Usually one; two while a step's last intervals overlap the next step's first ones (load
     /// threads do not finish a step at the same instant).
@@ -149,6 +151,7 @@ impl Reporter {
             capture_misses: Vec::new(),
             infos: vec![None; plan.steps],
             steps: Vec::new(),
+            stream_steps: Vec::new(),
             rows: Vec::new(),
             open: Vec::new(),
             total: StatsSet::new(plan.names.len()),
@@ -330,6 +333,14 @@ impl Reporter {
         let aggregate = stats.aggregate();
         let row = StepRow::of(index + 1, peak_users, "", "Aggregated", &aggregate, seconds);
         self.rows.push(row);
+        for (name, stream) in self.plan.streams.iter().zip(&stats.streams) {
+            if stream.active() {
+                let row = StepRow::of_stream(index + 1, peak_users, name, stream, seconds);
+                self.rows.push(row);
+            }
+        }
+        let figures = stats.streams.iter().map(|s| StreamFigures::of(s, seconds));
+        self.stream_steps.push((index, figures.collect()));
         self.steps.push(StepSummary {
             index,
             label: info.label.clone(),

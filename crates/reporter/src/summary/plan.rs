@@ -37,6 +37,9 @@ pub struct PlanFacts {
     pub planned: Duration,
     /// How often the engine snapshots its statistics.
     pub interval: Duration,
+    /// The plan's `[[stream]]`s by name, in order; absent from records of plans without.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub streams: Vec<String>,
 }
 
 impl PlanFacts {
@@ -95,6 +98,7 @@ impl PlanFacts {
             steps: plan.steps.len(),
             planned: plan.total_duration(),
             interval: plan.interval,
+            streams: plan.streams.iter().map(|s| s.name.clone()).collect(),
         }
     }
 }

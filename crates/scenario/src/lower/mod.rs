@@ -108,7 +108,7 @@ impl<'a> Lowerer<'a> {
             );
         }
         if let Some(thresholds) = &common.thresholds {
-            plan.thresholds = self.thresholds(thresholds);
+            plan.thresholds = self.thresholds(thresholds, &plan.streams);
             self.check_request_thresholds(&plan);
         }
         if let Some(monitor) = &common.monitor {
