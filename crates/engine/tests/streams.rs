@@ -251,3 +251,17 @@ async fn a_stream_the_server_closes_is_a_disconnect_reopened_with_last_event_id(
     assert!(events.disconnects <= events.opened);
     assert!(events.events >= events.disconnects && events.events <= events.opened);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_held_for_a_while_reopens_counted_and_loses_nothing() {
+    let target = demo(Streams::default());
+    let mut plan = paired_plan(&target, 4, MS(1500));
+    plan.streams[0].hold = Some(MS(150));
+    let (_, rec) = run_recorded(&plan, &target_options(&target, 2)).await;
+    let inbox = &rec.step_stats(0).streams[0];
+    // About 1.3 s of 150 ms holds for each of four users.
+    assert!(inbox.reconnects >= 4 * 6, "{inbox:?}");
+    assert_eq!(inbox.disconnects, 0);
+    assert!(inbox.expected >= 40, "{}", inbox.expected);
+    assert_eq!((inbox.lost, inbox.e2e.count()), (0, inbox.expected));
+}
