@@ -346,6 +346,7 @@ mod tests {
             measured: Duration::from_secs(10),
             peak_users: 1,
             cut_short: false,
+            stream_peaks: Vec::new(),
         };
         let alert = judge.step(&end, Duration::from_secs(30)).expect("10% > 5%");
         assert_eq!(alert.level, AlertLevel::StopSweep);

@@ -61,14 +61,43 @@ pub(crate) enum ShardMsg {
 pub(crate) struct UserGauge {
     active: AtomicU32,
     peaks: Vec<AtomicU32>,
+    /// Per stream, how many are open; per step and stream, the most open at once. Touched
+    /// when a stream opens or closes, never per event.
+    streams_open: Vec<AtomicU32>,
+    stream_peaks: Vec<Vec<AtomicU32>>,
 }
 
 impl UserGauge {
-    pub(crate) fn new(steps: usize) -> UserGauge {
+    pub(crate) fn new(steps: usize, streams: usize) -> UserGauge {
+        let counters = || (0..streams).map(|_| AtomicU32::new(0)).collect::<Vec<_>>();
         UserGauge {
             active: AtomicU32::new(0),
             peaks: (0..steps).map(|_| AtomicU32::new(0)).collect(),
+            streams_open: counters(),
+            stream_peaks: (0..steps).map(|_| counters()).collect(),
         }
+    }
+
+    /// Stream `index` opened (true) or closed (false) during `step`.
+    fn stream(&self, step: usize, index: usize, open: bool) {
+        let Some(count) = self.streams_open.get(index) else {
+            return;
+        };
+        if !open {
+            count.fetch_sub(1, Ordering::Relaxed);
+            return;
+        }
+        let now = count.fetch_add(1, Ordering::Relaxed) + 1;
+        if let Some(peak) = self.stream_peaks.get(step).and_then(|p| p.get(index)) {
+            peak.fetch_max(now, Ordering::Relaxed);
+        }
+    }
+
+    /// The most of each stream open at once during `step`, over every load thread.
+    pub(crate) fn stream_peaks(&self, step: usize) -> Vec<u32> {
+        self.stream_peaks.get(step).map_or_else(Vec::new, |peaks| {
+            peaks.iter().map(|p| p.load(Ordering::Relaxed)).collect()
+        })
     }
 
     fn started(&self, step: usize) {
@@ -534,7 +563,9 @@ fn spawn_closed(
 fn spawn_stream(shard: &Rc<Shard>, index: usize, user: &User, leaving: &Rc<Leaving>) {
     let me = shard.clone();
     let (id, captures, leaving) = (user.id, user.captures().to_vec(), leaving.clone());
+    let step = shard.step.get();
     spawn_task(shard, async move {
-        stream::hold(&me.work, index, id, captures, &leaving).await;
+        let open = |open: bool| me.gauge.stream(step, index, open);
+        stream::hold(&me.work, index, id, captures, &leaving, &open).await;
     });
 }

@@ -76,6 +76,8 @@ struct Holder<'a> {
     user: u64,
     captures: Vec<String>,
     leaving: &'a Leaving,
+    /// Told when a stream opens (true) and closes (false): the open-streams gauge.
+    open: &'a dyn Fn(bool),
     paired: bool,
     parser: Parser,
     /// The server's `retry:`, the wait before re-opening.
@@ -95,6 +97,7 @@ pub(crate) async fn hold(
     user: u64,
     captures: Vec<String>,
     leaving: &Leaving,
+    open: &dyn Fn(bool),
 ) {
     let paired = work.mailbox.paired() == Some(index);
     let mut holder = Holder {
@@ -103,6 +106,7 @@ pub(crate) async fn hold(
         user,
         captures,
         leaving,
+        open,
         paired,
         parser: Parser::new(),
         retry: Duration::ZERO,
@@ -192,6 +196,7 @@ impl Holder<'_> {
             stats.opened += 1;
             stats.connect.record_us(micros(Instant::now() - began));
         }
+        let _open = Opened::new(self.open);
         if self.paired && !self.listening {
             self.listening = true;
             work.mailbox.listen(self.user, true);
@@ -320,6 +325,23 @@ async fn until(at: Option<Instant>) {
     match at {
         Some(at) => sleep_until(at).await,
         None => std::future::pending().await,
+    }
+}
+
+/// An open stream, counted in the gauge until dropped (however the reading ends, an abort
+/// at the end of the grace included).
+struct Opened<'a>(&'a dyn Fn(bool));
+
+impl<'a> Opened<'a> {
+    fn new(open: &'a dyn Fn(bool)) -> Opened<'a> {
+        open(true);
+        Opened(open)
+    }
+}
+
+impl Drop for Opened<'_> {
+    fn drop(&mut self) {
+        (self.0)(false);
     }
 }
 

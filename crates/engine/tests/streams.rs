@@ -141,6 +141,8 @@ async fn end_to_end_latency_reads_the_targets_fanout_delay() {
             (4, 0),
             "threads {threads}"
         );
+        // Four users, each holding its inbox for the whole step, over every load thread.
+        assert_eq!(rec.steps[0].stream_peaks, [4], "threads {threads}");
         assert_eq!(inbox.connect.count(), 4);
         assert_eq!(inbox.first_event.count(), 4);
         assert!(inbox.events >= inbox.expected && inbox.events <= posted);

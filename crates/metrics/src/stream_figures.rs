@@ -12,6 +12,10 @@ use crate::streams::StreamStats;
 /// no paired message) is absent.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct StreamFigures {
+    /// The most of this stream open at once over every load thread: a step's comes from the
+    /// engine's gauge (`StepEnd::stream_peaks`), a run's is its largest step's.
+    #[serde(default)]
+    pub peak_open: u32,
     pub opened: u64,
     pub failed_opens: u64,
     pub reconnects: u64,
@@ -42,6 +46,7 @@ impl StreamFigures {
             }
         };
         StreamFigures {
+            peak_open: 0,
             opened: stats.opened,
             failed_opens: stats.failed_opens,
             reconnects: stats.reconnects,

@@ -36,6 +36,9 @@ fn plan() -> Plan {
 fn with_streams(events: &mut [Owned]) {
     let mut seen_in_step = [0usize; 8];
     for event in events {
+        if let Owned::StepEnded(end) = event {
+            end.stream_peaks = vec![10 << end.index];
+        }
         let Owned::Interval(snapshot) = event else {
             continue;
         };
@@ -101,6 +104,9 @@ fn stream_figures_reach_every_output_and_replay_byte_for_byte() {
     assert_eq!(inbox.total.lost, 5);
     assert_eq!(inbox.total.delivered, 8 * measured);
     assert_eq!(inbox.total.disconnects, 3);
+    // Each step's peak is the engine's; the run's is the largest step's.
+    let peaks: Vec<u32> = inbox.steps.iter().map(|s| s.figures.peak_open).collect();
+    assert_eq!((peaks, inbox.total.peak_open), (vec![10, 20, 40], 40));
     let e2e = inbox.total.e2e_ms.expect("e2e figures");
     assert!((52.0..52.1).contains(&e2e.p95), "{e2e:?}");
 

@@ -109,12 +109,19 @@ impl Reporter {
             .map(|(n, name)| StreamSummary {
                 name: name.clone(),
                 kind: STREAM_TYPE.to_owned(),
-                total: self
-                    .total
-                    .streams
-                    .get(n)
-                    .map(|s| StreamFigures::of(s, duration))
-                    .unwrap_or_default(),
+                total: StreamFigures {
+                    peak_open: steps
+                        .iter()
+                        .filter_map(|(_, figures)| figures.get(n).map(|f| f.peak_open))
+                        .max()
+                        .unwrap_or(0),
+                    ..self
+                        .total
+                        .streams
+                        .get(n)
+                        .map(|s| StreamFigures::of(s, duration))
+                        .unwrap_or_default()
+                },
                 steps: steps
                     .iter()
                     .filter_map(|(index, figures)| {

@@ -230,8 +230,18 @@ impl Reporter {
                     end.peak_users,
                     end.cut_short,
                 );
+                self.stream_peaks(end.index, &end.stream_peaks);
             }
             Event::RunEnded(end) => self.run_ended(end),
+        }
+    }
+
+    /// A step's stream figures take the engine's peaks of open streams.
+    fn stream_peaks(&mut self, index: usize, peaks: &[u32]) {
+        if let Some((_, figures)) = self.stream_steps.iter_mut().find(|(i, _)| *i == index) {
+            for (figures, &peak) in figures.iter_mut().zip(peaks) {
+                figures.peak_open = peak;
+            }
         }
     }
 

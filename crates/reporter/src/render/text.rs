@@ -36,9 +36,10 @@ fn stream_line(stream: &StreamSummary) -> String {
         String::new()
     };
     format!(
-        "stream {} ({}): {} opened, {} failed to open, {} events ({}/s){}{}{}{}, {} disconnects, {} reconnects\n",
+        "stream {} ({}): peak {} open, {} opened, {} failed to open, {} events ({}/s){}{}{}{}, {} disconnects, {} reconnects\n",
         stream.name,
         stream.kind,
+        grouped(u64::from(f.peak_open)),
         grouped(f.opened),
         grouped(f.failed_opens),
         grouped(f.events),
