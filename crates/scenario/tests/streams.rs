@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use common::{errors, load};
 use stampede_plan::{Metric, Op, Part, Scope, StreamKind, Var};
+use stampede_scenario::describe;
 
 const PAIRED: &str = r#"kind = "capacity"
 base-url = "builtin"
@@ -157,4 +158,19 @@ fn stream_thresholds_lower_to_the_streams_scope() {
     assert!(errors(&not_a_count).contains("expected a count"));
     let request_key = format!("{PAIRED}\n[thresholds.stream.inbox]\np95 = \"< 1s\"\n");
     assert!(errors(&request_key).contains("unknown"));
+}
+
+#[test]
+fn plan_describes_streams_with_secrets_redacted() {
+    let file = PAIRED.replace(
+        "[[stream]]\nname = \"inbox\"",
+        "[[stream]]\nname = \"inbox\"\nheaders = { Authorization = \"Bearer s3cret\" }",
+    );
+    let shown = describe(&load(&file).expect("loads"));
+    assert!(
+        shown.contains("  inbox  sse /stream?conversation=u-${vu}  (hold 30s, then re-open, pairs users 2k and 2k+1, a message lost after 2s)"),
+        "{shown}"
+    );
+    assert!(shown.contains("Authorization: <redacted>"), "{shown}");
+    assert!(!shown.contains("s3cret"), "{shown}");
 }
