@@ -7,7 +7,8 @@ use stampede_plan::{Load, Plan, Stream, StreamKind, Template};
 
 use super::checks;
 use super::{Defaults, Lowerer};
-use crate::file::Common;
+use crate::file::{Common, StreamFile};
+use crate::spanned::Spanned;
 
 /// Streams a scenario may declare: each keeps its own histograms in every interval.
 const MAX_STREAMS: usize = 16;
@@ -30,72 +31,11 @@ impl Lowerer<'_> {
         let mut streams: Vec<Stream> = Vec::new();
         let mut paired_at = None;
         for file in list.iter() {
-            let name = match &file.name {
-                Some(name) if name.trim().is_empty() => {
-                    self.sink.error(name.span.clone(), "stream `name` is empty");
-                    continue;
-                }
-                Some(name) => {
-                    if let Err(message) = checks::safe_name(name) {
-                        self.sink.error(name.span.clone(), message);
-                    }
-                    if streams.iter().any(|s| s.name == name.value) {
-                        self.sink.error(
-                            name.span.clone(),
-                            format!("a stream named `{}` is declared twice", name.value),
-                        );
-                    }
-                    name.value.clone()
-                }
-                None => {
-                    self.sink.hint(
-                        file.span.clone(),
-                        "stream has no `name`",
-                        "name = \"inbox\": names appear in results and thresholds",
-                    );
-                    continue;
-                }
+            let Some(name) = self.stream_name(file, &streams) else {
+                continue;
             };
-            let kind = match &file.kind {
-                None => StreamKind::Sse,
-                Some(kind) if kind.value == "sse" => StreamKind::Sse,
-                Some(kind) if kind.value == "websocket" => {
-                    self.sink.hint(
-                        kind.span.clone(),
-                        "`kind = \"websocket\"` streams are not supported yet",
-                        "kind = \"sse\"",
-                    );
-                    StreamKind::Sse
-                }
-                Some(kind) => {
-                    self.sink.hint(
-                        kind.span.clone(),
-                        format!("`{}` is not a stream kind", kind.value),
-                        "kind = \"sse\"",
-                    );
-                    StreamKind::Sse
-                }
-            };
-            let path = match &file.path {
-                Some(path) => {
-                    if !path.starts_with('/') {
-                        self.sink.hint(
-                            path.span.clone(),
-                            format!("path `{}` does not start with `/`", path.value),
-                            format!("path = \"/{}\"", path.value),
-                        );
-                    }
-                    self.template(path)
-                }
-                None => {
-                    self.sink.hint(
-                        file.span.clone(),
-                        format!("stream `{name}` has no `path`"),
-                        "path = \"/stream\"",
-                    );
-                    Template::literal("/")
-                }
-            };
+            let kind = self.stream_kind(file.kind.as_ref());
+            let path = self.stream_path(file, &name);
             let headers = self.headers(
                 defaults.and_then(|d| d.headers.as_ref()),
                 file.headers.as_ref(),
@@ -126,6 +66,78 @@ impl Lowerer<'_> {
             });
         }
         streams
+    }
+
+    /// The stream's name, checked and unique; `None` (reported) when it has none.
+    fn stream_name(&mut self, file: &Spanned<StreamFile>, streams: &[Stream]) -> Option<String> {
+        match &file.name {
+            Some(name) if name.trim().is_empty() => {
+                self.sink.error(name.span.clone(), "stream `name` is empty");
+                None
+            }
+            Some(name) => {
+                if let Err(message) = checks::safe_name(name) {
+                    self.sink.error(name.span.clone(), message);
+                }
+                if streams.iter().any(|s| s.name == name.value) {
+                    self.sink.error(
+                        name.span.clone(),
+                        format!("a stream named `{}` is declared twice", name.value),
+                    );
+                }
+                Some(name.value.clone())
+            }
+            None => {
+                self.sink.hint(
+                    file.span.clone(),
+                    "stream has no `name`",
+                    "name = \"inbox\": names appear in results and thresholds",
+                );
+                None
+            }
+        }
+    }
+
+    /// `kind`: "sse", the default; anything else is reported.
+    fn stream_kind(&mut self, kind: Option<&Spanned<String>>) -> StreamKind {
+        match kind {
+            Some(kind) if kind.value == "websocket" => self.sink.hint(
+                kind.span.clone(),
+                "`kind = \"websocket\"` streams are not supported yet",
+                "kind = \"sse\"",
+            ),
+            Some(kind) if kind.value != "sse" => self.sink.hint(
+                kind.span.clone(),
+                format!("`{}` is not a stream kind", kind.value),
+                "kind = \"sse\"",
+            ),
+            _ => {}
+        }
+        StreamKind::Sse
+    }
+
+    /// `path`, templated; required, and starting with `/`.
+    fn stream_path(&mut self, file: &Spanned<StreamFile>, name: &str) -> Template {
+        match &file.path {
+            Some(path) => {
+                if !path.starts_with('/') {
+                    self.sink.hint(
+                        path.span.clone(),
+                        format!("path `{}` does not start with `/`", path.value),
+                        format!("path = \"/{}\"", path.value),
+                    );
+                }
+                self.template(path)
+            }
+            None => {
+                self.sink.hint(
+                    file.span.clone(),
+                    format!("stream `{name}` has no `path`"),
+                    "path = \"/stream\"",
+                );
+                Template::literal("/")
+            }
+        }
     }
 
     /// Streams are held by the users of closed-model steps; an arrival rate has no users that
