@@ -27,6 +27,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) row: (u64, u64),
     /// The user's own `${seq}` counter.
     pub(crate) seq: &'a mut u64,
+    /// The `${msg_id}`s rendered, for the mailbox once the request is sent.
+    pub(crate) msg_ids: &'a mut Vec<u64>,
 }
 
 impl Context for Ctx<'_> {
@@ -66,6 +68,11 @@ impl Context for Ctx<'_> {
     }
     fn capture(&self, slot: usize) -> &str {
         self.captures.get(slot).map_or("", String::as_str)
+    }
+    fn next_msg_id(&mut self) -> u64 {
+        let id = self.work.mailbox.next_id(self.work.share);
+        self.msg_ids.push(id);
+        id
     }
 }
 
@@ -139,7 +146,7 @@ fn render_uri(ctx: &mut Ctx<'_>, id: usize, text: &mut String) -> Uri {
 }
 
 /// `scheme://authority/path?query` from a path and query.
-fn absolute(work: &Workload, uri: Uri) -> Uri {
+pub(crate) fn absolute(work: &Workload, uri: Uri) -> Uri {
     let mut parts = uri.into_parts();
     parts.scheme = Some(work.origin.scheme.clone());
     parts.authority = Some(work.origin.authority.clone());

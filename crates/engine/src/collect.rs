@@ -180,6 +180,7 @@ impl<'a> Collector<'a> {
             index: step,
             measured: ended.saturating_sub(measured_from),
             peak_users: 0,
+            stream_peaks: Vec::new(),
             cut_short: state.cut_short,
         }));
     }

@@ -175,6 +175,8 @@ impl Windowed {
         let stats = match self.scope {
             Scope::Request(id) => snapshot.stats.requests.get(id).cloned().unwrap_or_default(),
             Scope::Run | Scope::PerStep => snapshot.stats.aggregate(),
+            // Lowering refuses windows on stream thresholds: they are judged at the end.
+            Scope::Stream(_) => return None,
         };
         self.recent.push_back((snapshot.length, stats));
         self.span += snapshot.length;
@@ -352,6 +354,7 @@ mod tests {
             measured: Duration::from_secs(10),
             peak_users: 1,
             cut_short: false,
+            stream_peaks: Vec::new(),
         };
         let alert = judge.step(&end, Duration::from_secs(30)).expect("10% > 5%");
         assert_eq!(alert.level, AlertLevel::StopSweep);

@@ -36,10 +36,13 @@ mod debug;
 mod exchange;
 mod inflight;
 mod judge;
+mod mailbox;
 mod prepare;
 mod rng;
 mod shard;
 mod share;
+mod sse;
+mod stream;
 mod timeline;
 mod tls;
 mod user;
@@ -177,7 +180,7 @@ pub async fn run_watched(
     };
     let plan_arc = Arc::new(plan.clone());
     let shards = options.threads.max(1);
-    let gauge = Arc::new(UserGauge::new(plan.steps.len()));
+    let gauge = Arc::new(UserGauge::new(plan.steps.len(), plan.streams.len()));
     let (tx, mut rx) = mpsc::unbounded_channel();
     let start = Instant::now();
     let started_at = SystemTime::now();
@@ -277,6 +280,7 @@ pub async fn run_watched(
                     }
                     Ready::StepEnded(mut end) => {
                         end.peak_users = gauge.peak(end.index);
+                        end.stream_peaks = gauge.stream_peaks(end.index);
                         on_event(&Event::StepEnded(&end));
                         let last = end.index + 1 == plan.steps.len();
                         let at = start.elapsed();

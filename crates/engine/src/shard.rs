@@ -29,6 +29,7 @@ use tokio::time::{Instant, sleep_until};
 use crate::StopReason;
 use crate::collect::Part;
 use crate::inflight::Iteration;
+use crate::stream::{self, Leaving};
 use crate::timeline::{Slot, slots};
 use crate::user::User;
 use crate::workload::{Ledger, Workload};
@@ -60,14 +61,43 @@ pub(crate) enum ShardMsg {
 pub(crate) struct UserGauge {
     active: AtomicU32,
     peaks: Vec<AtomicU32>,
+    /// Per stream, how many are open; per step and stream, the most open at once. Touched
+    /// when a stream opens or closes, never per event.
+    streams_open: Vec<AtomicU32>,
+    stream_peaks: Vec<Vec<AtomicU32>>,
 }
 
 impl UserGauge {
-    pub(crate) fn new(steps: usize) -> UserGauge {
+    pub(crate) fn new(steps: usize, streams: usize) -> UserGauge {
+        let counters = || (0..streams).map(|_| AtomicU32::new(0)).collect::<Vec<_>>();
         UserGauge {
             active: AtomicU32::new(0),
             peaks: (0..steps).map(|_| AtomicU32::new(0)).collect(),
+            streams_open: counters(),
+            stream_peaks: (0..steps).map(|_| counters()).collect(),
         }
+    }
+
+    /// Stream `index` opened (true) or closed (false) during `step`.
+    fn stream(&self, step: usize, index: usize, open: bool) {
+        let Some(count) = self.streams_open.get(index) else {
+            return;
+        };
+        if !open {
+            count.fetch_sub(1, Ordering::Relaxed);
+            return;
+        }
+        let now = count.fetch_add(1, Ordering::Relaxed) + 1;
+        if let Some(peak) = self.stream_peaks.get(step).and_then(|p| p.get(index)) {
+            peak.fetch_max(now, Ordering::Relaxed);
+        }
+    }
+
+    /// The most of each stream open at once during `step`, over every load thread.
+    pub(crate) fn stream_peaks(&self, step: usize) -> Vec<u32> {
+        self.stream_peaks.get(step).map_or_else(Vec::new, |peaks| {
+            peaks.iter().map(|p| p.load(Ordering::Relaxed)).collect()
+        })
     }
 
     fn started(&self, step: usize) {
@@ -143,10 +173,7 @@ impl Shard {
             pool.resize_with(local + 1, || None);
         }
         pool[local].take().unwrap_or_else(|| {
-            User::new(
-                self.work.share.global(local as u64),
-                self.work.plan.captures.len(),
-            )
+            User::new(self.work.user_number(local), self.work.plan.captures.len())
         })
     }
 
@@ -309,6 +336,7 @@ async fn run_step(
 ) -> Ending {
     let plan = shard.work.plan.clone();
     shard.work.set_stopping(false);
+    shard.work.mailbox.forget();
     shard.step.set(index);
     shard.idle.set(0);
     shard.backlog.borrow_mut().clear();
@@ -413,8 +441,8 @@ fn spawn_load(shard: &Rc<Shard>, step: &Step, step_start: Instant) -> bool {
     match step.load {
         Load::Closed { users } => {
             let total = users.max(1);
-            for local in 0..shard.work.share.of(users) as usize {
-                let global = shard.work.share.global(local as u64) as u32;
+            for local in 0..shard.work.users_here(users) as usize {
+                let global = shard.work.user_number(local) as u32;
                 // Users arrive evenly over the ramp: user g of n at ramp * g / n; with a
                 // ramp-down they leave evenly over its span, the last to arrive first, so the
                 // count falls linearly to zero at the end of the hold.
@@ -498,6 +526,10 @@ fn spawn_closed(
         let mut user = shard.take_user(local);
         user.setup(&shard.work).await;
         shard.user_started();
+        let leaving = Rc::new(Leaving::default());
+        for index in 0..shard.work.plan.streams.len() {
+            spawn_stream(&shard, index, &user, &leaving);
+        }
         let mut done = 0u64;
         while !shard.stopping() && !gone() && iterations.is_none_or(|n| done < n) {
             let iteration = Iteration::start(&shard.work);
@@ -520,7 +552,20 @@ fn spawn_closed(
                 () = wake => break,
             }
         }
+        leaving.leave();
         shard.user_finished();
         shard.return_user(local, user);
+    });
+}
+
+/// Starts one of a user's stream holders, a task of the step beside the user's own: the end
+/// of the grace period aborts it like any other.
+fn spawn_stream(shard: &Rc<Shard>, index: usize, user: &User, leaving: &Rc<Leaving>) {
+    let me = shard.clone();
+    let (id, captures, leaving) = (user.id, user.captures().to_vec(), leaving.clone());
+    let step = shard.step.get();
+    spawn_task(shard, async move {
+        let open = |open: bool| me.gauge.stream(step, index, open);
+        stream::hold(&me.work, index, id, captures, &leaving, &open).await;
     });
 }

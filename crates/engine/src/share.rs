@@ -39,6 +39,19 @@ impl Share {
     pub fn global(self, local: u64) -> u64 {
         local * self.count as u64 + self.index as u64
     }
+
+    /// This part's number of `total` users dealt two by two (users 2p and 2p+1, partners,
+    /// to part `p % count`), so partners always share a part.
+    pub fn of_paired(self, total: u32) -> u32 {
+        let pairs = total / 2;
+        let odd_one_here = total % 2 == 1 && pairs as usize % self.count == self.index;
+        self.of(pairs) * 2 + u32::from(odd_one_here)
+    }
+
+    /// The run-wide number of this part's `local`-th user when users are dealt in pairs.
+    pub fn global_paired(self, local: u64) -> u64 {
+        2 * self.global(local / 2) + local % 2
+    }
 }
 
 #[cfg(test)]
@@ -151,6 +164,28 @@ mod tests {
                     }
                 }
                 assert!(taken.iter().all(|&n| n == 1), "{segments} x {threads}");
+            }
+        }
+    }
+
+    #[test]
+    fn paired_users_add_up_and_partners_share_a_part() {
+        for count in 1..=8 {
+            for total in 0..=200u32 {
+                let mut owner = vec![usize::MAX; total as usize];
+                for index in 0..count {
+                    let share = Share { index, count };
+                    for local in 0..u64::from(share.of_paired(total)) {
+                        let user = share.global_paired(local) as usize;
+                        assert!(user < total as usize, "{user} of {total} over {count}");
+                        assert_eq!(owner[user], usize::MAX, "{user} dealt twice");
+                        owner[user] = index;
+                    }
+                }
+                assert!(owner.iter().all(|&o| o != usize::MAX), "{total}/{count}");
+                for pair in owner.chunks(2) {
+                    assert!(pair.iter().all(|&o| o == pair[0]), "{total}/{count}");
+                }
             }
         }
     }

@@ -61,9 +61,16 @@ pub(crate) struct User {
     /// Reused buffers: rendered URI and body, received body (all of it, or the start).
     text: String,
     body: Vec<u8>,
+    /// The `${msg_id}`s of the request being built.
+    msg_ids: Vec<u64>,
 }
 
 impl User {
+    /// What this user has captured so far (a token its streams send too).
+    pub(crate) fn captures(&self) -> &[String] {
+        &self.captures
+    }
+
     pub(crate) fn new(id: u64, captures: usize) -> User {
         User {
             id,
@@ -79,6 +86,7 @@ impl User {
             backoff_until: None,
             text: String::new(),
             body: Vec::new(),
+            msg_ids: Vec::new(),
         }
     }
 
@@ -205,6 +213,10 @@ impl User {
         };
         conn.writes.reset();
         let sent = Instant::now();
+        if !self.msg_ids.is_empty() {
+            let mut stats = work.ledger(Ledger::Step);
+            work.mailbox.sent(self.id, &self.msg_ids, sent, &mut stats);
+        }
         let timeout = work.plan.requests[id].timeout;
         let result = exchange(&mut conn.sender, built, &mut self.body, keep, timeout).await;
         let timing = Timing {
@@ -418,7 +430,9 @@ impl User {
             captures: &self.captures,
             row: (self.row_seq, self.row_random),
             seq: &mut self.seq,
+            msg_ids: &mut self.msg_ids,
         };
+        ctx.msg_ids.clear();
         build(&mut ctx, id, &mut self.text, h2)
     }
 

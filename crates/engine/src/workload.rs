@@ -12,9 +12,11 @@ use http::uri::{Authority, Scheme};
 use stampede_metrics::StatsSet;
 use stampede_plan::Plan;
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
 use crate::conn::Connector;
 use crate::debug::HttpDebug;
+use crate::mailbox::Mailbox;
 use crate::prepare::Prepared;
 use crate::rng::Rng;
 use crate::share::Share;
@@ -61,6 +63,8 @@ pub(crate) struct Workload {
     stopping: Cell<bool>,
     /// Wakes users waiting out a 429's Retry-After when the step ends.
     stop_wake: Notify,
+    /// Messages between paired users, sent and not yet seen.
+    pub(crate) mailbox: Mailbox,
 }
 
 /// How a workload reaches the target, beside the plan.
@@ -85,7 +89,6 @@ impl Workload {
             Picker::new(plan.flows.iter().map(|f| f.weight))
         };
         Workload {
-            plan,
             prepared,
             connector: route.connector,
             prefix: route.prefix,
@@ -93,14 +96,16 @@ impl Workload {
             debug: route.debug,
             share,
             picker,
-            stats: RefCell::new(StatsSet::new(n)),
+            stats: RefCell::new(fresh(&plan)),
             setup_stats: RefCell::new(StatsSet::new(n)),
-            warmup_stats: RefCell::new(StatsSet::new(n)),
+            warmup_stats: RefCell::new(fresh(&plan)),
             warmup_left: Cell::new(0),
             seq: Cell::new(0),
             data_seq: Cell::new(0),
             stopping: Cell::new(false),
             stop_wake: Notify::new(),
+            mailbox: Mailbox::new(&plan),
+            plan,
         }
     }
 
@@ -137,14 +142,15 @@ impl Workload {
 
     /// The warm-up requests measured so far, replaced by empty statistics.
     pub(crate) fn take_warmup(&self) -> StatsSet {
-        let fresh = StatsSet::new(self.plan.requests.len());
-        std::mem::replace(&mut *self.warmup_stats.borrow_mut(), fresh)
+        std::mem::replace(&mut *self.warmup_stats.borrow_mut(), fresh(&self.plan))
     }
 
-    /// The step's statistics so far, replaced by empty ones: one interval's snapshot.
+    /// The step's statistics so far, replaced by empty ones: one interval's snapshot. Messages
+    /// whose `expect-within` has passed are counted lost in it first.
     pub(crate) fn take_interval(&self) -> StatsSet {
-        let fresh = StatsSet::new(self.plan.requests.len());
-        std::mem::replace(&mut *self.stats.borrow_mut(), fresh)
+        self.mailbox
+            .sweep(Instant::now(), &mut self.stats.borrow_mut());
+        std::mem::replace(&mut *self.stats.borrow_mut(), fresh(&self.plan))
     }
 
     pub(crate) fn take_setup(&self) -> StatsSet {
@@ -159,6 +165,25 @@ impl Workload {
     /// The next number of `${run_seq}`, unique over the run without a shared counter.
     pub(crate) fn next_run_seq(&self) -> u64 {
         self.share.global(bump(&self.seq))
+    }
+
+    /// The run-wide number of this thread's `local`-th user: users are dealt two by two
+    /// when a stream pairs them, so partners share this thread (and its clock).
+    pub(crate) fn user_number(&self, local: usize) -> u64 {
+        if self.mailbox.paired().is_some() {
+            self.share.global_paired(local as u64)
+        } else {
+            self.share.global(local as u64)
+        }
+    }
+
+    /// How many of a step's `total` users run on this thread.
+    pub(crate) fn users_here(&self, total: u32) -> u32 {
+        if self.mailbox.paired().is_some() {
+            self.share.of_paired(total)
+        } else {
+            self.share.of(total)
+        }
     }
 
     /// The next number of the run-wide `[data]` row sequence.
@@ -187,6 +212,11 @@ impl Workload {
         }
         wake.await;
     }
+}
+
+/// Empty step statistics for `plan`: its requests and its streams.
+fn fresh(plan: &Plan) -> StatsSet {
+    StatsSet::with_streams(plan.requests.len(), plan.streams.len())
 }
 
 fn bump(cell: &Cell<u64>) -> u64 {

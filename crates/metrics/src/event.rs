@@ -107,6 +107,10 @@ pub struct StepEnd {
     pub peak_users: u32,
     /// The step ended before its planned hold (interrupted, or a limit stopped it).
     pub cut_short: bool,
+    /// Per stream of the plan, the most of it open at once during the step, over every load
+    /// thread. Absent from records of plans without streams.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stream_peaks: Vec<u32>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -93,6 +93,7 @@ pub fn value(unit: Unit, value: f64) -> String {
         Unit::Fraction => percent(value),
         Unit::PerSecond => format!("{}/s", trim(value, 1)),
         Unit::MbPerHour => format!("{} MB/h", short(value)),
+        Unit::Count => trim(value, 0),
     }
 }
 

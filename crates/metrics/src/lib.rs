@@ -18,6 +18,8 @@ mod outcome;
 mod phases;
 pub mod sample;
 mod stats;
+mod stream_figures;
+mod streams;
 mod tally;
 
 pub use arrivals::Arrivals;
@@ -33,6 +35,8 @@ pub use monitor::{MonitorSample, Probe};
 pub use outcome::{Outcome, OutcomeCounts};
 pub use phases::Phases;
 pub use stats::{Connections, FailureKey, FailureTally, RequestStats, StatsSet};
+pub use stream_figures::StreamFigures;
+pub use streams::StreamStats;
 pub use tally::{
     CHECK_VALUES_KEPT, CaptureMiss, CaptureMisses, CheckTally, FAILURE_SAMPLES_KEPT, FailureSample,
     FailureSamples,

@@ -36,7 +36,7 @@ impl Default for Phases {
 
 /// An empty histogram is written as "" and would read back at full precision; a phase stays
 /// coarse.
-fn coarse<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Latency, D::Error> {
+pub(crate) fn coarse<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Latency, D::Error> {
     let latency = Latency::deserialize(deserializer)?;
     Ok(if latency.is_empty() {
         Latency::coarse()

@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::streams::StreamStats;
 use crate::tally::add_checks;
 use crate::{CaptureMisses, CheckTally, FailureSamples, Latency, Outcome, OutcomeCounts, Phases};
 
@@ -175,6 +176,10 @@ pub struct StatsSet {
     /// [`Outcome::Abandoned`], a failure.
     #[serde(default)]
     pub abandoned: u64,
+    /// Per stream of the plan, by index. Absent from records of plans without streams, so
+    /// those read and replay as before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub streams: Vec<StreamStats>,
 }
 
 /// Connections opened over a span, by the HTTP version agreed (ALPN, or as configured).
@@ -199,6 +204,14 @@ impl StatsSet {
         }
     }
 
+    /// Empty statistics for `request_count` requests and `stream_count` streams.
+    pub fn with_streams(request_count: usize, stream_count: usize) -> StatsSet {
+        StatsSet {
+            streams: vec![StreamStats::default(); stream_count],
+            ..StatsSet::new(request_count)
+        }
+    }
+
     pub fn add(&mut self, other: &StatsSet) {
         if self.requests.len() < other.requests.len() {
             self.requests
@@ -214,6 +227,13 @@ impl StatsSet {
         self.iterations += other.iterations;
         self.connections.add(&other.connections);
         self.abandoned += other.abandoned;
+        if self.streams.len() < other.streams.len() {
+            self.streams
+                .resize_with(other.streams.len(), StreamStats::default);
+        }
+        for (mine, theirs) in self.streams.iter_mut().zip(&other.streams) {
+            mine.add(theirs);
+        }
     }
 
     /// Open model: arrivals scheduled but neither completed, abandoned nor dropped. Zero for a
@@ -250,6 +270,9 @@ impl StatsSet {
         self.iterations = 0;
         self.connections = Connections::default();
         self.abandoned = 0;
+        for stream in &mut self.streams {
+            *stream = StreamStats::default();
+        }
     }
 }
 

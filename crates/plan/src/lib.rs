@@ -15,6 +15,7 @@ mod data;
 mod metric;
 mod monitor;
 mod request;
+mod stream;
 mod target;
 pub mod template;
 mod transport;
@@ -32,6 +33,7 @@ pub use request::{
     Capture, CaptureFrom, Check, CheckOptions, Flow, Header, On429, Request, RequestId,
     RequestOptions, Sign, StatusSet,
 };
+pub use stream::{Stream, StreamKind};
 pub use target::{BaseUrl, HttpBase, MetricsUrl};
 pub use template::{Context, Part, Template, Var};
 pub use transport::{ClientIdentity, HttpVersion, Tls};
@@ -126,6 +128,8 @@ pub struct Plan {
     /// an override), or `None`: only loopback. The binary checks the resolved address against
     /// it, since a name such as `localhost` can resolve anywhere.
     pub remote_allowed_by: Option<String>,
+    /// Streams every user holds beside its requests (closed-model steps only).
+    pub streams: Vec<Stream>,
 }
 
 impl Default for Plan {
@@ -159,6 +163,7 @@ impl Default for Plan {
             warnings: Vec::new(),
             warmup_requests: Vec::new(),
             remote_allowed_by: None,
+            streams: Vec::new(),
         }
     }
 }

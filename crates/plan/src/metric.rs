@@ -43,6 +43,15 @@ pub enum Metric {
     ReceivingP50,
     ReceivingP95,
     ReceivingP99,
+    /// A stream's figures (`[thresholds.stream.NAME]`): end-to-end latency of paired
+    /// messages, connect time, time to first event, messages lost and disconnects.
+    E2eP50,
+    E2eP95,
+    E2eP99,
+    ConnectP95,
+    FirstEventP95,
+    Lost,
+    Disconnects,
 }
 
 /// A part of one request's time, as k6 splits it. Connecting and TLS happen once per new
@@ -97,10 +106,23 @@ pub enum Unit {
     PerSecond,
     /// Megabytes (10^6 bytes) per hour: a memory growth.
     MbPerHour,
+    /// How many: messages lost, disconnects.
+    Count,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 23] = [
+    /// The metrics of a stream, judged only in `[thresholds.stream.NAME]`.
+    pub const STREAM: [Metric; 7] = [
+        Metric::E2eP50,
+        Metric::E2eP95,
+        Metric::E2eP99,
+        Metric::ConnectP95,
+        Metric::FirstEventP95,
+        Metric::Lost,
+        Metric::Disconnects,
+    ];
+
+    pub const ALL: [Metric; 30] = [
         Metric::P50,
         Metric::P90,
         Metric::P95,
@@ -124,6 +146,13 @@ impl Metric {
         Metric::ReceivingP50,
         Metric::ReceivingP95,
         Metric::ReceivingP99,
+        Metric::E2eP50,
+        Metric::E2eP95,
+        Metric::E2eP99,
+        Metric::ConnectP95,
+        Metric::FirstEventP95,
+        Metric::Lost,
+        Metric::Disconnects,
     ];
 
     /// The one spelling: TOML key, messages and JSON.
@@ -152,6 +181,13 @@ impl Metric {
             Metric::ReceivingP50 => "receiving-p50",
             Metric::ReceivingP95 => "receiving-p95",
             Metric::ReceivingP99 => "receiving-p99",
+            Metric::E2eP50 => "e2e-p50",
+            Metric::E2eP95 => "e2e-p95",
+            Metric::E2eP99 => "e2e-p99",
+            Metric::ConnectP95 => "connect-p95",
+            Metric::FirstEventP95 => "first-event-p95",
+            Metric::Lost => "lost",
+            Metric::Disconnects => "disconnects",
         }
     }
 
@@ -175,6 +211,11 @@ impl Metric {
         })
     }
 
+    /// Whether the metric is a stream's, judged in `[thresholds.stream.NAME]` only.
+    pub fn is_stream(self) -> bool {
+        Metric::STREAM.contains(&self)
+    }
+
     pub fn from_name(name: &str) -> Option<Metric> {
         Metric::ALL.into_iter().find(|m| m.name() == name)
     }
@@ -183,6 +224,7 @@ impl Metric {
         match self {
             Metric::ErrorRate | Metric::Checks | Metric::RateLimited => Unit::Fraction,
             Metric::Rps | Metric::SuccessRps => Unit::PerSecond,
+            Metric::Lost | Metric::Disconnects => Unit::Count,
             // Latency percentiles, extremes and the phases.
             _ => Unit::Millis,
         }
@@ -219,6 +261,9 @@ pub enum Op {
     Gt,
     #[serde(rename = ">=")]
     Ge,
+    /// Exactly: `lost = "== 0"`.
+    #[serde(rename = "==")]
+    Eq,
 }
 
 impl Op {
@@ -228,6 +273,7 @@ impl Op {
             Op::Le => "<=",
             Op::Gt => ">",
             Op::Ge => ">=",
+            Op::Eq => "==",
         }
     }
 }
@@ -239,6 +285,7 @@ impl Condition {
             Op::Le => observed <= self.value,
             Op::Gt => observed > self.value,
             Op::Ge => observed >= self.value,
+            Op::Eq => observed == self.value,
         }
     }
 }
@@ -253,6 +300,8 @@ pub enum Scope {
     PerStep,
     /// One request, over the run.
     Request(crate::RequestId),
+    /// One stream of the plan, by index, over the run.
+    Stream(usize),
 }
 
 /// A pass/fail rule on the results. Conditions say what must hold (`p95 < 500ms`).

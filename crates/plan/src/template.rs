@@ -55,6 +55,13 @@ pub enum Var {
     Data(usize),
     /// A value captured earlier by this user, by slot.
     Capture(usize),
+    /// The user's pair: `vu / 2`, the same for partners 2k and 2k+1 (a shared conversation).
+    Pair,
+    /// The user's partner: `vu ^ 1` (user 2k's is 2k+1 and the other way round).
+    Partner,
+    /// A message id unique over the run, `stampede-msg-N`: sent in a request, it is expected
+    /// on the partner's stream (`pairs = true`), where its end-to-end latency is measured.
+    MsgId,
 }
 
 /// What a template needs from whoever renders it: the per-user state.
@@ -72,7 +79,14 @@ pub trait Context {
     fn random_u128(&mut self) -> u128;
     fn data(&self, column: usize) -> &str;
     fn capture(&self, slot: usize) -> &str;
+    /// The next `${msg_id}` number; whoever renders for real notes it as sent.
+    fn next_msg_id(&mut self) -> u64 {
+        self.next_run_seq()
+    }
 }
+
+/// What `${msg_id}` renders before its number: a receiver finds a message id by it.
+pub const MSG_ID_PREFIX: &str = "stampede-msg-";
 
 impl Template {
     pub fn literal(text: impl Into<String>) -> Template {
@@ -161,6 +175,9 @@ fn render_var(var: &Var, ctx: &mut impl Context, out: &mut String) {
             out.push_str(ctx.capture(slot));
             Ok(())
         }
+        Var::Pair => write!(out, "{}", ctx.vu() / 2),
+        Var::Partner => write!(out, "{}", ctx.vu() ^ 1),
+        Var::MsgId => write!(out, "{MSG_ID_PREFIX}{}", ctx.next_msg_id()),
     };
 }
 
@@ -188,7 +205,14 @@ impl Var {
     pub fn is_numeric(&self) -> bool {
         matches!(
             self,
-            Var::Seq | Var::RunSeq | Var::Vu | Var::Iteration | Var::NowMs | Var::Rand { .. }
+            Var::Seq
+                | Var::RunSeq
+                | Var::Vu
+                | Var::Iteration
+                | Var::NowMs
+                | Var::Rand { .. }
+                | Var::Pair
+                | Var::Partner
         )
     }
 }

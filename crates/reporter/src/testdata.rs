@@ -222,5 +222,6 @@ pub(crate) fn summary() -> Summary {
             monitors: Vec::new(),
         },
         monitors: Vec::new(),
+        streams: Vec::new(),
     }
 }

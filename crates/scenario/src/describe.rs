@@ -253,6 +253,7 @@ impl Describer<'_> {
                 )?;
             }
         }
+        self.write_streams(out)?;
 
         writeln!(out, "\nsteps")?;
         for (i, (step, at)) in self.steps.iter().zip(self.step_offsets()).enumerate() {
@@ -360,6 +361,9 @@ impl Describer<'_> {
                         Var::Vu => "vu".to_owned(),
                         Var::Iteration => "iteration".to_owned(),
                         Var::NowMs => "now_ms".to_owned(),
+                        Var::Pair => "pair".to_owned(),
+                        Var::Partner => "partner".to_owned(),
+                        Var::MsgId => "msg_id".to_owned(),
                         Var::Rand { lo, hi } => format!("rand:{lo}..{hi}"),
                         Var::Data(column) => {
                             let name = self.data.as_ref().and_then(|d| d.columns.get(*column));
@@ -378,6 +382,47 @@ impl Describer<'_> {
         text
     }
 
+    /// The streams every user holds, headers redacted as for requests.
+    fn write_streams(&self, out: &mut String) -> std::fmt::Result {
+        if self.streams.is_empty() {
+            return Ok(());
+        }
+        writeln!(
+            out,
+            "\nstreams (held by every user, each on its own connection)"
+        )?;
+        for stream in &self.streams {
+            let hold = stream.hold.map_or_else(
+                || "the whole step".to_owned(),
+                |h| format!("{}, then re-open", d(h)),
+            );
+            let mut notes = vec![format!("hold {hold}")];
+            if stream.pairs {
+                notes.push(format!(
+                    "pairs users 2k and 2k+1, a message lost after {}",
+                    d(stream.expect_within)
+                ));
+            }
+            writeln!(
+                out,
+                "  {}  {} {}  ({})",
+                stream.name,
+                stream.kind.as_str(),
+                self.template(&stream.path),
+                notes.join(", ")
+            )?;
+            for header in &stream.headers {
+                let value = if header.secret {
+                    REDACTED.to_owned()
+                } else {
+                    self.template(&header.value)
+                };
+                writeln!(out, "    {}: {value}", header.name)?;
+            }
+        }
+        Ok(())
+    }
+
     fn threshold_text(&self, threshold: &Threshold) -> String {
         let metric = threshold.metric;
         let mut text = format::rule(metric, &threshold.condition);
@@ -392,6 +437,13 @@ impl Describer<'_> {
                     text,
                     ", request `{}`",
                     self.requests.get(id).map_or("?", |r| r.name.as_str())
+                );
+            }
+            Scope::Stream(index) => {
+                let _ = write!(
+                    text,
+                    ", stream `{}`",
+                    self.streams.get(index).map_or("?", |s| s.name.as_str())
                 );
             }
         }

@@ -56,6 +56,8 @@ macro_rules! kind_file {
             pub setup: Option<S<SetupFile>>,
             /// A CSV file whose rows feed `${data.column}`.
             pub data: Option<S<DataFile>>,
+            /// Streams every user holds beside its requests, each on its own connection.
+            pub stream: Option<S<Vec<S<StreamFile>>>>,
             /// Pass/fail rules on the results.
             pub thresholds: Option<S<ThresholdsFile>>,
             /// A local target process or metrics endpoint watched each interval, with CPU and
@@ -88,6 +90,7 @@ macro_rules! kind_file {
                         flow: self.flow,
                         setup: self.setup,
                         data: self.data,
+                        stream: self.stream,
                         thresholds: self.thresholds,
                         monitor: self.monitor,
                     },
@@ -115,6 +118,7 @@ pub(crate) struct Common {
     pub flow: Option<S<Vec<S<FlowFile>>>>,
     pub setup: Option<S<SetupFile>>,
     pub data: Option<S<DataFile>>,
+    pub stream: Option<S<Vec<S<StreamFile>>>>,
     pub thresholds: Option<S<ThresholdsFile>>,
     pub monitor: Option<S<MonitorTables>>,
 }
@@ -334,6 +338,28 @@ pub(crate) struct RequestFile {
     pub on_429: Option<S<On429File>>,
     /// With on-429 = "backoff", the longest a user waits (default from [defaults], else 30s).
     pub max_backoff: Option<S<Dur>>,
+}
+
+/// `[[stream]]`: a stream every user opens on its own connection and holds beside its
+/// requests, re-opened after each `hold` (with `Last-Event-ID`) or held for the whole step.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct StreamFile {
+    /// A unique name, used in results and `[thresholds.stream.NAME]`.
+    pub name: Option<S<String>>,
+    /// The protocol: "sse" (server-sent events).
+    pub kind: Option<S<String>>,
+    /// Path relative to base-url; may hold ${...} variables.
+    pub path: Option<S<String>>,
+    /// Header name to value; values may hold ${...} variables ([defaults] headers apply too).
+    pub headers: Option<S<Pairs<String>>>,
+    /// Close the stream after this long and re-open it (default: hold it for the whole step).
+    pub hold: Option<S<Dur>>,
+    /// A message sent to a paired user and not seen on its stream within this long is lost
+    /// (default "5s").
+    pub expect_within: Option<S<Dur>>,
+    /// Pair users 2k and 2k+1: a `${msg_id}` one sends is expected on the other's stream.
+    pub pairs: Option<S<bool>>,
 }
 
 /// `check = { ... }` on a request.

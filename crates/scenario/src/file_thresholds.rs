@@ -142,6 +142,8 @@ pub(crate) struct ThresholdsFile {
     pub per_step: Option<S<bool>>,
     /// Thresholds for one request: [thresholds.request."post event"] p95 = "< 100ms".
     pub request: Option<S<Pairs<MetricConditions>>>,
+    /// Thresholds for one stream: [thresholds.stream.inbox] e2e-p95 = "< 500ms".
+    pub stream: Option<S<Pairs<StreamConditions>>>,
 }
 
 impl ThresholdsFile {
@@ -230,5 +232,43 @@ impl JsonSchema for ThresholdValue {
                 table
             ]
         })
+    }
+}
+
+/// `[thresholds.stream.NAME]`: conditions on one stream's figures, judged over the run.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct StreamConditions {
+    /// Percentile of a paired message's end-to-end latency: "< 500ms".
+    pub e2e_p50: Option<S<ThresholdValue>>,
+    /// Percentile of a paired message's end-to-end latency: "< 500ms".
+    pub e2e_p95: Option<S<ThresholdValue>>,
+    /// Percentile of a paired message's end-to-end latency: "< 500ms".
+    pub e2e_p99: Option<S<ThresholdValue>>,
+    /// Percentile of opening the stream, to its response head: "< 100ms".
+    pub connect_p95: Option<S<ThresholdValue>>,
+    /// Percentile of the time from the stream's request to its first event: "< 1s".
+    pub first_event_p95: Option<S<ThresholdValue>>,
+    /// Paired messages not seen within `expect-within`: "== 0".
+    pub lost: Option<S<ThresholdValue>>,
+    /// Streams the server or the network ended while held: "< 5".
+    pub disconnects: Option<S<ThresholdValue>>,
+}
+
+impl StreamConditions {
+    /// The set conditions with their metrics, in a fixed order.
+    pub(crate) fn entries(&self) -> Vec<(Metric, &S<ThresholdValue>)> {
+        [
+            (Metric::E2eP50, &self.e2e_p50),
+            (Metric::E2eP95, &self.e2e_p95),
+            (Metric::E2eP99, &self.e2e_p99),
+            (Metric::ConnectP95, &self.connect_p95),
+            (Metric::FirstEventP95, &self.first_event_p95),
+            (Metric::Lost, &self.lost),
+            (Metric::Disconnects, &self.disconnects),
+        ]
+        .into_iter()
+        .filter_map(|(key, value)| value.as_ref().map(|v| (key, v)))
+        .collect()
     }
 }

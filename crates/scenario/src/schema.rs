@@ -15,7 +15,7 @@ use crate::parse::KINDS;
 use stampede_plan::Kind;
 
 /// Keys every kind has.
-pub(crate) const COMMON_KEYS: [&str; 16] = [
+pub(crate) const COMMON_KEYS: [&str; 17] = [
     "kind",
     "name",
     "description",
@@ -30,6 +30,7 @@ pub(crate) const COMMON_KEYS: [&str; 16] = [
     "flow",
     "setup",
     "data",
+    "stream",
     "thresholds",
     "monitor",
 ];

@@ -88,6 +88,7 @@ const COMMON: &[&str] = &[
     "flow",
     "setup",
     "data",
+    "stream",
     "thresholds",
     "monitor",
 ];
@@ -219,6 +220,27 @@ fn the_schema_is_draft_07_with_every_key() {
             "rss",
             "required",
             "name"
+        ])
+    );
+    // `[[stream]]` is a closed table with its keys.
+    let stream = &schema["definitions"]["StreamFile"];
+    assert_eq!(stream["additionalProperties"], false);
+    let stream_keys: BTreeSet<&str> = stream["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        stream_keys,
+        BTreeSet::from([
+            "name",
+            "kind",
+            "path",
+            "headers",
+            "hold",
+            "expect-within",
+            "pairs"
         ])
     );
     // Every reference points at a definition that exists.

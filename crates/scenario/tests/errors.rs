@@ -108,7 +108,7 @@ fn cases() -> Vec<(&'static str, String, &'static str)> {
         (
             "a knee level that is not a condition",
             capacity("users = [10]\nhold = \"1m\"\nknee = { error-rate = \"1%\" }"),
-            r#"error: invalid condition "1%": it must start with <, <=, > or >=
+            r#"error: invalid condition "1%": it must start with <, <=, >, >= or ==
   --> t.toml:4:23
    |
  4 | knee = { error-rate = "1%" }
@@ -344,7 +344,7 @@ fn cases() -> Vec<(&'static str, String, &'static str)> {
         (
             "condition without operator",
             smoke_r("\n[thresholds]\np95 = \"500ms\""),
-            r#"error: invalid condition "500ms": it must start with <, <=, > or >=
+            r#"error: invalid condition "500ms": it must start with <, <=, >, >= or ==
   --> t.toml:6:7
    |
  6 | p95 = "500ms"

@@ -7,5 +7,6 @@ pub mod bootstrap;
 pub mod compare;
 pub mod facts;
 pub mod samples;
+pub mod streams;
 pub mod thresholds;
 pub mod verdict;

@@ -88,25 +88,11 @@ pub fn evaluate(
     let mut results = Vec::new();
     for threshold in thresholds {
         let judge = |scope: JudgedScope, figures: Option<&Figures>| {
-            let observed = figures.and_then(|f| f.value(threshold.metric));
-            let passed = observed.is_some_and(|v| threshold.condition.holds(v));
-            let warned = match (&threshold.warn, observed) {
-                (Some(warn), Some(v)) => !warn.holds(v),
-                _ => false,
-            };
-            ThresholdResult {
-                metric: threshold.metric.name().to_owned(),
-                unit: threshold.metric.unit().into(),
+            result(
+                threshold,
                 scope,
-                condition: format::condition(threshold.metric, &threshold.condition),
-                warn_condition: threshold
-                    .warn
-                    .as_ref()
-                    .map(|w| format::condition(threshold.metric, w)),
-                observed,
-                passed,
-                warned,
-            }
+                figures.and_then(|f| f.value(threshold.metric)),
+            )
         };
         match threshold.scope {
             Scope::Run => results.push(judge(JudgedScope::Run, Some(&total.figures))),
@@ -124,9 +110,37 @@ pub fn evaluate(
                 let figures = total.requests_by_name.get(&name);
                 results.push(judge(JudgedScope::Request { name }, figures));
             }
+            // Judged on the stream's own figures, by `judge::streams`.
+            Scope::Stream(_) => {}
         }
     }
     results
+}
+
+/// A rule's result for `scope`, from the value observed there (`None`: no data, which fails).
+pub(crate) fn result(
+    threshold: &Threshold,
+    scope: JudgedScope,
+    observed: Option<f64>,
+) -> ThresholdResult {
+    let passed = observed.is_some_and(|v| threshold.condition.holds(v));
+    let warned = match (&threshold.warn, observed) {
+        (Some(warn), Some(v)) => !warn.holds(v),
+        _ => false,
+    };
+    ThresholdResult {
+        metric: threshold.metric.name().to_owned(),
+        unit: threshold.metric.unit().into(),
+        scope,
+        condition: format::condition(threshold.metric, &threshold.condition),
+        warn_condition: threshold
+            .warn
+            .as_ref()
+            .map(|w| format::condition(threshold.metric, w)),
+        observed,
+        passed,
+        warned,
+    }
 }
 
 #[cfg(test)]

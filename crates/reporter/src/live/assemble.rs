@@ -2,13 +2,16 @@
 //! the reporter kept.
 
 use stampede_metrics::format::{grouped, round};
-use stampede_metrics::{Figures, LoadFigures};
+use stampede_metrics::{Figures, LoadFigures, StreamFigures};
 
 use super::Reporter;
 use crate::judge::facts::analyse;
+use crate::judge::streams;
 use crate::judge::thresholds::{drift_rules, evaluate};
 use crate::judge::verdict;
+use crate::live::steps_csv::STREAM_TYPE;
 use crate::store::clock::rfc3339;
+use crate::summary::stream::{StreamStep, StreamSummary};
 use crate::summary::{CheckResult, SCHEMA_VERSION, ScaleOut, Summary, TotalSummary};
 
 impl Reporter {
@@ -27,7 +30,9 @@ impl Reporter {
         };
         let series = self.series.series().clone();
         let analysis = analyse(&self.plan, &steps, &series.points, &self.analysis);
+        let streams = self.stream_summaries(duration);
         let mut thresholds = evaluate(&self.plan.thresholds, &steps, &total, &self.plan.names);
+        thresholds.extend(streams::evaluate(&self.plan.thresholds, &streams));
         // A soak's drift limits written in the plan are rules like thresholds: they decide the
         // verdict. The default limits only inform.
         if let Some(drift) = &analysis.drift {
@@ -91,6 +96,7 @@ impl Reporter {
             ),
             series,
             monitors,
+            streams,
         }
     }
 
@@ -104,6 +110,44 @@ impl Reporter {
             tag.start_late_us = agreed.map(|at| late_us(at, self.started_at));
         }
         Some(tag)
+    }
+
+    /// Each stream over the run (from the run's summed statistics) and in each step.
+    fn stream_summaries(&self, duration: f64) -> Vec<StreamSummary> {
+        let mut steps = self.stream_steps.clone();
+        steps.sort_by_key(|(index, _)| *index);
+        self.plan
+            .streams
+            .iter()
+            .enumerate()
+            .map(|(n, name)| StreamSummary {
+                name: name.clone(),
+                kind: STREAM_TYPE.to_owned(),
+                total: StreamFigures {
+                    peak_open: steps
+                        .iter()
+                        .filter_map(|(_, figures)| figures.get(n).map(|f| f.peak_open))
+                        .max()
+                        .unwrap_or(0),
+                    ..self
+                        .total
+                        .streams
+                        .get(n)
+                        .map(|s| StreamFigures::of(s, duration))
+                        .unwrap_or_default()
+                },
+                steps: steps
+                    .iter()
+                    .filter_map(|(index, figures)| {
+                        let figures = figures.get(n)?.clone();
+                        Some(StreamStep {
+                            index: *index,
+                            figures,
+                        })
+                    })
+                    .collect(),
+            })
+            .collect()
     }
 
     /// Every check of every request over the run, named as the plan names them.

@@ -23,7 +23,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use stampede_metrics::format::round;
 use stampede_metrics::{
     Alert, Arrivals, Event, Figures, IntervalSnapshot, LoadFigures, RequestStats, RunEnd,
-    RunEnding, StatsSet, StepInfo,
+    RunEnding, StatsSet, StepInfo, StreamFigures,
 };
 use stampede_plan::Plan;
 
@@ -84,6 +84,8 @@ pub struct Reporter {
     capture_misses: Vec<(String, u64)>,
     infos: Vec<Option<StepInfo>>,
     steps: Vec<StepSummary>,
+    /// Per step that ended, each stream's figures in it.
+    stream_steps: Vec<(usize, Vec<StreamFigures>)>,
     rows: Vec<StepRow>,
     /// Usually one; two while a step's last intervals overlap the next step's first ones (load
     /// threads do not finish a step at the same instant).
@@ -176,6 +178,7 @@ impl Reporter {
             capture_misses: Vec::new(),
             infos: vec![None; plan.steps],
             steps: Vec::new(),
+            stream_steps: Vec::new(),
             rows: Vec::new(),
             open: Vec::new(),
             total: StatsSet::new(plan.names.len()),
@@ -243,8 +246,18 @@ impl Reporter {
                     None => OpenStep::new(end.index, self.plan.names.len()),
                 };
                 self.add_step(&open, end.measured, end.peak_users, end.cut_short);
+                self.stream_peaks(end.index, &end.stream_peaks);
             }
             Event::RunEnded(end) => self.run_ended(end),
+        }
+    }
+
+    /// A step's stream figures take the engine's peaks of open streams.
+    fn stream_peaks(&mut self, index: usize, peaks: &[u32]) {
+        if let Some((_, figures)) = self.stream_steps.iter_mut().find(|(i, _)| *i == index) {
+            for (figures, &peak) in figures.iter_mut().zip(peaks) {
+                figures.peak_open = peak;
+            }
         }
     }
 
@@ -330,6 +343,14 @@ impl Reporter {
         let aggregate = stats.aggregate();
         let row = StepRow::of(index + 1, peak_users, "", "Aggregated", &aggregate, seconds);
         self.rows.push(row);
+        for (name, stream) in self.plan.streams.iter().zip(&stats.streams) {
+            if stream.active() {
+                let row = StepRow::of_stream(index + 1, peak_users, name, stream, seconds);
+                self.rows.push(row);
+            }
+        }
+        let figures = stats.streams.iter().map(|s| StreamFigures::of(s, seconds));
+        self.stream_steps.push((index, figures.collect()));
         self.steps.push(StepSummary {
             index,
             label: info.label.clone(),

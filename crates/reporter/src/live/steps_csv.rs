@@ -17,7 +17,9 @@
 use std::io::Write;
 
 use stampede_metrics::format::{ms, trim};
-use stampede_metrics::{Figures, RequestStats, headline, quantile_ms};
+use stampede_metrics::{
+    Figures, LatencyMs, PhaseMs, RequestStats, StreamFigures, StreamStats, headline, quantile_ms,
+};
 
 use crate::live::timeseries::latency_from;
 use crate::render::escape::csv_text;
@@ -114,6 +116,67 @@ impl StepRow {
         ] {
             fields.push(phase.map(|p| ms(p.p95)).unwrap_or_default());
         }
+        StepRow { fields }
+    }
+}
+
+/// steps.csv's `Type` of a server-sent events stream's row.
+pub(crate) const STREAM_TYPE: &str = "SSE";
+
+impl StepRow {
+    /// A stream's row: `Type` is `SSE`; `Request Count` is events received, `Failure Count`
+    /// messages lost plus unexpected disconnects; the response times and percentiles are the
+    /// end-to-end latency of paired messages (empty when there were none); `Requests/s` is
+    /// events per second; `Connecting p95` is the stream's connect time and `Waiting p95` its
+    /// time to first event. The columns a stream has no figure for are empty.
+    pub(crate) fn of_stream(
+        number: usize,
+        users: u32,
+        name: &str,
+        stats: &StreamStats,
+        seconds: f64,
+    ) -> StepRow {
+        let f = StreamFigures::of(stats, seconds);
+        let e2e = (!stats.e2e.is_empty()).then(|| LatencyMs::of(&stats.e2e));
+        let time =
+            |pick: fn(&LatencyMs) -> f64| e2e.as_ref().map(|l| ms(pick(l))).unwrap_or_default();
+        let failed = f.lost + f.disconnects;
+        let mut fields = vec![
+            number.to_string(),
+            users.to_string(),
+            STREAM_TYPE.to_owned(),
+            name.to_owned(),
+            f.events.to_string(),
+            failed.to_string(),
+            time(|l| l.p50),
+            time(|l| l.mean),
+            time(|l| l.min),
+            time(|l| l.max),
+            String::new(),
+            trim(f.events_per_s, 3),
+            trim(
+                if seconds > 0.0 {
+                    failed as f64 / seconds
+                } else {
+                    0.0
+                },
+                3,
+            ),
+        ];
+        fields.extend(QUANTILES.iter().map(|&q| {
+            e2e.as_ref()
+                .map(|_| ms(quantile_ms(&stats.e2e, q)))
+                .unwrap_or_default()
+        }));
+        // Latency From, Successes/s, Rate Limited, Checks Passed, Checks Failed.
+        fields.extend(std::iter::repeat_n(String::new(), 5));
+        let p95 = |phase: Option<PhaseMs>| phase.map(|p| ms(p.p95)).unwrap_or_default();
+        fields.extend([
+            p95(f.connect_ms),
+            String::new(),
+            p95(f.first_event_ms),
+            String::new(),
+        ]);
         StepRow { fields }
     }
 }

@@ -4,10 +4,55 @@
 
 use std::fmt::Write;
 
+use crate::summary::stream::StreamSummary;
 use crate::summary::{Summary, Verdict, words};
 use stampede_metrics::format::{self, grouped, percent, short};
-use stampede_metrics::{Figures, Outcome};
+use stampede_metrics::{Figures, Outcome, PhaseMs};
 use stampede_plan::Unit;
+
+/// One stream over the run, on one line: what opening it cost, what came, what was lost.
+fn stream_line(stream: &StreamSummary) -> String {
+    let f = &stream.total;
+    let p95 = |label: &str, phase: Option<PhaseMs>| {
+        phase.map_or(String::new(), |p| {
+            format!(", {label} p95 {} ms", short(p.p95))
+        })
+    };
+    let e2e = f.e2e_ms.map_or(String::new(), |e| {
+        format!(
+            ", e2e p50 {} ms p95 {} ms, {} lost of {} expected",
+            short(e.p50),
+            short(e.p95),
+            grouped(f.lost),
+            grouped(f.expected)
+        )
+    });
+    let lost = if f.e2e_ms.is_none() && f.expected > 0 {
+        format!(
+            ", {} lost of {} expected",
+            grouped(f.lost),
+            grouped(f.expected)
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "stream {} ({}): peak {} open, {} opened, {} failed to open, {} events ({}/s){}{}{}{}, {} disconnects, {} reconnects\n",
+        stream.name,
+        stream.kind,
+        grouped(u64::from(f.peak_open)),
+        grouped(f.opened),
+        grouped(f.failed_opens),
+        grouped(f.events),
+        short(f.events_per_s),
+        p95("connect", f.connect_ms),
+        p95("first event", f.first_event_ms),
+        e2e,
+        lost,
+        grouped(f.disconnects),
+        grouped(f.reconnects),
+    )
+}
 
 /// Alerts listed at most in the console; summary.json keeps more.
 const SHOWN_ALERTS: usize = 5;
@@ -58,6 +103,9 @@ impl Summary {
                 grouped(setup.failed),
                 short(setup.latency_ms.p95)
             );
+        }
+        for stream in &self.streams {
+            out.push_str(&stream_line(stream));
         }
         out.push_str(&self.analysis_text());
         out.push_str(&self.findings_text());

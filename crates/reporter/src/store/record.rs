@@ -322,6 +322,7 @@ mod tests {
             measured: Duration::from_secs(2),
             peak_users: 1,
             cut_short: false,
+            stream_peaks: Vec::new(),
         };
         let run_end = RunEnd {
             finished_at: start.started_at + Duration::from_secs(2),

@@ -16,6 +16,7 @@ pub mod monitor;
 pub mod named;
 pub mod plan;
 pub mod series;
+pub mod stream;
 pub mod threshold;
 pub mod words;
 
@@ -162,6 +163,9 @@ pub struct Summary {
     /// The target's CPU and memory as the monitor saw them, per watched process.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub monitors: Vec<MonitorSummary>,
+    /// Each `[[stream]]` over the run and per step; absent for plans without streams.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub streams: Vec<stream::StreamSummary>,
 }
 
 /// Alerts kept in a summary at most: a flapping limit must not grow a 24-hour soak's summary.

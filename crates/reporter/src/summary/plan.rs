@@ -46,6 +46,9 @@ pub struct PlanFacts {
     /// from the record when empty, so single-monitor records read and replay as before.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub monitors: Vec<String>,
+    /// The plan's `[[stream]]`s by name, in order; absent from records of plans without.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub streams: Vec<String>,
 }
 
 impl PlanFacts {
@@ -118,6 +121,7 @@ impl PlanFacts {
             steps: plan.steps.len(),
             planned: plan.total_duration(),
             interval: plan.interval,
+            streams: plan.streams.iter().map(|s| s.name.clone()).collect(),
         }
     }
 }

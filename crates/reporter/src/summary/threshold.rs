@@ -33,6 +33,7 @@ pub enum ValueUnit {
     Fraction,
     PerSecond,
     MbPerHour,
+    Count,
 }
 
 impl From<Unit> for ValueUnit {
@@ -42,6 +43,7 @@ impl From<Unit> for ValueUnit {
             Unit::Fraction => ValueUnit::Fraction,
             Unit::PerSecond => ValueUnit::PerSecond,
             Unit::MbPerHour => ValueUnit::MbPerHour,
+            Unit::Count => ValueUnit::Count,
         }
     }
 }
@@ -53,6 +55,7 @@ impl From<ValueUnit> for Unit {
             ValueUnit::Fraction => Unit::Fraction,
             ValueUnit::PerSecond => Unit::PerSecond,
             ValueUnit::MbPerHour => Unit::MbPerHour,
+            ValueUnit::Count => Unit::Count,
         }
     }
 }
@@ -64,6 +67,7 @@ pub enum JudgedScope {
     Run,
     Step { index: usize },
     Request { name: String },
+    Stream { name: String },
 }
 
 impl ThresholdResult {
@@ -77,6 +81,7 @@ impl ThresholdResult {
             JudgedScope::Run => "run".to_owned(),
             JudgedScope::Step { index } => format!("step {}", index + 1),
             JudgedScope::Request { name } => name.clone(),
+            JudgedScope::Stream { name } => format!("stream {name}"),
         }
     }
 

@@ -257,6 +257,7 @@ pub fn events(plan: &Plan, load: Load_, ending: Ending) -> Vec<Owned> {
             measured: step.hold - step.warmup,
             peak_users: step.load.max_users(),
             cut_short: false,
+            stream_peaks: Vec::new(),
         }));
         elapsed += step.cooldown;
     }

@@ -10,6 +10,7 @@ mod data;
 mod kinds;
 mod monitor;
 mod requests;
+mod streams;
 mod templating;
 mod thresholds;
 mod transport;
@@ -94,6 +95,7 @@ impl<'a> Lowerer<'a> {
         plan.request_options = std::mem::take(&mut self.request_options);
         plan.flows = self.flows(&common);
         plan.setup = self.setup(&common);
+        plan.streams = self.streams(&common, defaults);
         if plan.flows.is_empty()
             && !plan.requests.is_empty()
             && plan.requests.iter().all(|r| r.weight == 0)
@@ -106,7 +108,7 @@ impl<'a> Lowerer<'a> {
             );
         }
         if let Some(thresholds) = &common.thresholds {
-            plan.thresholds = self.thresholds(thresholds);
+            plan.thresholds = self.thresholds(thresholds, &plan.streams);
             self.check_request_thresholds(&plan);
         }
         if let Some(monitor) = &common.monitor {
@@ -114,6 +116,7 @@ impl<'a> Lowerer<'a> {
             plan.monitors = self.monitors(monitor, allow_remote);
         }
         self.specific(specific, &common, &mut plan);
+        self.check_stream_loads(&common, &plan);
         plan.data = self.data.take();
         plan
     }

@@ -338,7 +338,7 @@ impl Lowerer<'_> {
     }
 
     /// `[defaults] headers` first, then the request's own, which replace same-named ones.
-    fn headers(
+    pub(super) fn headers(
         &mut self,
         defaults: Option<&Spanned<crate::spanned::Pairs<String>>>,
         own: Option<&Spanned<crate::spanned::Pairs<String>>>,

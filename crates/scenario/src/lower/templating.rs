@@ -12,7 +12,17 @@ use stampede_plan::template::{Part, Template, Var};
 use super::Lowerer;
 
 /// Built-in variable names, for suggestions.
-const BUILTINS: [&str; 6] = ["uuid", "seq", "run_seq", "vu", "iteration", "now_ms"];
+const BUILTINS: [&str; 9] = [
+    "uuid",
+    "seq",
+    "run_seq",
+    "vu",
+    "iteration",
+    "now_ms",
+    "pair",
+    "partner",
+    "msg_id",
+];
 
 /// A template being assembled: parts, and whether any came from a secret.
 #[derive(Default)]
@@ -202,6 +212,9 @@ impl Lowerer<'_> {
             "vu" => Var::Vu,
             "iteration" => Var::Iteration,
             "now_ms" => Var::NowMs,
+            "pair" => Var::Pair,
+            "partner" => Var::Partner,
+            "msg_id" => Var::MsgId,
             _ => {
                 if let Some(range) = name.strip_prefix("rand:") {
                     match parse_range(range) {

@@ -8,14 +8,16 @@ use std::ops::Range;
 use crate::file::{DriftFile, MetricConditions, ThresholdValue, ThresholdsFile};
 use crate::spanned::Spanned;
 use crate::types::parse_duration;
-use stampede_plan::{Condition, Drift, LiveRule, Metric, Op, Plan, Scope, Threshold, Unit};
+use stampede_plan::{Condition, Drift, LiveRule, Metric, Op, Plan, Scope, Stream, Threshold, Unit};
 
 use super::Lowerer;
 
 /// Parses `"< 500ms"` for `metric`: latencies need a unit, rates a `%`, rps a plain number.
 pub(crate) fn parse_condition(text: &str, metric: Metric) -> Result<Condition, String> {
     let trimmed = text.trim();
-    let (op, rest) = if let Some(rest) = trimmed.strip_prefix("<=") {
+    let (op, rest) = if let Some(rest) = trimmed.strip_prefix("==") {
+        (Op::Eq, rest)
+    } else if let Some(rest) = trimmed.strip_prefix("<=") {
         (Op::Le, rest)
     } else if let Some(rest) = trimmed.strip_prefix(">=") {
         (Op::Ge, rest)
@@ -25,7 +27,7 @@ pub(crate) fn parse_condition(text: &str, metric: Metric) -> Result<Condition, S
         (Op::Gt, rest)
     } else {
         return Err(format!(
-            "invalid condition \"{text}\": it must start with <, <=, > or >="
+            "invalid condition \"{text}\": it must start with <, <=, >, >= or =="
         ));
     };
     let rest = rest.trim();
@@ -54,6 +56,13 @@ pub(crate) fn parse_condition(text: &str, metric: Metric) -> Result<Condition, S
                 format!(
                     "invalid condition \"{text}\": expected requests per second, like \"> 100\""
                 )
+            })?,
+        Unit::Count => rest
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite() && *v >= 0.0)
+            .ok_or_else(|| {
+                format!("invalid condition \"{text}\": expected a count, like \"== 0\"")
             })?,
         Unit::MbPerHour => parse_mb_per_hour(rest).ok_or_else(|| {
             format!("invalid condition \"{text}\": expected a size per hour, like \"< 10MB/h\"")
@@ -98,18 +107,56 @@ impl Lowerer<'_> {
         }
     }
 
-    pub(super) fn thresholds(&mut self, file: &ThresholdsFile) -> Vec<Threshold> {
+    pub(super) fn thresholds(
+        &mut self,
+        file: &ThresholdsFile,
+        streams: &[Stream],
+    ) -> Vec<Threshold> {
         let per_step = file.per_step.as_ref().is_some_and(|p| p.value);
         let scope = if per_step { Scope::PerStep } else { Scope::Run };
         let mut out = Vec::new();
-        self.condition_set(&file.run_conditions(), scope, &mut out);
+        self.condition_set(file.run_conditions().entries(), scope, &mut out);
+        if let Some(tables) = &file.stream {
+            for (name, conditions) in &tables.0 {
+                let span = self.key_span(name, &conditions.span);
+                let Some(index) = streams.iter().position(|s| &s.name == name) else {
+                    let known: Vec<&str> = streams.iter().map(|s| s.name.as_str()).collect();
+                    self.sink.hint(
+                        span,
+                        format!("no stream named `{name}` in [thresholds.stream]"),
+                        format!(
+                            "streams: {}",
+                            if known.is_empty() {
+                                "none".to_owned()
+                            } else {
+                                known.join(", ")
+                            }
+                        ),
+                    );
+                    continue;
+                };
+                let entries = conditions.entries();
+                for (_, value) in &entries {
+                    if let ThresholdValue::Full(table) = &value.value
+                        && let Some(window) = &table.window
+                    {
+                        self.sink.hint(
+                            window.span.clone(),
+                            "stream thresholds are judged at the end of the run, not in a window",
+                            "drop `window` and `abort`",
+                        );
+                    }
+                }
+                self.condition_set(entries, Scope::Stream(index), &mut out);
+            }
+        }
         if let Some(requests) = &file.request {
             for (name, conditions) in &requests.0 {
                 match self.request_index(name) {
                     Some(id) => {
                         let span = self.key_span(name, &conditions.span);
                         self.request_thresholds.push((id, span));
-                        self.condition_set(conditions, Scope::Request(id), &mut out);
+                        self.condition_set(conditions.entries(), Scope::Request(id), &mut out);
                     }
                     None => {
                         let span = self.key_span(name, &conditions.span);
@@ -147,11 +194,11 @@ impl Lowerer<'_> {
 
     fn condition_set(
         &mut self,
-        conditions: &MetricConditions,
+        conditions: Vec<(Metric, &Spanned<ThresholdValue>)>,
         scope: Scope,
         out: &mut Vec<Threshold>,
     ) {
-        for (metric, value) in conditions.entries() {
+        for (metric, value) in conditions {
             let key = metric.name();
             let threshold = match &value.value {
                 ThresholdValue::Simple(text) => self
