@@ -51,6 +51,10 @@ pub(crate) enum Backlog {
     /// `Last-Event-ID` is older than what is kept, or newer than anything sent: a `reset`
     /// event (with this frame) replaces the replay.
     Reset(Bytes),
+    /// A stream opened without `Last-Event-ID`: an `id:` field alone, the newest message id.
+    /// By the SSE spec it sets the client's last event id without dispatching an event, so a
+    /// client that reconnects before any message reached it resumes without a gap.
+    Position(Bytes),
 }
 
 /// A stream's place in the hub. Dropping it does not unsubscribe: call `Hub::unsubscribe`.
@@ -180,7 +184,7 @@ impl Hub {
             inner.ensure(name, self.knobs.replay)?;
         }
         let backlog = match last_event_id {
-            None => Backlog::Replay(Vec::new()),
+            None => Backlog::Position(sse::id_only(inner.last_id)),
             Some(after) => inner.backlog(conversations, after),
         };
         let (sender, receiver) = mpsc::channel(self.knobs.buffer);

@@ -31,6 +31,8 @@
 //!   `[A-Za-z0-9_.-]`, at most 64 per stream). Every message event carries `id:` (the
 //!   message id), `event: message` and `data: {"id":..,"conversation":..,"server_ts_us":..,
 //!   "body":<posted JSON>}`; a `: heartbeat` comment comes every [`Streams::heartbeat`].
+//!   A stream opened without `Last-Event-ID` first gets `id: <newest message id>` alone, which
+//!   sets a client's last event id without an event, so its next re-open resumes from there.
 //!   `Last-Event-ID: N` first replays the followed conversations' messages after `N`, in id
 //!   order; when some of them are no longer kept (each conversation keeps
 //!   [`Streams::replay`]) or `N` was never sent, an `event: reset` (whose `id:` is the

@@ -32,6 +32,12 @@ pub(crate) fn event(id: u64, name: &str, data: &str) -> Bytes {
     Bytes::from(out)
 }
 
+/// A block with only an `id:` field: a client takes it as its last event id and dispatches
+/// nothing (HTML, server-sent events: "dispatch the event" skips an empty data buffer).
+pub(crate) fn id_only(id: u64) -> Bytes {
+    Bytes::from(format!("id: {id}\n\n"))
+}
+
 /// The data of a posted message: `{"id":..,"conversation":..,"server_ts_us":..,"body":..}`.
 ///
 /// `conversation` must need no JSON escaping (ids are checked to be `[A-Za-z0-9_.-]`) and

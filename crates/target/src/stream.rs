@@ -59,7 +59,9 @@ impl EventStream {
         let backlog =
             match std::mem::replace(&mut subscription.backlog, Backlog::Replay(Vec::new())) {
                 Backlog::Replay(frames) => frames.into_iter().map(|frame| (frame, true)).collect(),
-                Backlog::Reset(frame) => VecDeque::from([(frame, false)]),
+                Backlog::Reset(frame) | Backlog::Position(frame) => {
+                    VecDeque::from([(frame, false)])
+                }
             };
         let heartbeat_every = state.hub.heartbeat().max(Duration::from_millis(1));
         state

@@ -55,6 +55,8 @@ pub struct EventReader {
     buffered: String,
     pub status: StatusCode,
     pub headers: HeaderMap,
+    /// The last `id:` seen, as a browser keeps it, including from a block with no data.
+    pub last_id: Option<String>,
 }
 
 impl EventReader {
@@ -77,14 +79,29 @@ impl EventReader {
             buffered: String::new(),
             status: parts.status,
             headers: parts.headers,
+            last_id: None,
         }
     }
 
     /// The next event or comment, or how the stream ended. Panics past `STREAM_GUARD`.
+    /// A block with an `id:` and no data sets [`EventReader::last_id`] and is not an item,
+    /// as the SSE spec has a client do.
     pub async fn next(&mut self) -> Item {
-        tokio::time::timeout(STREAM_GUARD, self.read_item())
-            .await
-            .expect("the stream gives something before the guard")
+        loop {
+            let item = tokio::time::timeout(STREAM_GUARD, self.read_item())
+                .await
+                .expect("the stream gives something before the guard");
+            match item {
+                Item::Event(event) if event.data.is_empty() && event.event.is_none() => {
+                    self.last_id = event.id.or(self.last_id.take());
+                }
+                Item::Event(event) => {
+                    self.last_id = event.id.clone().or(self.last_id.take());
+                    return Item::Event(event);
+                }
+                other => return other,
+            }
+        }
     }
 
     /// The next event, skipping comments. Panics when the stream ends first.

@@ -374,8 +374,9 @@ async fn streams_work_over_http2_too() {
 
     let mut client = Client::connect(addr).await;
     let id = post(&mut client, "h2", r#"{"over":"h2"}"#).await;
+    // The position block (`id: 0`, nothing posted before the stream opened), then the event.
     let mut text = String::new();
-    while !text.contains("\n\n") {
+    while !text.contains("event: message") || !text.ends_with("\n\n") {
         let frame = tokio::time::timeout(crate::sse_client::STREAM_GUARD, body.frame())
             .await
             .expect("an event before the guard")
@@ -386,7 +387,32 @@ async fn streams_work_over_http2_too() {
         }
     }
     assert!(
-        text.starts_with(&format!("id: {id}\nevent: message\n")),
+        text.starts_with(&format!("id: 0\n\nid: {id}\nevent: message\n")),
         "{text}"
     );
+}
+
+/// A stream opened without `Last-Event-ID` first gets the newest id alone (no event), so a
+/// client that re-opens before any message reached it resumes from there, and a message
+/// posted while it was away is replayed instead of lost.
+#[tokio::test]
+async fn a_fresh_stream_learns_where_to_resume_without_an_event() {
+    let target = target_with(Streams {
+        heartbeat: Duration::from_millis(20),
+        ..Streams::default()
+    });
+    let addr = target.addr();
+    let mut client = Client::connect(addr).await;
+    let before = post(&mut client, "elsewhere", r#"{"n":0}"#).await;
+    let mut first = EventReader::open(addr, "/stream?conversation=g", &key()).await;
+    // The heartbeat comes after the position, and no event is dispatched for it.
+    assert_eq!(first.next().await, Item::Comment("heartbeat".into()));
+    assert_eq!(first.last_id.as_deref(), Some(before.to_string().as_str()));
+    drop(first);
+
+    let missed = post(&mut client, "g", r#"{"n":1}"#).await;
+    let resume = before.to_string();
+    let headers = [key()[0], ("last-event-id", resume.as_str())];
+    let mut again = EventReader::open(addr, "/stream?conversation=g", &headers).await;
+    assert_eq!(again.next_event().await.id(), missed, "replayed, not lost");
 }
