@@ -183,16 +183,7 @@ impl Lowerer<'_> {
             None => "GET".to_owned(),
         };
         let path = match (&file.path, &file.url) {
-            (Some(path), None) => {
-                if !path.starts_with('/') {
-                    self.sink.hint(
-                        path.span.clone(),
-                        format!("path `{}` does not start with `/`", path.value),
-                        format!("path = \"/{}\"", path.value),
-                    );
-                }
-                self.template(path)
-            }
+            (Some(path), None) => self.path_template(path),
             (None, Some(url)) => {
                 let path = self.url_as_path(url).unwrap_or_else(|| "/".to_owned());
                 self.template(&Spanned::new(url.span.clone(), path))
@@ -660,5 +651,19 @@ impl Lowerer<'_> {
             }
         }
         ids
+    }
+}
+
+impl Lowerer<'_> {
+    /// A request's or a stream's `path`, which must start with `/`, as a template.
+    pub(super) fn path_template(&mut self, path: &Spanned<String>) -> Template {
+        if !path.starts_with('/') {
+            self.sink.hint(
+                path.span.clone(),
+                format!("path `{}` does not start with `/`", path.value),
+                format!("path = \"/{}\"", path.value),
+            );
+        }
+        self.template(path)
     }
 }

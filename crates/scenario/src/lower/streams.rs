@@ -119,16 +119,7 @@ impl Lowerer<'_> {
     /// `path`, templated; required, and starting with `/`.
     fn stream_path(&mut self, file: &Spanned<StreamFile>, name: &str) -> Template {
         match &file.path {
-            Some(path) => {
-                if !path.starts_with('/') {
-                    self.sink.hint(
-                        path.span.clone(),
-                        format!("path `{}` does not start with `/`", path.value),
-                        format!("path = \"/{}\"", path.value),
-                    );
-                }
-                self.template(path)
-            }
+            Some(path) => self.path_template(path),
             None => {
                 self.sink.hint(
                     file.span.clone(),
