@@ -117,6 +117,7 @@ pub fn run() -> Result<(), String> {
     let mut problems = dependency_problems()?;
     problems.extend(doc_problems(&workspace_root()));
     problems.extend(room_problems(&workspace_root().join("crates/reporter/src")));
+    problems.extend(size_problems(&workspace_root()));
     if problems.is_empty() {
         println!("tidy: ok");
         Ok(())
@@ -244,6 +245,30 @@ fn doc_problems(root: &Path) -> Vec<String> {
     problems
 }
 
+/// The most lines a Rust file may have: the guide says "about 600", and a file past this has
+/// outgrown one job and should be split by what its parts do.
+const MAX_FILE_LINES: usize = 650;
+
+/// Rust files under `crates/` and `xtask/` longer than [`MAX_FILE_LINES`].
+fn size_problems(root: &Path) -> Vec<String> {
+    let mut problems = Vec::new();
+    for dir in [root.join("crates"), root.join("xtask")] {
+        for path in rust_files(&dir) {
+            let lines = std::fs::read_to_string(&path)
+                .map(|text| text.lines().count())
+                .unwrap_or(0);
+            if lines > MAX_FILE_LINES {
+                let shown = path.strip_prefix(root).unwrap_or(&path).display();
+                problems.push(format!(
+                    "{shown}: {lines} lines, over {MAX_FILE_LINES}: split it by job"
+                ));
+            }
+        }
+    }
+    problems.sort();
+    problems
+}
+
 /// Uses of a later reporter room from an earlier one (`crate::live` inside `summary/`).
 fn room_problems(src: &Path) -> Vec<String> {
     let mut problems = Vec::new();
@@ -305,6 +330,28 @@ mod tests {
     fn reporter_rooms_form_a_chain() {
         let problems = room_problems(&workspace_root().join("crates/reporter/src"));
         assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    #[test]
+    fn every_rust_file_stays_short() {
+        let problems = size_problems(&workspace_root());
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    #[test]
+    fn the_size_check_sees_a_long_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("crates/a/src")).expect("mkdir");
+        let long = "//! a\n".to_owned() + &"fn f() {}\n".repeat(MAX_FILE_LINES);
+        std::fs::write(dir.path().join("crates/a/src/long.rs"), long).expect("write");
+        std::fs::write(dir.path().join("crates/a/src/short.rs"), "//! b\n").expect("write");
+        let problems = size_problems(dir.path());
+        assert_eq!(
+            problems,
+            [format!(
+                "crates/a/src/long.rs: 651 lines, over {MAX_FILE_LINES}: split it by job"
+            )]
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 mod bounds;
 mod checks;
 mod data;
+mod flows;
 mod kinds;
 mod monitor;
 mod requests;

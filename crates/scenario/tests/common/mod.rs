@@ -75,3 +75,24 @@ pub fn set(args: &[&str]) -> Overrides {
         ..Overrides::default()
     }
 }
+
+/// Checks every case's whole rendered error text; `DUMP_ACTUAL=1` prints what came instead,
+/// as JSON, to update a table after a deliberate change of wording.
+pub fn assert_exact_errors(cases: Vec<(&str, String, &str)>) {
+    let mut failures = Vec::new();
+    for (what, source, expected) in cases {
+        let actual = errors(&source);
+        if actual != expected {
+            if std::env::var_os("DUMP_ACTUAL").is_some() {
+                println!("@@{}", serde_json::json!([what, actual]));
+            }
+            failures.push(format!("--- {what}\n{actual}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
