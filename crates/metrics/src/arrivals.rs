@@ -24,6 +24,13 @@ pub struct Arrivals {
 }
 
 impl Arrivals {
+    /// The ends of one span's arrivals.
+    pub fn of(stats: &StatsSet) -> Arrivals {
+        let mut arrivals = Arrivals::default();
+        arrivals.count(stats);
+        arrivals
+    }
+
     /// Counts one span (an interval, measured or warm-up) into the step's ends.
     pub fn count(&mut self, stats: &StatsSet) {
         self.scheduled += stats.scheduled;

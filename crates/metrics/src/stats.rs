@@ -241,10 +241,7 @@ impl StatsSet {
     /// negative when more ended than were scheduled (also a bug). Meaningless for one interval
     /// alone, since an arrival may be scheduled in one interval and end in the next.
     pub fn unaccounted(&self) -> i128 {
-        i128::from(self.scheduled)
-            - i128::from(self.iterations)
-            - i128::from(self.abandoned)
-            - i128::from(self.dropped)
+        i128::from(crate::Arrivals::of(self).unaccounted)
     }
 
     /// All requests merged into one, for the `Aggregated` rows. Per-check tallies belong to
