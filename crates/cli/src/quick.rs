@@ -5,6 +5,8 @@
 //! the same validation (loopback guard included), the same reports, and `--print-scenario`
 //! shows that TOML so a quick test can become a file in `scenarios/`. Nothing here runs load.
 
+use stampede_scenario::toml_string as quoted;
+
 /// The scenario key quick runs are stored under: `results/quick/`.
 pub const QUICK_KEY: &str = "quick";
 
@@ -106,23 +108,6 @@ fn split(url: &str) -> Result<(&str, String), String> {
         format!("/{path}")
     };
     Ok((base, path))
-}
-
-/// A TOML basic string (spec 1.0, "Basic strings"): `"` and `\\` escaped, and every control
-/// character as `\\uXXXX`, so nothing in a URL can end the string or the line.
-fn quoted(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", u32::from(c))),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 #[cfg(test)]

@@ -185,3 +185,21 @@ fn remote_permission(overrides: &Overrides, layers: &[overrides::Layer], origin:
         None => format!("allow-remote = true in {origin}"),
     }
 }
+
+/// `text` as a TOML basic string (spec 1.0, "Basic strings"): `"` and `\` escaped and every
+/// control character as `\uXXXX`, so nothing in it can end the string or the line. For
+/// scenario text written by a program (`stampede run URL`).
+pub fn toml_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
