@@ -88,16 +88,8 @@ pub fn load_plan(args: &ScenarioArgs) -> anyhow::Result<Result<Loaded, u8>> {
     };
     let overrides = overrides_of(args);
     let env = |name: &str| std::env::var(name).ok();
-    let plan = match stampede_scenario::load_checked(&path, &overrides, &env) {
-        Ok(checked) => {
-            // Warnings never stop a run, but they are said before it starts, at their place.
-            eprint!("{}", checked.warnings);
-            checked.plan
-        }
-        Err(diagnostics) => {
-            eprint!("{diagnostics}");
-            return Ok(Err(exit::USAGE));
-        }
+    let Some(plan) = said(stampede_scenario::load_checked(&path, &overrides, &env)) else {
+        return Ok(Err(exit::USAGE));
     };
     let source = path.canonicalize().unwrap_or_else(|_| path.clone());
     let sha256 = fingerprint(&path, &overrides)?;
@@ -108,6 +100,23 @@ pub fn load_plan(args: &ScenarioArgs) -> anyhow::Result<Result<Loaded, u8>> {
         sha256,
         overrides: crate::fingerprint::shown(&overrides),
     }))
+}
+
+/// The plan of a scenario that loaded, its warnings said first (they never stop a run, but
+/// are said before it starts, at their place); `None` once every problem is said.
+fn said(
+    loaded: Result<stampede_scenario::Checked, stampede_scenario::Diagnostics>,
+) -> Option<Plan> {
+    match loaded {
+        Ok(checked) => {
+            eprint!("{}", checked.warnings);
+            Some(checked.plan)
+        }
+        Err(diagnostics) => {
+            eprint!("{diagnostics}");
+            None
+        }
+    }
 }
 
 /// A scenario made from a URL and the quick flags, loaded like a file; its results go to
@@ -127,22 +136,11 @@ fn load_quick(args: &ScenarioArgs) -> anyhow::Result<Result<Loaded, u8>> {
     let overrides = overrides_of(args);
     let env = |name: &str| std::env::var(name).ok();
     let origin = "(the command line)";
-    let plan = match stampede_scenario::load_str_checked(
-        &toml,
-        origin,
-        Path::new("."),
-        &overrides,
-        &env,
-    ) {
-        Ok(checked) => {
-            eprint!("{}", checked.warnings);
-            checked.plan
-        }
-        Err(diagnostics) => {
-            eprint!("{diagnostics}");
-            eprintln!("hint: the scenario made from the flags is shown by --print-scenario");
-            return Ok(Err(exit::USAGE));
-        }
+    let loaded =
+        stampede_scenario::load_str_checked(&toml, origin, Path::new("."), &overrides, &env);
+    let Some(plan) = said(loaded) else {
+        eprintln!("hint: the scenario made from the flags is shown by --print-scenario");
+        return Ok(Err(exit::USAGE));
     };
     Ok(Ok(Loaded {
         plan,
