@@ -467,6 +467,23 @@ mod tests {
     }
 
     #[test]
+    fn an_ungated_error_rate_is_noted_unless_the_verdict_already_failed_for_it() {
+        let mut total = TotalSummary::default();
+        total.figures.requests = 100;
+        total.figures.failed = 20;
+        total.figures.error_rate = 0.2;
+        let noted = |total: &TotalSummary| {
+            notes(&[], total, &[], &[])
+                .iter()
+                .any(|n| n.contains("no threshold gates the error rate"))
+        };
+        assert!(noted(&total), "20% failed, some succeeded: the note is due");
+        total.figures.failed = 100;
+        total.figures.error_rate = 1.0;
+        assert!(!noted(&total), "nothing succeeded: the verdict says it");
+    }
+
+    #[test]
     fn a_stalled_closed_model_step_gets_the_queueing_note() {
         let mut step = StepSummary::default();
         step.figures.requests = 1000;
