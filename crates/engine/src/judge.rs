@@ -9,8 +9,8 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use stampede_metrics::{
-    Alert, AlertLevel, Figures, IntervalSnapshot, MonitorSample, RequestStats, StatsSet, StepEnd,
-    format,
+    Alert, AlertLevel, Figures, IntervalSnapshot, MonitorSample, MonitorTally, RequestStats,
+    StatsSet, StepEnd, format,
 };
 use stampede_plan::{Condition, LiveRule, Metric, MonitorLimit, Plan, Scope};
 
@@ -41,8 +41,9 @@ pub(crate) struct Judge {
     stop_when: Vec<(Metric, Condition)>,
     watched: Vec<Vec<Watched>>,
     sources: Vec<String>,
-    /// The measured intervals of each step that has not ended yet, for `stop-when`.
-    steps: Vec<(usize, StatsSet)>,
+    /// The measured intervals of each step that has not ended yet, and its watched processes'
+    /// samples, for `stop-when`.
+    steps: Vec<(usize, StatsSet, Vec<MonitorTally>)>,
 }
 
 impl Judge {
@@ -84,13 +85,23 @@ impl Judge {
         if snapshot.warmup {
             return alerts;
         }
-        match self
-            .steps
-            .iter_mut()
-            .find(|(step, _)| *step == snapshot.step)
-        {
-            Some((_, total)) => total.add(&snapshot.stats),
-            None => self.steps.push((snapshot.step, snapshot.stats.clone())),
+        let at_step = match self.steps.iter().position(|(s, ..)| *s == snapshot.step) {
+            Some(at) => {
+                self.steps[at].1.add(&snapshot.stats);
+                at
+            }
+            None => {
+                let tallies = self.sources.iter().map(|n| MonitorTally::named(n));
+                let stats = snapshot.stats.clone();
+                self.steps.push((snapshot.step, stats, tallies.collect()));
+                self.steps.len() - 1
+            }
+        };
+        let tallies = &mut self.steps[at_step].2;
+        for sample in &snapshot.monitor {
+            if let Some(tally) = tallies.get_mut(usize::from(sample.source)) {
+                tally.push(sample);
+            }
         }
         for rule in &mut self.windowed {
             if let Some(alert) = rule.push(snapshot, at) {
@@ -103,9 +114,11 @@ impl Judge {
 
     /// Judges a finished step against `stop-when`; a crossing ends the sweep after this step.
     pub(crate) fn step(&mut self, end: &StepEnd, at: Duration) -> Option<Alert> {
-        let position = self.steps.iter().position(|(step, _)| *step == end.index);
-        let total = position.map(|p| self.steps.swap_remove(p).1)?;
-        let figures = Figures::of(&total.aggregate(), end.measured.as_secs_f64());
+        let position = self.steps.iter().position(|(step, ..)| *step == end.index);
+        let (_, total, tallies) = position.map(|p| self.steps.swap_remove(p))?;
+        let monitors: Vec<_> = tallies.iter().filter_map(MonitorTally::figures).collect();
+        let figures =
+            Figures::of(&total.aggregate(), end.measured.as_secs_f64()).with_monitors(&monitors);
         self.stop_when.iter().find_map(|(metric, condition)| {
             let value = figures.value(*metric)?;
             condition.holds(value).then(|| Alert {
@@ -361,6 +374,51 @@ mod tests {
         assert_eq!(
             alert.message,
             "step 3 crossed stop-when error-rate > 5%: error-rate was 10%"
+        );
+    }
+
+    #[test]
+    fn stop_when_on_target_cpu_reads_the_steps_busiest_process_both_ways() {
+        let plan = Plan {
+            stop_when: vec![(
+                Metric::TargetCpu,
+                Condition {
+                    op: Op::Gt,
+                    value: 0.70,
+                },
+            )],
+            ..Plan::default()
+        };
+        let run_step = |api: f64, redis: f64| {
+            let mut judge = Judge::new(&plan, vec!["api".to_owned(), "redis".to_owned()]);
+            for second in 1..=3 {
+                let mut interval = snapshot(0, 10, 10);
+                interval.monitor = [(0, api), (1, redis)]
+                    .into_iter()
+                    .map(|(source, cpu)| MonitorSample {
+                        source,
+                        offset: Duration::from_secs(second),
+                        cpu_percent: Some(cpu),
+                        rss_bytes: None,
+                        failed: false,
+                    })
+                    .collect();
+                judge.interval(&interval);
+            }
+            let end = StepEnd {
+                index: 0,
+                measured: Duration::from_secs(3),
+                peak_users: 1,
+                cut_short: false,
+                stream_peaks: Vec::new(),
+            };
+            judge.step(&end, Duration::from_secs(3))
+        };
+        assert!(run_step(40.0, 65.0).is_none(), "65% is under 70%");
+        let alert = run_step(40.0, 75.0).expect("redis at 75% > 70%");
+        assert_eq!(
+            alert.message,
+            "step 1 crossed stop-when target-cpu > 70%: target-cpu was 75%"
         );
     }
 

@@ -15,7 +15,8 @@ use stampede_plan::{Metric, Phase, PhaseStat};
 
 use crate::format::{ratio, round};
 use crate::{
-    CheckTally, Connections, Latency, Outcome, OutcomeCounts, Phases, RequestStats, StatsSet,
+    CheckTally, Connections, Latency, MonitorFigures, Outcome, OutcomeCounts, Phases, RequestStats,
+    StatsSet,
 };
 
 /// Microseconds as milliseconds rounded to the microsecond: how every time figure is written.
@@ -248,6 +249,10 @@ pub struct Figures {
     /// Where the time went, when any phase was recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phases: Option<PhasesMs>,
+    /// The busiest watched process's mean CPU over the span, in percent of one core (the
+    /// `target-cpu` metric); absent when nothing was watched or no CPU could be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_cpu_percent: Option<f64>,
 }
 
 impl Figures {
@@ -284,7 +289,18 @@ impl Figures {
             latency_sent_ms: (from == LatencyFrom::Scheduled)
                 .then(|| LatencyMs::of(&stats.latency)),
             phases: PhasesMs::of(&stats.phases),
+            target_cpu_percent: None,
         }
+    }
+
+    /// These figures with the span's watched processes: `target-cpu` reads the busiest one,
+    /// since a knee or a stop level on CPU means "any process we watch is that busy".
+    pub fn with_monitors(mut self, monitors: &[MonitorFigures]) -> Figures {
+        self.target_cpu_percent = monitors
+            .iter()
+            .filter_map(|m| m.mean_cpu_percent)
+            .reduce(f64::max);
+        self
     }
 
     /// The value a threshold, a live limit, a stop condition or a knee rule judges; `None` when
@@ -306,6 +322,7 @@ impl Figures {
             Metric::Checks => pass_rate(self.checks_passed, self.checks_failed),
             Metric::RateLimited => self.rate_limited,
             Metric::SuccessRps => self.success_rps,
+            Metric::TargetCpu => self.target_cpu_percent? / 100.0,
             phase => {
                 // Every other metric is a phase percentile; a phase that never happened in
                 // the span has no value, like a span without requests.
@@ -454,6 +471,27 @@ mod tests {
         for metric in Metric::ALL {
             assert_eq!(f.value(metric), None, "{metric:?}");
         }
+    }
+
+    #[test]
+    fn target_cpu_reads_the_busiest_watched_process_and_is_absent_unwatched() {
+        let mut stats = RequestStats::default();
+        stats.outcomes.bump(Outcome::Status2xx);
+        stats.latency.record_us(1000);
+        let watched = |name: &str, cpu: Option<f64>| MonitorFigures {
+            name: name.to_owned(),
+            samples: 3,
+            mean_cpu_percent: cpu,
+            ..MonitorFigures::default()
+        };
+        let figures = Figures::of(&stats, 1.0);
+        assert_eq!(figures.value(Metric::TargetCpu), None);
+        let unreadable = figures.clone().with_monitors(&[watched("redis", None)]);
+        assert_eq!(unreadable.value(Metric::TargetCpu), None);
+        let both =
+            figures.with_monitors(&[watched("api", Some(35.0)), watched("redis", Some(72.5))]);
+        assert_eq!(both.target_cpu_percent, Some(72.5));
+        assert_eq!(both.value(Metric::TargetCpu), Some(0.725));
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod figures;
 pub mod format;
 mod histogram;
 mod monitor;
+mod monitor_figures;
 mod outcome;
 mod phases;
 pub mod sample;
@@ -32,6 +33,7 @@ pub use figures::{
 };
 pub use histogram::{LATENCY_MAX_US, Latency, PHASE_SIGNIFICANT_DIGITS, SIGNIFICANT_DIGITS};
 pub use monitor::{MonitorSample, Probe};
+pub use monitor_figures::{MIN_SLOPE_SAMPLES, MIN_SLOPE_SPAN_S, MonitorFigures, MonitorTally};
 pub use outcome::{Outcome, OutcomeCounts};
 pub use phases::Phases;
 pub use stats::{Connections, FailureKey, FailureTally, RequestStats, StatsSet};

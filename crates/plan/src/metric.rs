@@ -52,6 +52,9 @@ pub enum Metric {
     FirstEventP95,
     Lost,
     Disconnects,
+    /// The busiest watched process's mean CPU over a span, as a fraction of one core (`"> 70%"`),
+    /// from the monitor's samples: a knee level, a `stop-when` or a run or per-step threshold.
+    TargetCpu,
 }
 
 /// A part of one request's time, as k6 splits it. Connecting and TLS happen once per new
@@ -122,7 +125,7 @@ impl Metric {
         Metric::Disconnects,
     ];
 
-    pub const ALL: [Metric; 30] = [
+    pub const ALL: [Metric; 31] = [
         Metric::P50,
         Metric::P90,
         Metric::P95,
@@ -153,6 +156,7 @@ impl Metric {
         Metric::FirstEventP95,
         Metric::Lost,
         Metric::Disconnects,
+        Metric::TargetCpu,
     ];
 
     /// The one spelling: TOML key, messages and JSON.
@@ -188,6 +192,7 @@ impl Metric {
             Metric::FirstEventP95 => "first-event-p95",
             Metric::Lost => "lost",
             Metric::Disconnects => "disconnects",
+            Metric::TargetCpu => "target-cpu",
         }
     }
 
@@ -216,13 +221,21 @@ impl Metric {
         Metric::STREAM.contains(&self)
     }
 
+    /// Whether the metric is read from the monitor's samples rather than from requests: judged
+    /// over a step or the run, never per request or over a sliding window.
+    pub fn is_monitor(self) -> bool {
+        self == Metric::TargetCpu
+    }
+
     pub fn from_name(name: &str) -> Option<Metric> {
         Metric::ALL.into_iter().find(|m| m.name() == name)
     }
 
     pub fn unit(self) -> Unit {
         match self {
-            Metric::ErrorRate | Metric::Checks | Metric::RateLimited => Unit::Fraction,
+            Metric::ErrorRate | Metric::Checks | Metric::RateLimited | Metric::TargetCpu => {
+                Unit::Fraction
+            }
             Metric::Rps | Metric::SuccessRps => Unit::PerSecond,
             Metric::Lost | Metric::Disconnects => Unit::Count,
             // Latency percentiles, extremes and the phases.

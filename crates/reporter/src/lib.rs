@@ -45,6 +45,7 @@ pub use live::streams::TIMESERIES_FILE;
 pub use live::{FAILURES_FILE, Reporter, STEPS_FILE};
 pub use render::history::{history_csv, history_table};
 pub use render::{HTML_FILE, MARKDOWN_FILE, rerender};
+pub use stampede_metrics::MonitorFigures;
 pub use stampede_metrics::{Figures, LatencyFrom, LatencyMs, LoadFigures};
 pub use store::atomic::{remove_stale_temporaries, write_atomic};
 pub use store::clock::new_run_id;
@@ -55,7 +56,6 @@ pub use store::history::{
 pub use store::hlog::{HLOG_FILE, HlogInterval, StepHistograms, read_intervals};
 pub use store::record::{RECORD_FILE, RecordHeader, RecordLine, read_record};
 pub use summary::analysis::{Analysis, Burst, CurvePoint, Drift, Elbow, Knee};
-pub use summary::monitor::MonitorSummary;
 pub use summary::named::Named;
 pub use summary::plan::PlanFacts;
 pub use summary::series::{Series, SeriesPoint};

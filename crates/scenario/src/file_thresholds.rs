@@ -57,6 +57,8 @@ pub(crate) struct MetricConditions {
     pub receiving_p95: Option<S<ThresholdValue>>,
     /// Percentile of receiving the body: "< 50ms".
     pub receiving_p99: Option<S<ThresholdValue>>,
+    /// The busiest watched process's mean CPU, in percent of one core: "> 70%".
+    pub target_cpu: Option<S<ThresholdValue>>,
 }
 
 impl MetricConditions {
@@ -86,6 +88,7 @@ impl MetricConditions {
             (Metric::ReceivingP50, &self.receiving_p50),
             (Metric::ReceivingP95, &self.receiving_p95),
             (Metric::ReceivingP99, &self.receiving_p99),
+            (Metric::TargetCpu, &self.target_cpu),
         ]
         .into_iter()
         .filter_map(|(key, value)| value.as_ref().map(|v| (key, v)))
@@ -138,6 +141,8 @@ pub(crate) struct ThresholdsFile {
     pub receiving_p95: Option<S<ThresholdValue>>,
     /// Percentile of receiving the body: "< 50ms".
     pub receiving_p99: Option<S<ThresholdValue>>,
+    /// The busiest watched process's mean CPU, in percent of one core: "< 70%".
+    pub target_cpu: Option<S<ThresholdValue>>,
     /// Judge every threshold on each step rather than on the whole run.
     pub per_step: Option<S<bool>>,
     /// Thresholds for one request: [thresholds.request."post event"] p95 = "< 100ms".
@@ -176,6 +181,7 @@ impl ThresholdsFile {
             receiving_p50: c(&self.receiving_p50),
             receiving_p95: c(&self.receiving_p95),
             receiving_p99: c(&self.receiving_p99),
+            target_cpu: c(&self.target_cpu),
         }
     }
 }

@@ -2,8 +2,8 @@
 
 mod common;
 
-use common::{SMOKE, load, load_with, set};
-use stampede_plan::{MonitorLimit, MonitorProcess};
+use common::{SMOKE, errors, load, load_with, set};
+use stampede_plan::{Metric, MonitorLimit, MonitorProcess, Op, Scope};
 use stampede_scenario::describe;
 
 #[test]
@@ -134,4 +134,60 @@ fn monitor_keys_can_be_set_from_the_command_line() {
     ))
     .unwrap();
     assert!(remote.monitors[0].metrics.is_some());
+}
+
+#[test]
+fn target_cpu_is_a_knee_level_a_stop_condition_and_a_run_threshold() {
+    let sweep = "kind = \"capacity\"\nbase-url = \"builtin\"\nusers = [10, 20]\nhold = \"1m\"\n\
+                 knee = { p95 = \"> 300ms\", target-cpu = \"> 70%\" }\n\
+                 stop-when = { target-cpu = \">= 250%\" }\n\
+                 [[request]]\nname = \"health\"\npath = \"/health\"\n\
+                 [thresholds]\nper-step = true\ntarget-cpu = \"< 90%\"\n";
+    let plan = load(sweep).unwrap();
+    let level = |list: &[(Metric, stampede_plan::Condition)]| {
+        list.iter()
+            .find(|(m, _)| *m == Metric::TargetCpu)
+            .map(|(_, c)| (c.op, c.value))
+    };
+    assert_eq!(level(&plan.knee_levels), Some((Op::Gt, 0.70)));
+    // CPU is in percent of one core, so a level above 100% is two and a half cores.
+    assert_eq!(level(&plan.stop_when), Some((Op::Ge, 2.5)));
+    let threshold = &plan.thresholds[0];
+    assert_eq!(
+        (threshold.metric, threshold.condition.value, threshold.scope),
+        (Metric::TargetCpu, 0.9, Scope::PerStep)
+    );
+}
+
+#[test]
+fn target_cpu_is_refused_per_request_in_a_window_and_with_nothing_watched() {
+    let per_request = errors(&format!(
+        "{SMOKE}\n[thresholds.request.health]\ntarget-cpu = \"< 70%\"\n"
+    ));
+    assert!(
+        per_request.contains("`target-cpu` is the watched processes' CPU, not one request's"),
+        "{per_request}"
+    );
+    let windowed = errors(&format!(
+        "{SMOKE}\n[thresholds]\ntarget-cpu = {{ limit = \"< 70%\", window = \"30s\" }}\n"
+    ));
+    assert!(
+        windowed.contains("is judged for each step or the run, not over a window")
+            && windowed.contains("[monitor] cpu = { warn"),
+        "{windowed}"
+    );
+    let unwatched = SMOKE.replace("builtin", "http://127.0.0.1:8080");
+    let unwatched = errors(&format!(
+        "{unwatched}\n[thresholds]\ntarget-cpu = \"< 70%\"\n"
+    ));
+    assert!(
+        unwatched.contains("`target-cpu` reads the watched processes, and nothing is watched"),
+        "{unwatched}"
+    );
+    // The same with a monitor of the process is accepted.
+    let watched = SMOKE.replace("builtin", "http://127.0.0.1:8080");
+    load(&format!(
+        "{watched}\n[thresholds]\ntarget-cpu = \"< 70%\"\n[monitor]\npid = 1\n"
+    ))
+    .unwrap();
 }

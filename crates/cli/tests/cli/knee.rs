@@ -119,3 +119,57 @@ fn your_knee_levels_are_found_stored_shown_in_history_and_compared() {
         "{said}"
     );
 }
+
+/// The builtin target is watched without a `[monitor]`: its CPU under load is a knee level.
+#[test]
+fn the_targets_cpu_is_a_knee_level_that_can_hold_and_can_fail_to() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let scenario = dir.path().join("cpu.toml");
+    let sweep = "kind = \"capacity\"\nbase-url = \"builtin\"\nusers = [1, 2]\nhold = \"1s\"\n\
+                 interval = \"250ms\"\nknee = { target-cpu = \"> 0.1%\" }\n\n\
+                 [[request]]\nname = \"health\"\npath = \"/health\"\n";
+    std::fs::write(&scenario, sweep).expect("write scenario");
+    let out = dir.path().join("results");
+    let run = |id: &str, extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            out_arg(&scenario),
+            "--out",
+            out_arg(&out),
+            "--run-id",
+            id,
+            "--threads",
+            "1",
+        ];
+        args.extend(extra);
+        let output = stampede(&args);
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+        (text(&output.stdout), summary_of(&out.join("cpu").join(id)))
+    };
+
+    let (said, summary) = run("busy", &[]);
+    let step = &summary["steps"][0];
+    let cpu = step["target_cpu_percent"]
+        .as_f64()
+        .expect("the step's target CPU");
+    assert!(
+        cpu > 0.1,
+        "a target serving a busy user uses some CPU: {step}"
+    );
+    assert_eq!(step["monitors"][0]["name"], "the demo target", "{step}");
+    assert!(
+        said.contains("knee (your levels: target-cpu > 0.1%): step 1 at 1 users"),
+        "{said}"
+    );
+    assert_eq!(
+        summary["analysis"]["knee"]["reason"],
+        "target-cpu crossed 0.1%"
+    );
+
+    let (said, summary) = run("idle", &["--set", "knee.target-cpu=> 100000%"]);
+    assert!(
+        said.contains("knee (your levels: target-cpu > 100000%): not found"),
+        "{said}"
+    );
+    assert_eq!(summary["analysis"]["knee"]["found"], false);
+}

@@ -14,9 +14,9 @@ use stampede_metrics::format::{self, grouped, percent, short};
 use stampede_metrics::{Figures, LatencyFrom, Outcome, RunEnding};
 use stampede_plan::{Metric, Threshold};
 
-use crate::summary::monitor::MonitorSummary;
 use crate::summary::threshold::ThresholdResult;
 use crate::summary::{StepSummary, TotalSummary, Verdict};
+use stampede_metrics::MonitorFigures;
 
 /// Without a threshold on the error rate, a run whose failures pass this share gets a warning
 /// note (it does not fail: gate it with `thresholds.error-rate`).
@@ -109,7 +109,7 @@ pub(crate) fn notes(
     steps: &[StepSummary],
     total: &TotalSummary,
     plan_thresholds: &[Threshold],
-    monitors: &[MonitorSummary],
+    monitors: &[MonitorFigures],
 ) -> Vec<String> {
     let mut notes = Vec::new();
     for step in steps {
@@ -246,7 +246,7 @@ fn queueing_note(step: &StepSummary) -> Option<String> {
     })
 }
 
-fn monitor_note(m: &MonitorSummary) -> String {
+fn monitor_note(m: &MonitorFigures) -> String {
     if m.unavailable() {
         return format!(
             "monitor {}: unavailable, none of its {} samples could be read (no figure is 0 %)",
@@ -385,12 +385,12 @@ mod tests {
 
     #[test]
     fn a_monitor_note_counts_failed_samples_and_says_unavailable() {
-        let mut m = MonitorSummary {
+        let mut m = MonitorFigures {
             name: "api".to_owned(),
             samples: 120,
             failed_samples: 3,
             peak_cpu_percent: Some(42.0),
-            ..MonitorSummary::default()
+            ..MonitorFigures::default()
         };
         assert_eq!(
             monitor_note(&m),

@@ -25,7 +25,8 @@ impl Reporter {
             users: steps.iter().map(|s| s.users).max().unwrap_or(0),
             duration_s: round(duration, 3),
             load: LoadFigures::of_run(&self.total, duration, peak_users, open),
-            figures: Figures::of(&self.total.aggregate(), duration),
+            figures: Figures::of(&self.total.aggregate(), duration)
+                .with_monitors(&self.monitor.figures()),
             requests_by_name: self.by_name(&self.total, duration),
         };
         let series = self.series.series().clone();
@@ -52,7 +53,7 @@ impl Reporter {
             ),
         };
         let judged = verdict::judge(run_outcome.as_ref(), &thresholds, &total.figures);
-        let monitors = self.monitor.summaries();
+        let monitors = self.monitor.figures();
         let mut notes = verdict::notes(&steps, &total, &self.plan.thresholds, &monitors);
         notes.extend(self.capture_misses.iter().map(|(message, count)| {
             format!(

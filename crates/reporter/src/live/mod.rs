@@ -58,16 +58,19 @@ struct OpenStep {
     peak_users: u32,
     /// Open model: the ends of its scheduled arrivals, over every interval, warm-up included.
     arrivals: Arrivals,
+    /// The watched processes over the step's measured intervals.
+    monitor: MonitorTrack,
 }
 
 impl OpenStep {
-    fn new(index: usize, requests: usize) -> OpenStep {
+    fn new(index: usize, requests: usize, monitor: MonitorTrack) -> OpenStep {
         OpenStep {
             index,
             stats: StatsSet::new(requests),
             measured: Duration::ZERO,
             peak_users: 0,
             arrivals: Arrivals::default(),
+            monitor,
         }
     }
 }
@@ -218,7 +221,7 @@ impl Reporter {
         match event {
             Event::RunStarted(start) => {
                 self.started_at = start.started_at;
-                self.monitor.sources(&start.monitors);
+                self.monitor = MonitorTrack::of(&start.monitors);
                 let result = self
                     .streams
                     .as_mut()
@@ -243,7 +246,7 @@ impl Reporter {
             Event::StepEnded(end) => {
                 let open = match self.open.iter().position(|o| o.index == end.index) {
                     Some(at) => self.open.remove(at),
-                    None => OpenStep::new(end.index, self.plan.names.len()),
+                    None => OpenStep::new(end.index, self.plan.names.len(), self.monitor.fresh()),
                 };
                 self.add_step(&open, end.measured, end.peak_users, end.cut_short);
                 self.stream_peaks(end.index, &end.stream_peaks);
@@ -265,7 +268,9 @@ impl Reporter {
         let at = match self.open.iter().position(|o| o.index == index) {
             Some(at) => at,
             None => {
-                self.open.push(OpenStep::new(index, self.plan.names.len()));
+                let monitor = self.monitor.fresh();
+                self.open
+                    .push(OpenStep::new(index, self.plan.names.len(), monitor));
                 self.open.len() - 1
             }
         };
@@ -289,6 +294,9 @@ impl Reporter {
         open.peak_users = open.peak_users.max(snapshot.active_users);
         open.arrivals.count(&snapshot.stats);
         if !snapshot.warmup {
+            for sample in &snapshot.monitor {
+                open.monitor.push(sample);
+            }
             open.stats.add(&snapshot.stats);
             open.measured += snapshot.length;
         }
@@ -351,6 +359,7 @@ impl Reporter {
         }
         let figures = stats.streams.iter().map(|s| StreamFigures::of(s, seconds));
         self.stream_steps.push((index, figures.collect()));
+        let monitors = open.monitor.figures();
         self.steps.push(StepSummary {
             index,
             label: info.label.clone(),
@@ -361,7 +370,8 @@ impl Reporter {
             cooldown_s: round(info.cooldown.as_secs_f64(), 3),
             duration_s: round(seconds, 3),
             load: LoadFigures::of(stats, seconds, peak_users, info.rate),
-            figures: Figures::of(&aggregate, seconds),
+            figures: Figures::of(&aggregate, seconds).with_monitors(&monitors),
+            monitors,
             cut_short,
             arrivals: open.arrivals.is_open().then_some(open.arrivals),
             requests_by_name: self.by_name(stats, seconds),

@@ -12,7 +12,6 @@ use stampede_metrics::{Alert, Arrivals, Figures, LoadFigures};
 
 pub mod analysis;
 pub mod fingerprint;
-pub mod monitor;
 pub mod named;
 pub mod plan;
 pub mod series;
@@ -23,9 +22,9 @@ pub mod words;
 use crate::Error;
 use analysis::Analysis;
 pub use fingerprint::Fingerprint;
-use monitor::MonitorSummary;
 use named::Named;
 use series::Series;
+use stampede_metrics::MonitorFigures;
 use threshold::ThresholdResult;
 
 /// 2: figures come from the metrics crate's one vocabulary (`latency_ms` is the headline, with
@@ -162,7 +161,7 @@ pub struct Summary {
     pub series: Series,
     /// The target's CPU and memory as the monitor saw them, per watched process.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub monitors: Vec<MonitorSummary>,
+    pub monitors: Vec<MonitorFigures>,
     /// Each `[[stream]]` over the run and per step; absent for plans without streams.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub streams: Vec<stream::StreamSummary>,
@@ -200,6 +199,9 @@ pub struct StepSummary {
     /// unless stampede lost count).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arrivals: Option<Arrivals>,
+    /// The watched processes over the step's measured time (its CPU is `target_cpu_percent`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub monitors: Vec<MonitorFigures>,
     pub requests_by_name: Named<Figures>,
 }
 

@@ -43,6 +43,8 @@ pub(crate) struct Lowerer<'a> {
     data: Option<DataSet>,
     request_names: Vec<String>,
     base_url: BaseUrl,
+    /// Something is watched (a `[monitor]`, or the builtin target): `target-cpu` can be read.
+    watched: bool,
     /// Per request, in order: what it does beyond what it sends.
     request_options: Vec<RequestOptions>,
     /// base-url is https://.
@@ -69,6 +71,7 @@ impl<'a> Lowerer<'a> {
             data: None,
             request_names: Vec::new(),
             base_url: BaseUrl::Builtin,
+            watched: false,
             request_options: Vec::new(),
             base_https: false,
             request_thresholds: Vec::new(),
@@ -108,6 +111,7 @@ impl<'a> Lowerer<'a> {
                 "give at least one request a weight, or add a [[flow]]",
             );
         }
+        self.watched = common.monitor.is_some() || self.base_url == BaseUrl::Builtin;
         if let Some(thresholds) = &common.thresholds {
             plan.thresholds = self.thresholds(thresholds, &plan.streams);
             self.check_request_thresholds(&plan);

@@ -43,6 +43,12 @@ pub(crate) fn parse_condition(text: &str, metric: Metric) -> Result<Condition, S
                     .map_err(|why| format!("invalid condition \"{text}\": {why}"))?,
             )
         }
+        // CPU is in percent of one core: 250% is two and a half cores busy.
+        Unit::Fraction if metric.is_monitor() => super::monitor::parse_cpu(rest)
+            .map(|percent| percent / 100.0)
+            .map_err(|_| {
+                format!("invalid condition \"{text}\": expected a CPU share like \"> 70%\"")
+            })?,
         Unit::Fraction => {
             percentage(rest).map_err(|why| format!("invalid condition \"{text}\": {why}"))?
         }
@@ -91,6 +97,7 @@ fn example(metric: Metric) -> String {
         Metric::ErrorRate => "error-rate = \"< 1%\"".into(),
         Metric::Checks => "checks = \"> 99%\"".into(),
         Metric::RateLimited => "rate-limited = \"< 5%\"".into(),
+        Metric::TargetCpu => "target-cpu = \"< 70%\"".into(),
         Metric::Rps | Metric::SuccessRps => format!("{} = \"> 100\"", metric.name()),
         latency => format!("{} = \"< 500ms\"", latency.name()),
     }
@@ -200,6 +207,9 @@ impl Lowerer<'_> {
     ) {
         for (metric, value) in conditions {
             let key = metric.name();
+            if metric.is_monitor() && !self.monitor_metric_fits(metric, value, scope) {
+                continue;
+            }
             let threshold = match &value.value {
                 ThresholdValue::Simple(text) => self
                     .condition(&Spanned::new(value.span.clone(), text.clone()), metric)
@@ -244,6 +254,44 @@ impl Lowerer<'_> {
             };
             out.extend(threshold);
         }
+    }
+
+    /// A monitor figure is judged over a step or the run, from the watched processes' samples:
+    /// not for one request, and not over a window (the `[monitor]` limits do that live).
+    fn monitor_metric_fits(
+        &mut self,
+        metric: Metric,
+        value: &Spanned<ThresholdValue>,
+        scope: Scope,
+    ) -> bool {
+        let key = metric.name();
+        if !self.watched {
+            self.sink.hint(
+                value.span.clone(),
+                format!("`{key}` reads the watched processes, and nothing is watched"),
+                "add a [monitor] for the target: pid-file = \"/run/app.pid\" or metrics-url = \"http://127.0.0.1:9100/metrics\"",
+            );
+            return false;
+        }
+        if let Scope::Request(_) | Scope::Stream(_) = scope {
+            self.sink.hint(
+                value.span.clone(),
+                format!("`{key}` is the watched processes' CPU, not one request's or stream's"),
+                format!("put `{key}` in [thresholds] (the run, or each step with per-step = true)"),
+            );
+            return false;
+        }
+        if let ThresholdValue::Full(table) = &value.value
+            && let Some(window) = &table.window
+        {
+            self.sink.hint(
+                window.span.clone(),
+                format!("`{key}` is judged for each step or the run, not over a window"),
+                "for a live limit, give the monitor one: [monitor] cpu = { warn = \"70%\", stop = \"85%\" }",
+            );
+            return false;
+        }
+        true
     }
 
     /// Thresholds on a request that never runs in the steps would judge nothing ("no data").
@@ -294,6 +342,9 @@ impl Lowerer<'_> {
         let mut out = Vec::new();
         for (metric, value) in conditions.entries() {
             let key = metric.name();
+            if metric.is_monitor() && !self.monitor_metric_fits(metric, value, Scope::Run) {
+                continue;
+            }
             match &value.value {
                 ThresholdValue::Simple(text) => {
                     if let Some(condition) =

@@ -21,8 +21,8 @@ use stampede_plan::Drift as Limits;
 
 use super::AnalysisOptions;
 use crate::summary::analysis::{Drift, DriftVerdict};
-use crate::summary::monitor::MIN_SLOPE_SAMPLES;
 use crate::summary::series::SeriesPoint;
+use stampede_metrics::MIN_SLOPE_SAMPLES;
 
 /// Measured points needed to judge a trend: three per third.
 pub const MIN_POINTS: usize = 9;

@@ -263,7 +263,7 @@ fn callouts(out: &mut String, s: &Summary) {
 }
 
 /// The target's resources as the monitor saw them: the peak memory, and how it moved.
-fn target_callout(out: &mut String, m: &crate::summary::monitor::MonitorSummary) {
+fn target_callout(out: &mut String, m: &stampede_metrics::MonitorFigures) {
     let big = m
         .peak_rss_mb
         .map_or("-".to_owned(), |rss| format!("{} MB", short(rss)));
@@ -382,7 +382,7 @@ mod tests {
     #[test]
     fn the_monitor_summary_shows_as_the_target_callout() {
         let mut summary = testdata::summary();
-        summary.monitors = vec![crate::summary::monitor::MonitorSummary {
+        summary.monitors = vec![stampede_metrics::MonitorFigures {
             name: "the demo target".to_owned(),
             samples: 60,
             failed_samples: 3,
@@ -403,14 +403,12 @@ mod tests {
         assert!(html.contains("60 samples · 3 failed"), "{html}");
         // Too short a run for a slope, and a monitor that never read anything.
         summary.monitors[0].rss_slope_mb_per_hour = None;
-        summary
-            .monitors
-            .push(crate::summary::monitor::MonitorSummary {
-                name: "PID 4242".to_owned(),
-                samples: 60,
-                failed_samples: 60,
-                ..Default::default()
-            });
+        summary.monitors.push(stampede_metrics::MonitorFigures {
+            name: "PID 4242".to_owned(),
+            samples: 60,
+            failed_samples: 60,
+            ..Default::default()
+        });
         let html = render(&summary);
         assert!(html.contains("trend: too short a run"), "{html}");
         assert!(
@@ -421,8 +419,8 @@ mod tests {
 
     #[test]
     fn each_monitor_has_a_line_in_the_cpu_and_memory_charts() {
-        use crate::summary::monitor::MonitorSummary;
         use crate::summary::series::MonitorPoint;
+        use stampede_metrics::MonitorFigures;
         let mut summary = testdata::summary();
         let html = render(&summary);
         assert!(
@@ -430,10 +428,10 @@ mod tests {
             "no monitor, no chart"
         );
         summary.monitors = ["api", "redis"]
-            .map(|name| MonitorSummary {
+            .map(|name| MonitorFigures {
                 name: name.to_owned(),
                 samples: 3,
-                ..MonitorSummary::default()
+                ..MonitorFigures::default()
             })
             .to_vec();
         let reading = |cpu: f64, rss: f64| MonitorPoint {
