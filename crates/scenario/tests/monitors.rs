@@ -106,7 +106,8 @@ fn several_monitors_each_have_a_name_and_their_own_limits() {
 fn several_monitors_need_distinct_names_and_a_source() {
     let err = load(&format!(
         "{SMOKE}\n[[monitor]]\npid = 1\n\n[[monitor]]\nname = \"a\"\npid = 2\n\n\
-         [[monitor]]\nname = \"a\"\npid = 3\n\n[[monitor]]\nname = \"b c\"\n"
+         [[monitor]]\nname = \"a\"\npid = 3\n\n[[monitor]]\nname = \"b c\"\n\n\
+         [[monitor]]\nname = \"d\"\n"
     ))
     .unwrap_err()
     .to_string();
@@ -118,6 +119,30 @@ fn several_monitors_need_distinct_names_and_a_source() {
     ] {
         assert!(err.contains(expected), "{expected}: {err}");
     }
+}
+
+#[test]
+fn one_sourceless_monitor_watches_the_builtin_target_beside_a_process() {
+    let plan = load(&format!(
+        "{SMOKE}\n[[monitor]]\nname = \"api\"\ncpu = {{ warn = \"70%\" }}\n\n\
+         [[monitor]]\nname = \"redis\"\npid-file = \"run/redis.pid\"\nrequired = false\n"
+    ))
+    .unwrap();
+    let sources: Vec<(Option<&str>, bool)> = plan
+        .monitors
+        .iter()
+        .map(|m| (m.name.as_deref(), m.process.is_some()))
+        .collect();
+    assert_eq!(sources, [(Some("api"), false), (Some("redis"), true)]);
+    // Away from the builtin target, a monitor without a source watches nothing.
+    let remote = SMOKE.replace("builtin", "http://127.0.0.1:8080");
+    let err = errors(&format!(
+        "{remote}\n[[monitor]]\nname = \"api\"\n\n[[monitor]]\nname = \"redis\"\npid = 2\n"
+    ));
+    assert!(
+        err.contains("each [[monitor]] needs `pid`, `pid-file` or `metrics-url`"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -169,6 +169,8 @@ fn scrapes_that_fail_mid_run_are_counted_logged_once_and_never_fatal() {
 
 #[test]
 fn two_monitors_have_their_own_columns_summaries_and_replay_byte_for_byte() {
+    // The builtin target (a [[monitor]] without a source) beside another process, as plan
+    // 004 watches its API beside Redis.
     let sleeper = KillOnDrop(Command::new("sleep").arg("60").spawn().expect("sleep"));
     let dir = tempfile::tempdir().expect("tempdir");
     let scenario = dir.path().join("pair.toml");
@@ -177,9 +179,8 @@ fn two_monitors_have_their_own_columns_summaries_and_replay_byte_for_byte() {
         format!(
             "kind = \"smoke\"\nbase-url = \"builtin\"\nusers = 2\nduration = \"2s\"\n\
              interval = \"250ms\"\n\n[defaults]\nthink = \"20ms\"\n\n[[request]]\n\
-             name = \"health\"\npath = \"/health\"\n\n[[monitor]]\nname = \"runner\"\npid = {}\n\n\
+             name = \"health\"\npath = \"/health\"\n\n[[monitor]]\nname = \"runner\"\n\n\
              [[monitor]]\nname = \"sleeper\"\npid = {}\nrss = {{ stop = \"1GB\" }}\n",
-            std::process::id(),
             sleeper.0.id()
         ),
     )
@@ -196,11 +197,8 @@ fn two_monitors_have_their_own_columns_summaries_and_replay_byte_for_byte() {
     let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert!(
-        stderr.contains(&format!(
-            "watching the target: runner (PID {}), sleeper (PID {})",
-            std::process::id(),
-            sleeper.0.id()
-        )),
+        stderr.contains("watching the target: runner (the demo target and http://127.0.0.1:")
+            && stderr.contains(&format!("/metrics), sleeper (PID {})", sleeper.0.id())),
         "{stderr}"
     );
     // Each interval line names every monitor's reading.

@@ -82,6 +82,7 @@ impl Lowerer<'_> {
         let several = matches!(tables.value, MonitorTables::Many(_));
         let mut names: Vec<String> = Vec::new();
         let mut monitors = Vec::new();
+        let mut watches_builtin = false;
         for (file, span) in files {
             let mut monitor = self.monitor(file, span.clone(), allow_remote);
             match &file.name {
@@ -105,12 +106,20 @@ impl Lowerer<'_> {
                 ),
                 None => {}
             }
-            if several && monitor.process.is_none() && monitor.metrics.is_none() {
-                self.sink.hint(
-                    span,
-                    "each [[monitor]] needs `pid`, `pid-file` or `metrics-url`",
-                    "the builtin target is watched by a single [monitor] or none",
-                );
+            // With the builtin target, one [[monitor]] without a source watches it (plan 004
+            // watches the API beside Redis); any other needs a process or a URL.
+            let sourceless = monitor.process.is_none() && monitor.metrics.is_none();
+            if several && sourceless {
+                if self.base_url == BaseUrl::Builtin && !watches_builtin {
+                    watches_builtin = true;
+                } else {
+                    self.sink.hint(
+                        span,
+                        "each [[monitor]] needs `pid`, `pid-file` or `metrics-url`",
+                        "with base-url = \"builtin\", one [[monitor]] without them watches the \
+                         builtin target",
+                    );
+                }
             }
             monitors.push(monitor);
         }
