@@ -17,6 +17,7 @@ mod monitor;
 mod outcome;
 mod phases;
 pub mod sample;
+mod spread;
 mod stats;
 mod stream_figures;
 mod streams;
@@ -34,6 +35,7 @@ pub use histogram::{LATENCY_MAX_US, Latency, PHASE_SIGNIFICANT_DIGITS, SIGNIFICA
 pub use monitor::{MonitorSample, Probe};
 pub use outcome::{Outcome, OutcomeCounts};
 pub use phases::Phases;
+pub use spread::Spread;
 pub use stats::{Connections, FailureKey, FailureTally, RequestStats, StatsSet};
 pub use stream_figures::StreamFigures;
 pub use streams::StreamStats;

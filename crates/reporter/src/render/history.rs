@@ -98,8 +98,12 @@ fn group_table(shown: &[&HistoryEntry]) -> String {
                 _ => "-".to_owned(),
             };
             let fingerprint = e.fingerprint.as_ref();
+            let run = match &e.repeat {
+                Some(r) => format!("{} ({}/{})", e.run_id, r.run, r.of),
+                None => e.run_id.clone(),
+            };
             let mut row = vec![
-                e.run_id.clone(),
+                run,
                 e.tag.clone().unwrap_or_default(),
                 e.verdict.as_str().to_owned(),
                 fingerprint.map_or("-".to_owned(), |f| f.target.clone()),
