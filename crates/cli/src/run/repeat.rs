@@ -189,6 +189,9 @@ struct RunLine {
     knee_users: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     ceiling_users: Option<u32>,
+    /// A capacity sweep looks for a knee, found or not.
+    #[serde(skip)]
+    sweep: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -218,6 +221,7 @@ impl Report {
                     error_rate: s.total.figures.error_rate,
                     knee_users: knee.and_then(|k| k.users),
                     ceiling_users: knee.and_then(|k| k.ceiling_users),
+                    sweep: knee.is_some(),
                 }
             })
             .collect();
@@ -243,7 +247,7 @@ impl Report {
     }
 
     fn text(&self) -> String {
-        let knees = self.runs.iter().any(|r| r.knee_users.is_some());
+        let knees = self.runs.iter().any(|r| r.sweep);
         let mut out = format!(
             "\nrepeat {}: {} of {} runs of {}\n",
             self.group,

@@ -117,6 +117,65 @@ fn a_repeat_exits_with_its_worst_run_and_says_so_in_text() {
 }
 
 #[test]
+fn a_capacity_repeat_spreads_the_knee_and_safe_ceiling_of_its_summaries() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let mut args = vec![
+        "run",
+        "capacity",
+        "--out",
+        out_arg(out.path()),
+        "--repeat",
+        "2",
+        "--repeat-cooldown",
+        "0s",
+        "--output-format",
+        "json",
+        "--threads",
+        "1",
+        "-q",
+    ];
+    // A level every step crosses: the knee is found in every run.
+    for set in [
+        "hold=1s",
+        "ramp=0s",
+        "warmup=0s",
+        "cooldown=0s",
+        "users=[2, 4]",
+        "knee={ p95 = \"> 0.001ms\" }",
+    ] {
+        args.extend(["--set", set]);
+    }
+    let output = stampede(&args);
+    assert!(
+        matches!(output.status.code(), Some(0 | 99)),
+        "{}",
+        text(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("one JSON");
+    let dirs = run_dirs(out.path(), "capacity");
+    assert_eq!(dirs.len(), 2);
+    for figure in ["users", "ceiling_users"] {
+        let mut values: Vec<u64> = dirs
+            .iter()
+            .map(|d| {
+                summary_of(d)["analysis"]["knee"][figure]
+                    .as_u64()
+                    .expect("a knee")
+            })
+            .collect();
+        values.sort_unstable();
+        let key = if figure == "users" {
+            "knee_users"
+        } else {
+            figure
+        };
+        let spread = &report["spread"][key];
+        assert_eq!(spread["min"].as_f64(), Some(values[0] as f64), "{report}");
+        assert_eq!(spread["max"].as_f64(), Some(values[1] as f64), "{report}");
+    }
+}
+
+#[test]
 fn a_signal_stops_the_run_under_way_and_the_repeats_still_to_come() {
     let out = tempfile::tempdir().expect("tempdir");
     let mut args = vec![

@@ -315,6 +315,27 @@ rps trend  █▆▁
     }
 
     #[test]
+    fn the_runs_of_a_repeat_say_which_run_of_how_many_they_are() {
+        let mut entries = [
+            entry(1, 10.0, 100.0),
+            entry(2, 11.0, 99.0),
+            entry(3, 9.0, 98.0),
+        ];
+        for (i, e) in entries.iter_mut().enumerate().skip(1) {
+            e.repeat = Some(crate::summary::Repeat {
+                group: "repeat-1".to_owned(),
+                run: i as u32,
+                of: 2,
+            });
+        }
+        let text = history_table(&entries, 10, true);
+        let rows: Vec<&str> = text.lines().skip(1).take(3).collect();
+        assert!(rows[0].starts_with("20261121T101500Z "), "{text}");
+        assert!(rows[1].starts_with("20261122T101500Z (1/2) "), "{text}");
+        assert!(rows[2].starts_with("20261123T101500Z (2/2) "), "{text}");
+    }
+
+    #[test]
     fn the_rows_left_out_are_counted() {
         let entries: Vec<HistoryEntry> = (1..=5).map(|n| entry(n, 10.0, 100.0)).collect();
         let text = history_table(&entries, 2, false);
