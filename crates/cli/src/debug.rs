@@ -126,6 +126,7 @@ mod tests {
             label: "50 users".into(),
             load: Load::Closed { users: 50 },
             ramp: Duration::from_secs(10),
+            ramp_from: 0,
             ramp_down: Duration::ZERO,
             warmup: Duration::ZERO,
             hold: Duration::from_secs(60),

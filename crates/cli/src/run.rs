@@ -26,6 +26,8 @@ use crate::progress::Progress;
 use crate::scenarios::{Loaded, ScenarioArgs, load_plan, results_for};
 use crate::signals::Interrupts;
 
+mod repeat;
+
 /// How the person (or cron) running the command wants to see it.
 #[derive(Clone, Copy, Debug)]
 pub struct Ui {
@@ -73,6 +75,8 @@ pub struct RunCmd {
     debug: crate::debug::DebugArgs,
     #[command(flatten)]
     scale_out: crate::segment::SegmentArgs,
+    #[command(flatten)]
+    repeat: repeat::RepeatArgs,
 }
 
 impl RunCmd {
@@ -94,6 +98,14 @@ impl RunCmd {
         if interrupts.interrupted() {
             return Ok(exit::INTERRUPTED_AGAIN);
         }
+        if self.repeat.wanted() {
+            return repeat::run(&mut self, &loaded, &interrupts, ui);
+        }
+        self.once(&loaded, &interrupts, ui)
+    }
+
+    /// One run of the loaded scenario, from its preflight to its exit code.
+    fn once(&self, loaded: &Loaded, interrupts: &Interrupts, ui: Ui) -> anyhow::Result<u8> {
         // Before the results folder, the lock or the target: what is wrong with the target or
         // its monitors is a configuration error, and nothing should be written for it.
         let preflight = match preflight(&loaded.plan)? {
@@ -144,7 +156,7 @@ impl RunCmd {
             .map_err(|err| Hinted::error(err.to_string(), RUN_ID_HINT))?;
         let run_dir = dir.clone();
         interrupts.on_hard_exit(move || stampede_reporter::remove_stale_temporaries(&run_dir));
-        let code = self.run_in(&loaded, preflight, &run_id, &dir, &interrupts, ui);
+        let code = self.run_in(loaded, preflight, &run_id, &dir, interrupts, ui);
         drop(lock);
         code
     }
@@ -220,6 +232,7 @@ impl RunCmd {
             plan_text: stampede_scenario::describe(plan),
             fingerprint: Some(crate::fingerprint::of(loaded, threads)),
             scale_out: self.scale_out.tag(&loaded.sha256)?,
+            repeat: self.repeat.current(),
         };
         let mut reporter = Reporter::create(plan, meta, dir)
             .map_err(|err| {
@@ -274,6 +287,7 @@ impl RunCmd {
 
         // The verdict is printed even when a file could not be written; the error follows it.
         let (summary, written) = reporter.conclude();
+        self.repeat.finished(&summary, dir);
         let printed = match self.output_format {
             OutputFormat::Text => {
                 let text = summary.to_text();
@@ -286,7 +300,12 @@ impl RunCmd {
             }
             OutputFormat::Json => {
                 tracing::info!("results: {}", dir.display());
-                output::print(&String::from_utf8_lossy(&summary.to_json()))
+                // A repeat prints one JSON document, its own, after the last run.
+                if self.repeat.repeating() {
+                    Ok(())
+                } else {
+                    output::print(&String::from_utf8_lossy(&summary.to_json()))
+                }
             }
         };
         // The results are on disk: a reader that stopped listening does not change the verdict.

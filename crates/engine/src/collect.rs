@@ -244,6 +244,7 @@ mod tests {
             label: "s".into(),
             load: Load::Closed { users: 1 },
             ramp: Duration::ZERO,
+            ramp_from: 0,
             ramp_down: Duration::ZERO,
             warmup: Duration::ZERO,
             hold,

@@ -38,6 +38,7 @@ mod inflight;
 mod judge;
 mod mailbox;
 mod prepare;
+mod ramp;
 mod rng;
 mod shard;
 mod share;

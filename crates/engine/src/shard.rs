@@ -29,6 +29,7 @@ use tokio::time::{Instant, sleep_until};
 use crate::StopReason;
 use crate::collect::Part;
 use crate::inflight::Iteration;
+use crate::ramp;
 use crate::stream::{self, Leaving};
 use crate::timeline::{Slot, slots};
 use crate::user::User;
@@ -440,22 +441,12 @@ fn send_interval(
 fn spawn_load(shard: &Rc<Shard>, step: &Step, step_start: Instant) -> bool {
     match step.load {
         Load::Closed { users } => {
-            let total = users.max(1);
-            for local in 0..shard.work.users_here(users) as usize {
+            for local in 0..shard.work.users_here(ramp::closed_users(step)) as usize {
                 let global = shard.work.user_number(local) as u32;
-                // Users arrive evenly over the ramp: user g of n at ramp * g / n; with a
-                // ramp-down they leave evenly over its span, the last to arrive first, so the
-                // count falls linearly to zero at the end of the hold.
-                let delay = step.ramp.mul_f64(f64::from(global) / f64::from(total));
-                let leave = (!step.ramp_down.is_zero()).then(|| {
-                    let early = step
-                        .ramp_down
-                        .mul_f64(f64::from(global + 1) / f64::from(total));
-                    later(step_start, step.hold.saturating_sub(early))
-                });
+                let timing = ramp::closed_timing(step, users, global);
                 let timing = Timing {
-                    at: later(step_start, delay),
-                    leave,
+                    at: later(step_start, timing.arrive),
+                    leave: timing.leave.map(|at| later(step_start, at)),
                 };
                 spawn_closed(shard, local, timing, step.think, step.iterations_per_user);
             }

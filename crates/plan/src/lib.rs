@@ -6,8 +6,8 @@
 //! types allow no state that lowering would refuse.
 //!
 //! Every kind of scenario lowers to the same shape, a list of steps, each a load held for a time
-//! and followed by an optional cooldown. Smoke, capacity, throughput, burst and soak are different
-//! step lists, not different engines.
+//! and followed by an optional cooldown. Smoke, capacity, throughput, burst, soak and stages are
+//! different step lists, not different engines.
 //!
 //! Knows nothing of sockets, histograms, files or formats: std and serde only.
 
@@ -46,15 +46,18 @@ pub enum Kind {
     Throughput,
     Burst,
     Soak,
+    /// A free-form list of stages, each ramping linearly from the users before it (k6 stages).
+    Stages,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 6] = [
         Kind::Smoke,
         Kind::Capacity,
         Kind::Throughput,
         Kind::Burst,
         Kind::Soak,
+        Kind::Stages,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -64,6 +67,7 @@ impl Kind {
             Kind::Throughput => "throughput",
             Kind::Burst => "burst",
             Kind::Soak => "soak",
+            Kind::Stages => "stages",
         }
     }
 }
@@ -214,8 +218,12 @@ pub struct Step {
     /// A short human label: "50 users", "200/s", "burst".
     pub label: String,
     pub load: Load,
-    /// Time to bring users up from zero to the step's count, inside `hold`.
+    /// Time to bring users from `ramp_from` to the step's count (up or down), inside `hold`.
     pub ramp: Duration,
+    /// Closed model: users already running when the step starts (a stage continues from the
+    /// previous stage's count; 0 for every other kind). Users above the step's count leave
+    /// evenly over `ramp`, each after its in-flight iteration.
+    pub ramp_from: u32,
     /// Time at the end of `hold` over which users leave, linearly down to zero (closed model).
     pub ramp_down: Duration,
     /// Leading part of the hold whose measurements are left out of the step's figures.
@@ -288,6 +296,7 @@ mod tests {
             label: String::new(),
             load: Load::Closed { users: 1 },
             ramp: Duration::ZERO,
+            ramp_from: 0,
             ramp_down: Duration::ZERO,
             warmup: Duration::ZERO,
             hold,

@@ -61,8 +61,8 @@ pub use summary::plan::PlanFacts;
 pub use summary::series::{Series, SeriesPoint};
 pub use summary::threshold::{JudgedScope, ThresholdResult, ValueUnit};
 pub use summary::{
-    CheckResult, FailureRow, Fingerprint, RunMeta, SCHEMA_VERSION, SUMMARY_FILE, StepSummary,
-    Summary, TotalSummary, Verdict,
+    CheckResult, FailureRow, Fingerprint, Repeat, RunMeta, SCHEMA_VERSION, SUMMARY_FILE,
+    StepSummary, Summary, TotalSummary, Verdict,
 };
 
 #[cfg(test)]

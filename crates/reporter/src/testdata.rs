@@ -165,6 +165,7 @@ pub(crate) fn summary() -> Summary {
         run_id: "20261123T101500Z".to_owned(),
         tag: Some("nightly".to_owned()),
         scale_out: None,
+        repeat: None,
         base_url: "http://127.0.0.1:8080".to_owned(),
         fingerprint: None,
         started_at: "2026-11-23T10:15:00Z".to_owned(),

@@ -272,7 +272,10 @@ impl Describer<'_> {
             };
             let mut notes = vec![format!("hold {}", d(step.hold))];
             if !step.ramp.is_zero() {
-                notes.push(format!("ramp {}", d(step.ramp)));
+                notes.push(match step.ramp_from {
+                    0 => format!("ramp {}", d(step.ramp)),
+                    from => format!("ramp {} from {from} users", d(step.ramp)),
+                });
             }
             if !step.warmup.is_zero() {
                 notes.push(format!("warm-up {}", d(step.warmup)));

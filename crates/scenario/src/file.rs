@@ -25,7 +25,7 @@ macro_rules! kind_file {
         #[derive(Debug, Deserialize, JsonSchema)]
         #[serde(deny_unknown_fields, rename_all = "kebab-case")]
         pub(crate) struct $name {
-            /// The kind of scenario: smoke, capacity, throughput, burst or soak.
+            /// The kind of scenario: smoke, capacity, throughput, burst, soak or stages.
             pub kind: S<KindName>,
             /// The scenario's name in results and listings (default: the file stem).
             pub name: Option<S<String>>,
@@ -250,6 +250,26 @@ kind_file!(
         max_backlog: Option<S<Count>>,
     }
 );
+
+kind_file!(
+    /// A free-form list of stages, as k6 has them: each ramps linearly from the users the
+    /// stage before left (zero at the start) to its own target, over its duration.
+    StagesFile, StagesKeys {
+        /// The stages, in order, one step each: [[stage]] target = 20, duration = "30s".
+        stage: Option<S<Vec<S<StageFile>>>>,
+    }
+);
+
+/// `[[stage]]`: users ramping linearly to `target` over `duration`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct StageFile {
+    /// Users at the end of the stage, from the users before it: more ramps up, fewer lets the
+    /// extra users leave after their iteration, the same holds, 0 stops them all.
+    pub target: Option<S<u32>>,
+    /// How long the stage lasts, its ramp included: "30s", "1m".
+    pub duration: Option<S<Dur>>,
+}
 
 /// `[defaults]`: values every request inherits unless it sets its own.
 #[derive(Debug, Deserialize, JsonSchema)]

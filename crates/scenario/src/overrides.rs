@@ -202,6 +202,7 @@ pub(crate) fn apply(
         Kind::Throughput => figment.extract().map(KindFile::Throughput),
         Kind::Burst => figment.extract().map(KindFile::Burst),
         Kind::Soak => figment.extract().map(KindFile::Soak),
+        Kind::Stages => figment.extract().map(KindFile::Stages),
     };
     match extracted {
         Ok(file) => Some(file),

@@ -7,7 +7,7 @@
 use std::ops::Range;
 
 use crate::diag::Sink;
-use crate::file::{BurstFile, CapacityFile, SmokeFile, SoakFile, ThroughputFile};
+use crate::file::{BurstFile, CapacityFile, SmokeFile, SoakFile, StagesFile, ThroughputFile};
 use crate::lenient;
 use crate::schema;
 use stampede_plan::Kind;
@@ -22,14 +22,16 @@ pub(crate) enum KindFile {
     Throughput(ThroughputFile),
     Burst(BurstFile),
     Soak(SoakFile),
+    Stages(StagesFile),
 }
 
-pub(crate) const KINDS: [Kind; 5] = [
+pub(crate) const KINDS: [Kind; 6] = [
     Kind::Smoke,
     Kind::Capacity,
     Kind::Throughput,
     Kind::Burst,
     Kind::Soak,
+    Kind::Stages,
 ];
 
 /// Just enough of a file to know its kind, and the one key whose shape differs by kind.
@@ -52,7 +54,7 @@ pub(crate) fn kind(source: &str, sink: &mut Sink<'_>) -> Option<Kind> {
         sink.file_error(
             "missing key `kind`",
             Some(
-                "start the file with `kind = \"smoke\"` (or capacity, throughput, burst, soak)"
+                "start the file with `kind = \"smoke\"` (or capacity, throughput, burst, soak, stages)"
                     .into(),
             ),
         );
@@ -63,7 +65,7 @@ pub(crate) fn kind(source: &str, sink: &mut Sink<'_>) -> Option<Kind> {
         sink.hint(
             span,
             "`kind` must be a string",
-            "kind = \"smoke\" (or capacity, throughput, burst, soak)",
+            "kind = \"smoke\" (or capacity, throughput, burst, soak, stages)",
         );
         return None;
     };
@@ -115,6 +117,7 @@ pub(crate) fn file(
         Kind::Throughput => map(lenient::from_str(source), KindFile::Throughput),
         Kind::Burst => map(lenient::from_str(source), KindFile::Burst),
         Kind::Soak => map(lenient::from_str(source), KindFile::Soak),
+        Kind::Stages => map(lenient::from_str(source), KindFile::Stages),
     };
     for key in &unknown {
         if key.expected.contains(&"kind") {

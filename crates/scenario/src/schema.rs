@@ -10,7 +10,7 @@ use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, SchemaGenerator};
 use serde_json::{Map, Value, json};
 
-use crate::file::{BurstFile, CapacityFile, SmokeFile, SoakFile, ThroughputFile};
+use crate::file::{BurstFile, CapacityFile, SmokeFile, SoakFile, StagesFile, ThroughputFile};
 use crate::parse::KINDS;
 use stampede_plan::Kind;
 
@@ -49,6 +49,7 @@ fn kind_schema(kind: Kind, generator: &mut SchemaGenerator) -> Value {
         Kind::Throughput => one::<ThroughputFile>(generator),
         Kind::Burst => one::<BurstFile>(generator),
         Kind::Soak => one::<SoakFile>(generator),
+        Kind::Stages => one::<StagesFile>(generator),
     }
 }
 

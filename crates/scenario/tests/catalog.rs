@@ -148,6 +148,7 @@ const SOAK: &[&str] = &[
     "max-users",
     "max-backlog",
 ];
+const STAGES: &[&str] = &["stage"];
 
 #[test]
 fn the_schema_is_draft_07_with_every_key() {
@@ -168,6 +169,7 @@ fn the_schema_is_draft_07_with_every_key() {
         ("throughput", THROUGHPUT),
         ("burst", BURST),
         ("soak", SOAK),
+        ("stages", STAGES),
     ] {
         for key in COMMON.iter().chain(keys) {
             assert!(
@@ -243,6 +245,16 @@ fn the_schema_is_draft_07_with_every_key() {
             "pairs"
         ])
     );
+    // `[[stage]]` is a closed table of a target and a duration.
+    let stage = &schema["definitions"]["StageFile"];
+    assert_eq!(stage["additionalProperties"], false);
+    let stage_keys: BTreeSet<&str> = stage["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(stage_keys, BTreeSet::from(["target", "duration"]));
     // Every reference points at a definition that exists.
     for reference in text
         .lines()

@@ -29,7 +29,7 @@ fn cases() -> Vec<(&'static str, String, &'static str)> {
             format!("users = 1\n{R}"),
             r#"error: missing key `kind`
   --> t.toml
-   = hint: start the file with `kind = "smoke"` (or capacity, throughput, burst, soak)
+   = hint: start the file with `kind = "smoke"` (or capacity, throughput, burst, soak, stages)
 "#,
         ),
         (

@@ -10,6 +10,7 @@ mod deploy;
 mod history;
 mod knee;
 mod monitor;
+mod repeat;
 mod run;
 mod scaleout;
 mod signals;

@@ -41,6 +41,7 @@ pub fn step(load: Load, hold: Duration) -> Step {
         label: "step".into(),
         load,
         ramp: Duration::ZERO,
+        ramp_from: 0,
         ramp_down: Duration::ZERO,
         warmup: Duration::ZERO,
         hold,

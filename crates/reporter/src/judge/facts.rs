@@ -32,7 +32,7 @@ pub(crate) fn analyse(
                 .burst_step
                 .and_then(|step| burst(steps, step, points, options));
         }
-        Kind::Smoke => {}
+        Kind::Smoke | Kind::Stages => {}
     }
     analysis
 }

@@ -71,6 +71,7 @@ impl Reporter {
             run_id: self.meta.run_id.clone(),
             tag: self.meta.tag.clone(),
             scale_out: self.scale_out(),
+            repeat: self.meta.repeat.clone(),
             base_url: self.meta.base_url.clone(),
             fingerprint: self.meta.fingerprint.clone(),
             started_at: rfc3339(self.started_at),

@@ -98,8 +98,12 @@ fn group_table(shown: &[&HistoryEntry]) -> String {
                 _ => "-".to_owned(),
             };
             let fingerprint = e.fingerprint.as_ref();
+            let run = match &e.repeat {
+                Some(r) => format!("{} ({}/{})", e.run_id, r.run, r.of),
+                None => e.run_id.clone(),
+            };
             let mut row = vec![
-                e.run_id.clone(),
+                run,
                 e.tag.clone().unwrap_or_default(),
                 e.verdict.as_str().to_owned(),
                 fingerprint.map_or("-".to_owned(), |f| f.target.clone()),
@@ -308,6 +312,27 @@ rps trend  █▆▁
         let mixed = history_table(&entries, 10, true);
         assert!(!mixed.contains("configuration"), "{mixed}");
         assert!(mixed.lines().nth(3).unwrap().contains(" -89% "), "{mixed}");
+    }
+
+    #[test]
+    fn the_runs_of_a_repeat_say_which_run_of_how_many_they_are() {
+        let mut entries = [
+            entry(1, 10.0, 100.0),
+            entry(2, 11.0, 99.0),
+            entry(3, 9.0, 98.0),
+        ];
+        for (i, e) in entries.iter_mut().enumerate().skip(1) {
+            e.repeat = Some(crate::summary::Repeat {
+                group: "repeat-1".to_owned(),
+                run: i as u32,
+                of: 2,
+            });
+        }
+        let text = history_table(&entries, 10, true);
+        let rows: Vec<&str> = text.lines().skip(1).take(3).collect();
+        assert!(rows[0].starts_with("20261121T101500Z "), "{text}");
+        assert!(rows[1].starts_with("20261122T101500Z (1/2) "), "{text}");
+        assert!(rows[2].starts_with("20261123T101500Z (2/2) "), "{text}");
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::Error;
 use crate::store::atomic::write_atomic;
 use crate::store::results::{check_name, create_dir_no_link, open_no_follow, read_no_follow};
 use crate::summary::analysis::Knee;
-use crate::summary::{Fingerprint, Summary, Verdict};
+use crate::summary::{Fingerprint, Repeat, Summary, Verdict};
 use stampede_metrics::Figures;
 
 pub const HISTORY_FILE: &str = "history.jsonl";
@@ -31,6 +31,9 @@ pub struct HistoryEntry {
     /// The run's configuration; `history` draws a trend only within one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<Fingerprint>,
+    /// One run of a repeat (`--repeat N`): the runs of one repeat share its group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat: Option<Repeat>,
     pub verdict: Verdict,
     pub steps: Vec<HistoryStep>,
     pub total: HistoryFigures,
@@ -114,6 +117,7 @@ impl HistoryEntry {
             tag: summary.tag.clone(),
             started_at: summary.started_at.clone(),
             fingerprint: summary.fingerprint.clone(),
+            repeat: summary.repeat.clone(),
             verdict: summary.verdict,
             steps: summary
                 .steps
@@ -270,6 +274,7 @@ pub(crate) mod tests {
             tag: (n == 2).then(|| "fix".to_owned()),
             started_at: "2026-11-23T10:15:00Z".to_owned(),
             fingerprint: None,
+            repeat: None,
             verdict: Verdict::Passed,
             steps: vec![],
             total: HistoryFigures {

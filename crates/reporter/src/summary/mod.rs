@@ -57,6 +57,9 @@ pub struct RunMeta {
     /// A segment of a run split across processes, or the merge of one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scale_out: Option<ScaleOut>,
+    /// One run of a repeat (`--repeat N`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat: Option<Repeat>,
 }
 
 /// A run split across processes (`stampede run --segment i/n`), or the merge of its segments.
@@ -78,6 +81,17 @@ pub struct ScaleOut {
     /// The merged run: the latest segment's start minus the earliest's, in microseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_skew_us: Option<u64>,
+}
+
+/// One of the runs of `stampede run NAME --repeat N`: the runs of one repeat share `group`,
+/// and nothing else does.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Repeat {
+    pub group: String,
+    /// This run, from 1.
+    pub run: u32,
+    /// How many runs were asked for.
+    pub of: u32,
 }
 
 /// The verdict of a run.
@@ -115,6 +129,9 @@ pub struct Summary {
     /// The segment, or the merge of segments, this run is (see [`ScaleOut`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scale_out: Option<ScaleOut>,
+    /// One run of a repeat (`--repeat N`): the group it belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat: Option<Repeat>,
     pub base_url: String,
     /// The run's configuration (absent in runs of an older stampede).
     #[serde(default, skip_serializing_if = "Option::is_none")]

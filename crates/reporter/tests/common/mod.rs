@@ -41,6 +41,7 @@ pub fn step(label: &str, users: u32, hold_s: u64, warmup_s: u64, cooldown_s: u64
         label: label.to_owned(),
         load: Load::Closed { users },
         ramp: Duration::ZERO,
+        ramp_from: 0,
         ramp_down: Duration::ZERO,
         warmup: Duration::from_secs(warmup_s),
         hold: Duration::from_secs(hold_s),

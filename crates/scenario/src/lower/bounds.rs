@@ -83,6 +83,8 @@ impl Lowerer<'_> {
                 }
                 span(&k.duration)
             }
+            // Each stage's numbers are checked where it is lowered.
+            Specific::Stages(k) => k.stage.as_ref().map(|s| s.span.clone()),
         }
     }
 

@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use crate::file::{BurstKeys, CapacityKeys, Common, SmokeKeys, SoakKeys, ThroughputKeys};
+use crate::file::{
+    BurstKeys, CapacityKeys, Common, SmokeKeys, SoakKeys, StagesKeys, ThroughputKeys,
+};
 use crate::parse::KindFile;
 use crate::ramp::Ramp;
 use crate::spanned::Spanned;
@@ -29,6 +31,7 @@ pub(crate) enum Specific {
     Throughput(ThroughputKeys),
     Burst(BurstKeys),
     Soak(SoakKeys),
+    Stages(StagesKeys),
 }
 
 pub(super) fn split(file: KindFile) -> (Common, Specific) {
@@ -53,6 +56,10 @@ pub(super) fn split(file: KindFile) -> (Common, Specific) {
             let (c, k) = f.split();
             (c, Specific::Soak(k))
         }
+        KindFile::Stages(f) => {
+            let (c, k) = f.split();
+            (c, Specific::Stages(k))
+        }
     }
 }
 
@@ -62,11 +69,12 @@ fn dur(value: &D) -> Duration {
     value.as_ref().map_or(Duration::ZERO, |d| d.0)
 }
 
-fn step(label: String, load: Load, hold: Duration) -> Step {
+pub(super) fn step(label: String, load: Load, hold: Duration) -> Step {
     Step {
         label,
         load,
         ramp: Duration::ZERO,
+        ramp_from: 0,
         ramp_down: Duration::ZERO,
         warmup: Duration::ZERO,
         hold,
@@ -89,6 +97,7 @@ impl Lowerer<'_> {
             Specific::Throughput(k) => (k.warmup.clone(), false),
             Specific::Burst(k) => (k.warmup.clone(), true),
             Specific::Soak(k) => (k.warmup.clone(), false),
+            Specific::Stages(_) => (None, false),
         };
         if let Specific::Smoke(keys) = &specific
             && let Some(iterations) = &keys.iterations
@@ -142,6 +151,7 @@ impl Lowerer<'_> {
                 }
                 self.soak(keys)
             }
+            Specific::Stages(keys) => self.stages(keys),
         };
         if let Some(Warmup::Requests(count)) = warmup.map(|w| w.value) {
             let steps = if first_only { 1 } else { plan.steps.len() };

@@ -11,6 +11,7 @@ mod flows;
 mod kinds;
 mod monitor;
 mod requests;
+mod stages;
 mod streams;
 mod templating;
 mod thresholds;
