@@ -52,6 +52,8 @@ pub enum Metric {
     FirstEventP95,
     Lost,
     Disconnects,
+    /// A WebSocket message's round trip: sent to its echo's arrival.
+    RttP95,
 }
 
 /// A part of one request's time, as k6 splits it. Connecting and TLS happen once per new
@@ -112,7 +114,7 @@ pub enum Unit {
 
 impl Metric {
     /// The metrics of a stream, judged only in `[thresholds.stream.NAME]`.
-    pub const STREAM: [Metric; 7] = [
+    pub const STREAM: [Metric; 8] = [
         Metric::E2eP50,
         Metric::E2eP95,
         Metric::E2eP99,
@@ -120,9 +122,10 @@ impl Metric {
         Metric::FirstEventP95,
         Metric::Lost,
         Metric::Disconnects,
+        Metric::RttP95,
     ];
 
-    pub const ALL: [Metric; 30] = [
+    pub const ALL: [Metric; 31] = [
         Metric::P50,
         Metric::P90,
         Metric::P95,
@@ -153,6 +156,7 @@ impl Metric {
         Metric::FirstEventP95,
         Metric::Lost,
         Metric::Disconnects,
+        Metric::RttP95,
     ];
 
     /// The one spelling: TOML key, messages and JSON.
@@ -188,6 +192,7 @@ impl Metric {
             Metric::FirstEventP95 => "first-event-p95",
             Metric::Lost => "lost",
             Metric::Disconnects => "disconnects",
+            Metric::RttP95 => "rtt-p95",
         }
     }
 

@@ -240,7 +240,8 @@ fn the_schema_is_draft_07_with_every_key() {
             "headers",
             "hold",
             "expect-within",
-            "pairs"
+            "pairs",
+            "send"
         ])
     );
     // Every reference points at a definition that exists.
