@@ -62,9 +62,7 @@ impl PlanFacts {
             .get(index)
             .map_or(StreamKind::Sse.label(), String::as_str)
     }
-}
 
-impl PlanFacts {
     pub fn of(plan: &Plan) -> PlanFacts {
         let names: Vec<String> = plan.requests.iter().map(|r| r.name.clone()).collect();
         // The burst is the step that fires a burst; failing that, the step with the most users
