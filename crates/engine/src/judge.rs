@@ -276,6 +276,7 @@ mod tests {
             active_users: 1,
             stats,
             monitor: Vec::new(),
+            streams_open: Vec::new(),
         }
     }
 

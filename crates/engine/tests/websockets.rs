@@ -87,6 +87,12 @@ async fn round_trips_are_counted_exactly(target: &Target, tls: bool) {
     assert_eq!(chat.connect.count(), 3);
     assert_eq!(chat.first_event.count(), 3);
     assert_eq!(rec.steps[0].stream_peaks, [3], "tls {tls}");
+    // The intervals carry the open gauge: all three held through the middle of the step.
+    assert!(
+        rec.intervals.iter().any(|i| i.streams_open == [3]),
+        "tls {tls}"
+    );
+    assert!(rec.intervals.iter().all(|i| i.streams_open.len() == 1));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

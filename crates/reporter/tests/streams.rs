@@ -88,6 +88,7 @@ fn with_streams(events: &mut [Owned]) {
             chat.rtt.record_us(20_000);
         }
         snapshot.stats.streams = vec![stream, chat];
+        snapshot.streams_open = vec![10 << snapshot.step, 3];
     }
 }
 
@@ -185,6 +186,28 @@ fn stream_figures_reach_every_output_and_replay_byte_for_byte() {
         "{}",
         summary.to_text()
     );
+    // timeseries.csv: each stream's columns on the Aggregated rows, empty on request rows.
+    let series = std::fs::read_to_string(dir.join("timeseries.csv")).unwrap();
+    let header = series.lines().next().unwrap();
+    assert!(
+        header.ends_with(",Latency From,inbox Open,inbox Events/s,inbox e2e p95,inbox rtt p95,inbox Lost,chat Open,chat Events/s,chat e2e p95,chat rtt p95,chat Lost"),
+        "{header}"
+    );
+    let last = series
+        .lines()
+        .rfind(|l| l.contains(",Aggregated,"))
+        .unwrap();
+    assert!(last.ends_with(",40,10,52.031,,1,3,4,,20.015,0"), "{last}");
+    // The series keeps each stream per point, and the report draws it.
+    let points = summary.series.points.len();
+    assert_eq!(summary.series.streams.len(), points);
+    let last = summary.series.streams.last().unwrap();
+    assert_eq!((last[0].open, last[1].open, last[1].lost), (40, 3, 0));
+    assert!(last[1].rtt_p95.is_some() && last[1].e2e_p95.is_none());
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("Open streams over time"));
+    assert!(html.contains("Stream latency over time"));
+    assert!(html.contains("chat rtt p95") && html.contains("inbox e2e p95"));
     let json = std::fs::read_to_string(dir.join("summary.json")).unwrap();
     assert!(json.contains("\"streams\""));
 

@@ -166,6 +166,7 @@ impl Reporter {
             &plan.names,
             &plan.tags,
             &plan.monitors,
+            &plan.streams,
         )?;
         let group = group_for(plan.planned, plan.interval, plan.rows_per_interval);
         Ok(Reporter {
