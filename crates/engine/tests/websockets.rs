@@ -1,7 +1,7 @@
 //! WebSocket streams against real loopback servers: every message sent with a correlation id
 //! comes back as an echo whose round trip is counted (N sends, N echoes, as the demo target
 //! counts them), over plain TCP and TLS; a WebSocket the server closes is a disconnect,
-//! re-opened.
+//! re-opened; one held for a while re-opens and loses no echo at the end of each hold.
 
 mod common;
 mod net_common;
@@ -150,4 +150,18 @@ async fn a_websocket_the_server_closes_is_a_disconnect_reopened() {
     // Each connection's one message came back before the server closed it.
     assert_eq!(chat.rtt.count(), chat.sent);
     assert_eq!(chat.lost, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_websocket_held_for_a_while_reopens_and_waits_for_its_echoes() {
+    let target = net_common::target(false);
+    let mut plan = ws_plan(target.addr().port(), 2, MS(800));
+    plan.streams[0].hold = Some(MS(150));
+    let (_, rec) = run_recorded(&plan, &net_common::net_options(&plan, &target)).await;
+    let chat = &rec.step_stats(0).streams[0];
+    // About 800 ms of 150 ms holds for each of two users, none ended by the server.
+    assert!(chat.reconnects >= 2 * 3, "{chat:?}");
+    assert_eq!(chat.disconnects, 0);
+    // A hold's end stops the sending and waits for the echoes out: none is lost.
+    assert_eq!((chat.lost, chat.rtt.count()), (0, chat.sent), "{chat:?}");
 }

@@ -121,13 +121,15 @@ impl Holder<'_> {
             }
             let open = closing.is_none();
             let drained = echoes.last_deadline(within).filter(|_| !open);
+            // Timers first: a server that never stops sending must not starve the hold, the
+            // end of the step or our own sends.
             let wake = tokio::select! {
                 biased;
-                message = socket.next() => Wake::Message(message),
-                () = until(next_send), if open => Wake::Send,
                 () = until(hold_until), if open => Wake::Hold,
                 () = self.ending(), if open => Wake::Stop,
+                () = until(next_send), if open => Wake::Send,
                 () = until(drained), if !open => Wake::Drained,
+                message = socket.next() => Wake::Message(message),
             };
             match wake {
                 Wake::Message(Some(Ok(Message::Text(text)))) => {
