@@ -218,6 +218,7 @@ impl<'a> Collector<'a> {
                     active_users: slot.active_users,
                     stats,
                     monitor: Vec::new(),
+                    streams_open: Vec::new(),
                 }));
                 self.seq += 1;
             }

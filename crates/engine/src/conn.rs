@@ -169,6 +169,47 @@ impl Connector {
     }
 }
 
+/// A byte stream with no HTTP on it yet: what a WebSocket upgrade runs over.
+pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin {}
+
+impl<T: AsyncRead + AsyncWrite + Unpin> Io for T {}
+
+impl Connector {
+    /// Opens a connection (TCP, then TLS offering only HTTP/1.1) and leaves HTTP to the caller:
+    /// a WebSocket's upgrade is one HTTP/1.1 request, after which the bytes are its own.
+    pub(crate) async fn connect_io(&self, timeout: Duration) -> Result<Box<dyn Io>, Refusal> {
+        match tokio::time::timeout(timeout, self.open_io()).await {
+            Ok(result) => result,
+            Err(_) => Err(Refusal {
+                outcome: Outcome::Timeout,
+                detail: format!("no connection within {}", humanish(timeout)),
+            }),
+        }
+    }
+
+    async fn open_io(&self) -> Result<Box<dyn Io>, Refusal> {
+        match self {
+            Connector::Memory(open) => Ok(Box::new(open())),
+            Connector::Tcp(addr) => Ok(Box::new(tcp(*addr).await?.0)),
+            Connector::Net(endpoint) => {
+                let (stream, _) = tcp(endpoint.addr).await?;
+                let Some(client) = &endpoint.tls else {
+                    return Ok(Box::new(stream));
+                };
+                let stream = client
+                    .http1_connector
+                    .connect(client.server_name.clone(), stream)
+                    .await
+                    .map_err(|err| Refusal {
+                        outcome: io_outcome(&err),
+                        detail: tls::describe(&err),
+                    })?;
+                Ok(Box::new(stream))
+            }
+        }
+    }
+}
+
 fn opened(
     sender: Sender,
     driver: AbortHandle,

@@ -289,6 +289,7 @@ mod tests {
             active_users: 1,
             stats,
             monitor: Vec::new(),
+            streams_open: Vec::new(),
         }
     }
 

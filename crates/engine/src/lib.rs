@@ -276,6 +276,7 @@ pub async fn run_watched(
                             let sampled = tokio::time::timeout(PROBE_WAIT, probe.sample(end));
                             snapshot.monitor = sampled.await.unwrap_or_default();
                         }
+                        snapshot.streams_open = gauge.streams_open();
                         on_event(&Event::Interval(&snapshot));
                         judge.interval(&snapshot)
                     }

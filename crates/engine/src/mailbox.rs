@@ -187,6 +187,7 @@ mod tests {
                 hold: None,
                 expect_within: Duration::from_secs(1),
                 pairs: true,
+                send: None,
             }],
             ..Plan::default()
         }

@@ -94,6 +94,14 @@ impl UserGauge {
         }
     }
 
+    /// How many of each stream are open now, over every load thread.
+    pub(crate) fn streams_open(&self) -> Vec<u32> {
+        self.streams_open
+            .iter()
+            .map(|n| n.load(Ordering::Relaxed))
+            .collect()
+    }
+
     /// The most of each stream open at once during `step`, over every load thread.
     pub(crate) fn stream_peaks(&self, step: usize) -> Vec<u32> {
         self.stream_peaks.get(step).map_or_else(Vec::new, |peaks| {

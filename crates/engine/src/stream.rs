@@ -1,9 +1,9 @@
 //! A stream holder: one of a user's streams, on its own connection (as a browser opens one
 //! beside its requests), opened, read and re-opened until the step ends.
 //!
-//! Server-sent events only, for now: a `GET` with `Accept: text/event-stream` over our own
-//! hyper connection, so connect time and time to first event are measured here, not by a
-//! library. A stream is held for its `hold` and then re-opened with `Last-Event-ID`, or held
+//! Server-sent events are a `GET` with `Accept: text/event-stream` over our own hyper
+//! connection, so connect time and time to first event are measured here, not by a library;
+//! a WebSocket (`ws`) is an upgrade over our own connection too. A stream is held for its `hold` and then re-opened with `Last-Event-ID`, or held
 //! for the whole step; one the server ends meanwhile is an unexpected disconnect, counted and
 //! re-opened at once (after the server's `retry:` if it sent one). Knows nothing of the shard:
 //! it sees the [`Workload`] and whether its user has left.
@@ -16,6 +16,7 @@ use http::header::{ACCEPT, HOST};
 use http::{HeaderValue, Uri};
 use http_body_util::{BodyExt, Full};
 use stampede_metrics::StreamStats;
+use stampede_plan::StreamKind;
 use tokio::sync::Notify;
 use tokio::time::{Instant, sleep_until};
 
@@ -26,6 +27,8 @@ use crate::rng::Rng;
 use crate::sse::{Item, Parser};
 use crate::user::micros;
 use crate::workload::{Ledger, Workload};
+
+mod ws;
 
 /// How long to wait before trying again after a stream could not be opened (unless the server
 /// asked for longer with `retry:`), so a refusing target is not hammered in a tight loop.
@@ -115,8 +118,13 @@ pub(crate) async fn hold(
         rng: Rng::new(user.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ index as u64),
         seq: 0,
     };
+    let kind = work.plan.streams[index].kind;
     while !holder.over() {
-        let wait = match holder.open_and_read().await {
+        let end = match kind {
+            StreamKind::Sse => holder.open_and_read().await,
+            StreamKind::WebSocket => holder.open_websocket().await,
+        };
+        let wait = match end {
             End::Stopped => break,
             End::Held | End::Disconnected => holder.retry,
             End::Refused => holder.retry.max(REFUSED_WAIT),

@@ -36,6 +36,9 @@ pub enum TlsError {
 #[derive(Clone)]
 pub struct TlsClient {
     pub(crate) connector: tokio_rustls::TlsConnector,
+    /// The same configuration offering only HTTP/1.1, for WebSockets: their upgrade is an
+    /// HTTP/1.1 request, so a server must not pick h2 for them.
+    pub(crate) http1_connector: tokio_rustls::TlsConnector,
     pub(crate) server_name: ServerName<'static>,
 }
 
@@ -82,8 +85,11 @@ impl TlsClient {
             ServerName::try_from(name.to_owned()).map_err(|_| TlsError::ServerName {
                 name: name.to_owned(),
             })?;
+        let mut http1 = config.clone();
+        http1.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(TlsClient {
             connector: tokio_rustls::TlsConnector::from(Arc::new(config)),
+            http1_connector: tokio_rustls::TlsConnector::from(Arc::new(http1)),
             server_name,
         })
     }

@@ -96,6 +96,7 @@ fn paired_plan(target: &Target, users: u32, hold: Duration) -> Plan {
         hold: None,
         expect_within: Duration::from_secs(1),
         pairs: true,
+        send: None,
     }];
     plan
 }
@@ -232,6 +233,7 @@ async fn a_stream_the_server_closes_is_a_disconnect_reopened_with_last_event_id(
         hold: None,
         expect_within: Duration::from_secs(1),
         pairs: false,
+        send: None,
     }];
     let (_, rec) = run_recorded(&plan, &options(addr, 1)).await;
     let stats = rec.step_stats(0);

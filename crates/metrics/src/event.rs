@@ -73,6 +73,10 @@ pub struct IntervalSnapshot {
     /// One sample per watched process, taken at the end of the interval.
     #[serde(default)]
     pub monitor: Vec<MonitorSample>,
+    /// Per `[[stream]]`, how many were open over every load thread as the interval was
+    /// collected; absent without streams, so records written before it read the same.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub streams_open: Vec<u32>,
 }
 
 /// Something a live limit found while the run went on.

@@ -23,6 +23,9 @@ pub struct StreamFigures {
     pub disconnects: u64,
     pub events: u64,
     pub events_per_s: f64,
+    /// WebSocket messages sent; absent from streams that send nothing (every SSE stream).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub sent: u64,
     /// Paired messages sent while the partner held its stream.
     pub expected: u64,
     /// Of those, seen within `expect-within`.
@@ -34,6 +37,13 @@ pub struct StreamFigures {
     pub first_event_ms: Option<PhaseMs>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub e2e_ms: Option<PhaseMs>,
+    /// WebSocket messages' round trip, send to echo.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rtt_ms: Option<PhaseMs>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl StreamFigures {
@@ -53,12 +63,14 @@ impl StreamFigures {
             disconnects: stats.disconnects,
             events: stats.events,
             events_per_s: per_s(stats.events),
+            sent: stats.sent,
             expected: stats.expected,
             delivered: stats.e2e.count(),
             lost: stats.lost,
             connect_ms: PhaseMs::of(&stats.connect),
             first_event_ms: PhaseMs::of(&stats.first_event),
             e2e_ms: PhaseMs::of(&stats.e2e),
+            rtt_ms: PhaseMs::of(&stats.rtt),
         }
     }
 
@@ -66,7 +78,7 @@ impl StreamFigures {
     /// span in which the stream did nothing at all (a stream opened during a warm-up and held
     /// through the step still counts: its events do), and for a time that never happened.
     pub fn value(&self, metric: Metric) -> Option<f64> {
-        let activity = self.opened + self.failed_opens + self.events + self.expected;
+        let activity = self.opened + self.failed_opens + self.events + self.sent + self.expected;
         if activity + self.disconnects + self.reconnects == 0 {
             return None;
         }
@@ -78,6 +90,7 @@ impl StreamFigures {
             Metric::FirstEventP95 => self.first_event_ms.map(|f| f.p95),
             Metric::Lost => Some(self.lost as f64),
             Metric::Disconnects => Some(self.disconnects as f64),
+            Metric::RttP95 => self.rtt_ms.map(|r| r.p95),
             _ => None,
         }
     }
@@ -113,6 +126,15 @@ mod tests {
                 .is_some_and(|v| (0.39..=0.41).contains(&v))
         );
         assert_eq!(f.value(Metric::FirstEventP95), None);
+        assert_eq!(f.value(Metric::RttP95), None);
+        stats.rtt.record_us(2_000);
+        stats.sent = 1;
+        let f = StreamFigures::of(&stats, 4.0);
+        assert_eq!(f.sent, 1);
+        assert!(
+            f.value(Metric::RttP95)
+                .is_some_and(|v| (1.99..=2.01).contains(&v))
+        );
         assert_eq!(f.value(Metric::P95), None);
     }
 }

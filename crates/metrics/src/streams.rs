@@ -22,20 +22,28 @@ pub struct StreamStats {
     /// Messages from a partner: the sender's send instant to the arrival on this stream.
     #[serde(default)]
     pub e2e: Latency,
+    /// WebSocket messages this stream sent with a correlation id: the send to its echo's
+    /// arrival on the same stream.
+    #[serde(default)]
+    pub rtt: Latency,
     /// Streams opened (a response head with a success status).
     #[serde(default)]
     pub opened: u64,
     /// Attempts that got no stream: no connection, a failure status, a broken head.
     #[serde(default)]
     pub failed_opens: u64,
-    /// Events received (comments such as heartbeats excluded).
+    /// Events received (comments such as heartbeats excluded); a WebSocket's messages.
     #[serde(default)]
     pub events: u64,
+    /// WebSocket messages sent on the stream.
+    #[serde(default)]
+    pub sent: u64,
     /// Messages a partner sent while this stream's user held it: each ends as seen in time
     /// (`e2e`), `lost`, or not judged because the step ended first.
     #[serde(default)]
     pub expected: u64,
-    /// Messages sent to this stream's user and not seen within `expect-within`.
+    /// Messages sent to this stream's user and not seen within `expect-within`; for a
+    /// WebSocket, also its own messages whose echo did not come back within it.
     #[serde(default)]
     pub lost: u64,
     /// Streams the server (or the network) ended while they were meant to be held.
@@ -52,9 +60,11 @@ impl Default for StreamStats {
             connect: Latency::coarse(),
             first_event: Latency::coarse(),
             e2e: Latency::new(),
+            rtt: Latency::new(),
             opened: 0,
             failed_opens: 0,
             events: 0,
+            sent: 0,
             expected: 0,
             lost: 0,
             disconnects: 0,
@@ -68,9 +78,11 @@ impl StreamStats {
         self.connect.add(&other.connect);
         self.first_event.add(&other.first_event);
         self.e2e.add(&other.e2e);
+        self.rtt.add(&other.rtt);
         self.opened += other.opened;
         self.failed_opens += other.failed_opens;
         self.events += other.events;
+        self.sent += other.sent;
         self.expected += other.expected;
         self.lost += other.lost;
         self.disconnects += other.disconnects;
@@ -80,13 +92,13 @@ impl StreamStats {
     /// Whether the stream did anything in the span: opened, tried, received, was sent to,
     /// broke. A stream opened in a warm-up and held through the step is active in the step.
     pub fn active(&self) -> bool {
-        self.opened + self.failed_opens + self.events + self.expected + self.lost > 0
+        self.opened + self.failed_opens + self.events + self.sent + self.expected + self.lost > 0
             || self.disconnects + self.reconnects > 0
     }
 
-    /// Messages whose fate is known: delivered in time, or lost.
+    /// Messages whose fate is known: delivered in time (or echoed), or lost.
     pub fn judged(&self) -> u64 {
-        self.e2e.count() + self.lost
+        self.e2e.count() + self.rtt.count() + self.lost
     }
 }
 

@@ -33,7 +33,7 @@ pub use request::{
     Capture, CaptureFrom, Check, CheckOptions, Flow, Header, On429, Request, RequestId,
     RequestOptions, Sign, StatusSet,
 };
-pub use stream::{Stream, StreamKind};
+pub use stream::{Stream, StreamKind, StreamSend};
 pub use target::{BaseUrl, HttpBase, MetricsUrl};
 pub use template::{Context, Part, Template, Var};
 pub use transport::{ClientIdentity, HttpVersion, Tls};

@@ -52,6 +52,8 @@ pub enum Metric {
     FirstEventP95,
     Lost,
     Disconnects,
+    /// A WebSocket message's round trip: sent to its echo's arrival.
+    RttP95,
     /// The busiest watched process's mean CPU over a span, as a fraction of one core (`"> 70%"`),
     /// from the monitor's samples: a knee level, a `stop-when` or a run or per-step threshold.
     TargetCpu,
@@ -115,7 +117,7 @@ pub enum Unit {
 
 impl Metric {
     /// The metrics of a stream, judged only in `[thresholds.stream.NAME]`.
-    pub const STREAM: [Metric; 7] = [
+    pub const STREAM: [Metric; 8] = [
         Metric::E2eP50,
         Metric::E2eP95,
         Metric::E2eP99,
@@ -123,9 +125,10 @@ impl Metric {
         Metric::FirstEventP95,
         Metric::Lost,
         Metric::Disconnects,
+        Metric::RttP95,
     ];
 
-    pub const ALL: [Metric; 31] = [
+    pub const ALL: [Metric; 32] = [
         Metric::P50,
         Metric::P90,
         Metric::P95,
@@ -156,6 +159,7 @@ impl Metric {
         Metric::FirstEventP95,
         Metric::Lost,
         Metric::Disconnects,
+        Metric::RttP95,
         Metric::TargetCpu,
     ];
 
@@ -192,6 +196,7 @@ impl Metric {
             Metric::FirstEventP95 => "first-event-p95",
             Metric::Lost => "lost",
             Metric::Disconnects => "disconnects",
+            Metric::RttP95 => "rtt-p95",
             Metric::TargetCpu => "target-cpu",
         }
     }

@@ -221,6 +221,7 @@ pub(crate) fn summary() -> Summary {
             point_s: 1.0,
             points,
             monitors: Vec::new(),
+            streams: Vec::new(),
         },
         monitors: Vec::new(),
         streams: Vec::new(),

@@ -1,6 +1,7 @@
 //! Streams through the reporter: each interval's stream statistics become the `streams`
-//! section of summary.json, `SSE` rows in steps.csv, a line of the text summary and judged
-//! `[thresholds.stream.NAME]` rules, and a replay of the record rebuilds them byte for byte.
+//! section of summary.json, `SSE` and `WS` rows in steps.csv, a line of the text summary and
+//! judged `[thresholds.stream.NAME]` rules, and a replay of the record rebuilds them byte for
+//! byte.
 
 mod common;
 
@@ -8,7 +9,7 @@ use std::path::Path;
 
 use common::{Ending, Owned, capacity_plan, events, run_events, sweep_load, threshold};
 use stampede_metrics::StreamStats;
-use stampede_plan::{Metric, Op, Plan, Scope, Stream, StreamKind, Template};
+use stampede_plan::{Metric, Op, Plan, Scope, Stream, StreamKind, StreamSend, Template};
 use stampede_reporter::{RECORD_FILE, Reporter, STEPS_FILE};
 
 fn plan() -> Plan {
@@ -21,18 +22,32 @@ fn plan() -> Plan {
         hold: None,
         expect_within: std::time::Duration::from_secs(5),
         pairs: true,
+        send: None,
     }];
+    plan.streams.push(Stream {
+        name: "chat".into(),
+        kind: StreamKind::WebSocket,
+        path: Template::literal("/ws"),
+        pairs: false,
+        send: Some(StreamSend {
+            every: std::time::Duration::from_secs(1),
+            body: Template::literal("hi"),
+        }),
+        ..plan.streams[0].clone()
+    });
     plan.thresholds = vec![
         threshold(Metric::Lost, Op::Eq, 0.0, Scope::Stream(0)),
         threshold(Metric::E2eP95, Op::Lt, 500.0, Scope::Stream(0)),
         threshold(Metric::Disconnects, Op::Le, 3.0, Scope::Stream(0)),
+        threshold(Metric::RttP95, Op::Lt, 500.0, Scope::Stream(1)),
+        threshold(Metric::RttP95, Op::Gt, 500.0, Scope::Stream(1)),
     ];
     plan
 }
 
 /// Every interval of step `s`: 10 events, 8 paired messages seen at 50 + s ms, one lost in
 /// the last step's intervals, a stream opened in each step's first interval and one
-/// disconnect in the second.
+/// disconnect in the second; on the WebSocket, 4 messages sent and echoed at 20 ms.
 fn with_streams(events: &mut [Owned]) {
     let mut seen_in_step = [0usize; 8];
     for event in events {
@@ -63,7 +78,17 @@ fn with_streams(events: &mut [Owned]) {
             stream.lost = 1;
             stream.expected += 1;
         }
-        snapshot.stats.streams = vec![stream];
+        let mut chat = StreamStats {
+            events: 4,
+            sent: 4,
+            opened: u64::from(n == 0),
+            ..StreamStats::default()
+        };
+        for _ in 0..4 {
+            chat.rtt.record_us(20_000);
+        }
+        snapshot.stats.streams = vec![stream, chat];
+        snapshot.streams_open = vec![10 << snapshot.step, 3];
     }
 }
 
@@ -92,7 +117,7 @@ fn stream_figures_reach_every_output_and_replay_byte_for_byte() {
     with_streams(&mut events);
     let summary = run_events(&plan, &dir, "r1", &events);
 
-    let [inbox] = summary.streams.as_slice() else {
+    let [inbox, chat] = summary.streams.as_slice() else {
         panic!("{:?}", summary.streams)
     };
     assert_eq!((inbox.name.as_str(), inbox.kind.as_str()), ("inbox", "SSE"));
@@ -121,6 +146,8 @@ fn stream_figures_reach_every_output_and_replay_byte_for_byte() {
             ("lost == 0 (stream inbox)".to_owned(), false),
             ("e2e-p95 < 500 ms (stream inbox)".to_owned(), true),
             ("disconnects <= 3 (stream inbox)".to_owned(), true),
+            ("rtt-p95 < 500 ms (stream chat)".to_owned(), true),
+            ("rtt-p95 > 500 ms (stream chat)".to_owned(), false),
         ]
     );
 
@@ -141,6 +168,46 @@ fn stream_figures_reach_every_output_and_replay_byte_for_byte() {
         "{}",
         summary.to_text()
     );
+    assert_eq!((chat.name.as_str(), chat.kind.as_str()), ("chat", "WS"));
+    assert_eq!(
+        (chat.total.sent, chat.total.events),
+        (4 * measured, 4 * measured)
+    );
+    let rtt = chat.total.rtt_ms.expect("rtt figures");
+    assert!((20.0..20.1).contains(&rtt.p95), "{rtt:?}");
+    let ws: Vec<&str> = steps.lines().filter(|l| l.contains(",WS,chat,")).collect();
+    assert_eq!(ws.len(), 3, "{steps}");
+    // 20 messages back, none lost; their round trip is the row's response time.
+    assert!(ws[0].starts_with("1,10,WS,chat,20,0,20.015,"), "{}", ws[0]);
+    assert!(
+        summary
+            .to_text()
+            .contains(", 60 sent, rtt p50 20 ms p95 20 ms, 0 lost"),
+        "{}",
+        summary.to_text()
+    );
+    // timeseries.csv: each stream's columns on the Aggregated rows, empty on request rows.
+    let series = std::fs::read_to_string(dir.join("timeseries.csv")).unwrap();
+    let header = series.lines().next().unwrap();
+    assert!(
+        header.ends_with(",Latency From,inbox Open,inbox Events/s,inbox e2e p95,inbox rtt p95,inbox Lost,chat Open,chat Events/s,chat e2e p95,chat rtt p95,chat Lost"),
+        "{header}"
+    );
+    let last = series
+        .lines()
+        .rfind(|l| l.contains(",Aggregated,"))
+        .unwrap();
+    assert!(last.ends_with(",40,10,52.031,,1,3,4,,20.015,0"), "{last}");
+    // The series keeps each stream per point, and the report draws it.
+    let points = summary.series.points.len();
+    assert_eq!(summary.series.streams.len(), points);
+    let last = summary.series.streams.last().unwrap();
+    assert_eq!((last[0].open, last[1].open, last[1].lost), (40, 3, 0));
+    assert!(last[1].rtt_p95.is_some() && last[1].e2e_p95.is_none());
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("Open streams over time"));
+    assert!(html.contains("Stream latency over time"));
+    assert!(html.contains("chat rtt p95") && html.contains("inbox e2e p95"));
     let json = std::fs::read_to_string(dir.join("summary.json")).unwrap();
     assert!(json.contains("\"streams\""));
 

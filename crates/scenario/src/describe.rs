@@ -406,6 +406,14 @@ impl Describer<'_> {
                     d(stream.expect_within)
                 ));
             }
+            if let Some(send) = &stream.send {
+                notes.push(format!(
+                    "sends {} every {}, an echo lost after {}",
+                    self.template(&send.body),
+                    d(send.every),
+                    d(stream.expect_within)
+                ));
+            }
             writeln!(
                 out,
                 "  {}  {} {}  ({})",

@@ -367,7 +367,7 @@ pub(crate) struct RequestFile {
 pub(crate) struct StreamFile {
     /// A unique name, used in results and `[thresholds.stream.NAME]`.
     pub name: Option<S<String>>,
-    /// The protocol: "sse" (server-sent events).
+    /// The protocol: "sse" (server-sent events, the default) or "websocket".
     pub kind: Option<S<String>>,
     /// Path relative to base-url; may hold ${...} variables.
     pub path: Option<S<String>>,
@@ -380,6 +380,20 @@ pub(crate) struct StreamFile {
     pub expect_within: Option<S<Dur>>,
     /// Pair users 2k and 2k+1: a `${msg_id}` one sends is expected on the other's stream.
     pub pairs: Option<S<bool>>,
+    /// WebSocket only: send a message as the stream opens and then every `every`:
+    /// { every = "1s", body = '{"id":"${msg_id}"}' }. A `${msg_id}` in the body is matched in
+    /// the echo that comes back: its round trip (`rtt-p95`), or lost after `expect-within`.
+    pub send: Option<S<StreamSendFile>>,
+}
+
+/// `send = { every = "1s", body = "..." }` on a WebSocket `[[stream]]`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct StreamSendFile {
+    /// Time between messages; the first is sent as the stream opens.
+    pub every: Option<S<Dur>>,
+    /// The message's text; may hold ${...} variables.
+    pub body: Option<S<String>>,
 }
 
 /// `check = { ... }` on a request.

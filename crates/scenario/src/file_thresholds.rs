@@ -255,10 +255,12 @@ pub(crate) struct StreamConditions {
     pub connect_p95: Option<S<ThresholdValue>>,
     /// Percentile of the time from the stream's request to its first event: "< 1s".
     pub first_event_p95: Option<S<ThresholdValue>>,
-    /// Paired messages not seen within `expect-within`: "== 0".
+    /// Paired messages (or a WebSocket's echoes) not seen within `expect-within`: "== 0".
     pub lost: Option<S<ThresholdValue>>,
     /// Streams the server or the network ended while held: "< 5".
     pub disconnects: Option<S<ThresholdValue>>,
+    /// Percentile of a WebSocket message's round trip, from its send to its echo: "< 50ms".
+    pub rtt_p95: Option<S<ThresholdValue>>,
 }
 
 impl StreamConditions {
@@ -272,6 +274,7 @@ impl StreamConditions {
             (Metric::FirstEventP95, &self.first_event_p95),
             (Metric::Lost, &self.lost),
             (Metric::Disconnects, &self.disconnects),
+            (Metric::RttP95, &self.rtt_p95),
         ]
         .into_iter()
         .filter_map(|(key, value)| value.as_ref().map(|v| (key, v)))

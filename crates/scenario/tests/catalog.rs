@@ -242,7 +242,8 @@ fn the_schema_is_draft_07_with_every_key() {
             "headers",
             "hold",
             "expect-within",
-            "pairs"
+            "pairs",
+            "send"
         ])
     );
     // `[[stage]]` is a closed table of a target and a duration.

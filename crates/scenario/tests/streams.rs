@@ -174,3 +174,74 @@ fn plan_describes_streams_with_secrets_redacted() {
     assert!(shown.contains("Authorization: <redacted>"), "{shown}");
     assert!(!shown.contains("s3cret"), "{shown}");
 }
+
+const WEBSOCKET: &str = r#"kind = "smoke"
+base-url = "builtin"
+users = 2
+duration = "10s"
+
+[[request]]
+name = "health"
+path = "/health"
+
+[[stream]]
+name = "chat"
+kind = "websocket"
+path = "/ws"
+send = { every = "500ms", body = '{"id":"${msg_id}","text":"hi"}' }
+
+[thresholds.stream.chat]
+rtt-p95 = "< 50ms"
+"#;
+
+#[test]
+fn a_websocket_stream_lowers_with_its_send_schedule_and_rtt_threshold() {
+    let plan = load(WEBSOCKET).expect("loads");
+    let stream = &plan.streams[0];
+    assert_eq!(stream.kind, StreamKind::WebSocket);
+    let send = stream.send.as_ref().expect("a send");
+    assert_eq!(send.every, Duration::from_millis(500));
+    assert!(send.body.parts().contains(&Part::Var(Var::MsgId)));
+    let rules: Vec<_> = plan
+        .thresholds
+        .iter()
+        .map(|t| (t.metric, t.scope))
+        .collect();
+    assert_eq!(rules, [(Metric::RttP95, Scope::Stream(0))]);
+    let shown = describe(&plan);
+    assert!(
+        shown.contains("  chat  websocket /ws  (hold the whole step, sends "),
+        "{shown}"
+    );
+}
+
+#[test]
+fn send_is_for_websockets_and_needs_both_keys() {
+    let cases = [
+        (
+            WEBSOCKET.replace("kind = \"websocket\"", "kind = \"sse\""),
+            "error: only a WebSocket stream sends messages",
+            "t.toml:14:8",
+        ),
+        (
+            WEBSOCKET.replace("every = \"500ms\", ", ""),
+            "error: `send` needs `every` and `body`",
+            "t.toml:14:8",
+        ),
+        (
+            WEBSOCKET.replace("every = \"500ms\"", "every = \"0s\""),
+            "error: `every` must be longer than zero",
+            "t.toml:14:18",
+        ),
+        (
+            WEBSOCKET.replace("body = ", "text = "),
+            "error: unknown key `text`",
+            "t.toml:14:27",
+        ),
+    ];
+    for (file, message, place) in cases {
+        let text = errors(&file);
+        assert!(text.contains(message), "{message}\n{text}");
+        assert!(text.contains(place), "{place}\n{text}");
+    }
+}

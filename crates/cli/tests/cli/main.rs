@@ -16,6 +16,7 @@ mod scaleout;
 mod signals;
 mod store;
 mod verdicts;
+mod websockets;
 
 use std::io::{BufRead as _, BufReader, Read as _};
 use std::path::{Path, PathBuf};

@@ -9,7 +9,6 @@ use crate::judge::facts::analyse;
 use crate::judge::streams;
 use crate::judge::thresholds::{drift_rules, evaluate};
 use crate::judge::verdict;
-use crate::live::steps_csv::STREAM_TYPE;
 use crate::store::clock::rfc3339;
 use crate::summary::stream::{StreamStep, StreamSummary};
 use crate::summary::{CheckResult, SCHEMA_VERSION, ScaleOut, Summary, TotalSummary};
@@ -124,7 +123,7 @@ impl Reporter {
             .enumerate()
             .map(|(n, name)| StreamSummary {
                 name: name.clone(),
-                kind: STREAM_TYPE.to_owned(),
+                kind: self.plan.stream_kind(n).to_owned(),
                 total: StreamFigures {
                     peak_open: steps
                         .iter()

@@ -146,6 +146,7 @@ mod tests {
             active_users: 1,
             stats,
             monitor: Vec::new(),
+            streams_open: Vec::new(),
         }
     }
 

@@ -180,6 +180,13 @@ fn add_interval(merged: &mut IntervalSnapshot, other: &IntervalSnapshot) {
     merged.stats.add(&other.stats);
     merged.active_users = merged.active_users.saturating_add(other.active_users);
     merged.warmup &= other.warmup;
+    // Each segment's streams are its own: open streams add up like active users.
+    if merged.streams_open.len() < other.streams_open.len() {
+        merged.streams_open.resize(other.streams_open.len(), 0);
+    }
+    for (open, more) in merged.streams_open.iter_mut().zip(&other.streams_open) {
+        *open = open.saturating_add(*more);
+    }
 }
 
 fn add_step_end(merged: &mut StepEnd, other: &StepEnd) {

@@ -169,6 +169,7 @@ impl Reporter {
             &plan.names,
             &plan.tags,
             &plan.monitors,
+            &plan.streams,
         )?;
         let group = group_for(plan.planned, plan.interval, plan.rows_per_interval);
         Ok(Reporter {
@@ -351,9 +352,10 @@ impl Reporter {
         let aggregate = stats.aggregate();
         let row = StepRow::of(index + 1, peak_users, "", "Aggregated", &aggregate, seconds);
         self.rows.push(row);
-        for (name, stream) in self.plan.streams.iter().zip(&stats.streams) {
+        for (n, (name, stream)) in self.plan.streams.iter().zip(&stats.streams).enumerate() {
             if stream.active() {
-                let row = StepRow::of_stream(index + 1, peak_users, name, stream, seconds);
+                let kind = self.plan.stream_kind(n);
+                let row = StepRow::of_stream(index + 1, peak_users, (kind, name), stream, seconds);
                 self.rows.push(row);
             }
         }

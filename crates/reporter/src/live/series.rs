@@ -6,10 +6,10 @@
 
 use std::time::Duration;
 
-use stampede_metrics::{IntervalSnapshot, StatsSet};
+use stampede_metrics::{IntervalSnapshot, StatsSet, StreamFigures};
 
 use crate::live::window::Window;
-use crate::summary::series::{MAX_POINTS, MonitorPoint, Series, SeriesPoint};
+use crate::summary::series::{MAX_POINTS, MonitorPoint, Series, SeriesPoint, StreamPoint};
 use stampede_metrics::Figures;
 use stampede_metrics::format::round;
 
@@ -39,6 +39,7 @@ impl SeriesBuilder {
                 point_s: round(interval.as_secs_f64() * group as f64, 3),
                 points: Vec::new(),
                 monitors: Vec::new(),
+                streams: Vec::new(),
             },
             scratch: StatsSet::new(1),
             monitors,
@@ -50,6 +51,7 @@ impl SeriesBuilder {
         for stats in &snapshot.stats.requests {
             self.scratch.requests[0].add(stats);
         }
+        self.scratch.streams.clone_from(&snapshot.stats.streams);
         let (series, monitors) = (&mut self.series, self.monitors);
         self.window
             .push(snapshot, &self.scratch, |w| add(series, w, monitors));
@@ -81,6 +83,27 @@ fn add(series: &mut Series, window: &Window, monitors: usize) {
         };
         series.monitors.push((0..monitors).map(reading).collect());
     }
+    if !window.stats.streams.is_empty() {
+        series.streams.push(stream_points(window));
+    }
+}
+
+/// Each stream over the window, as its figures give it.
+fn stream_points(window: &Window) -> Vec<StreamPoint> {
+    let seconds = window.length().as_secs_f64();
+    let streams = window.stats.streams.iter().enumerate();
+    streams
+        .map(|(index, stats)| {
+            let figures = StreamFigures::of(stats, seconds);
+            StreamPoint {
+                open: window.streams_open.get(index).copied().unwrap_or(0),
+                events_per_s: figures.events_per_s,
+                e2e_p95: figures.e2e_ms.map(|e| e.p95),
+                rtt_p95: figures.rtt_ms.map(|r| r.p95),
+                lost: figures.lost,
+            }
+        })
+        .collect()
 }
 
 fn point(window: &Window) -> SeriesPoint {

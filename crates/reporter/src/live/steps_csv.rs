@@ -120,31 +120,35 @@ impl StepRow {
     }
 }
 
-/// steps.csv's `Type` of a server-sent events stream's row.
-pub(crate) const STREAM_TYPE: &str = "SSE";
-
 impl StepRow {
-    /// A stream's row: `Type` is `SSE`; `Request Count` is events received, `Failure Count`
-    /// messages lost plus unexpected disconnects; the response times and percentiles are the
-    /// end-to-end latency of paired messages (empty when there were none); `Requests/s` is
-    /// events per second; `Connecting p95` is the stream's connect time and `Waiting p95` its
-    /// time to first event. The columns a stream has no figure for are empty.
+    /// A stream's row: `Type` is its protocol (`SSE`, `WS`); `Request Count` is events (or
+    /// messages) received, `Failure Count` messages lost plus unexpected disconnects; the
+    /// response times and percentiles are the round trip of its own messages when it sent any
+    /// (a WebSocket), else the end-to-end latency of paired messages (empty when there were
+    /// none); `Requests/s` is events per second; `Connecting p95` is the stream's connect time
+    /// and `Waiting p95` its time to first event. The columns a stream has no figure for are
+    /// empty.
     pub(crate) fn of_stream(
         number: usize,
         users: u32,
-        name: &str,
+        (kind, name): (&str, &str),
         stats: &StreamStats,
         seconds: f64,
     ) -> StepRow {
         let f = StreamFigures::of(stats, seconds);
-        let e2e = (!stats.e2e.is_empty()).then(|| LatencyMs::of(&stats.e2e));
+        let times = if stats.rtt.is_empty() {
+            &stats.e2e
+        } else {
+            &stats.rtt
+        };
+        let e2e = (!times.is_empty()).then(|| LatencyMs::of(times));
         let time =
             |pick: fn(&LatencyMs) -> f64| e2e.as_ref().map(|l| ms(pick(l))).unwrap_or_default();
         let failed = f.lost + f.disconnects;
         let mut fields = vec![
             number.to_string(),
             users.to_string(),
-            STREAM_TYPE.to_owned(),
+            kind.to_owned(),
             name.to_owned(),
             f.events.to_string(),
             failed.to_string(),
@@ -165,7 +169,7 @@ impl StepRow {
         ];
         fields.extend(QUANTILES.iter().map(|&q| {
             e2e.as_ref()
-                .map(|_| ms(quantile_ms(&stats.e2e, q)))
+                .map(|_| ms(quantile_ms(times, q)))
                 .unwrap_or_default()
         }));
         // Latency From, Successes/s, Rate Limited, Checks Passed, Checks Failed.

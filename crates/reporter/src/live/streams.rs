@@ -29,6 +29,8 @@ pub(crate) struct Streams {
     tags: Vec<String>,
     /// Monitors with columns of their own (several); 0 for the one `Target` pair.
     monitors: usize,
+    /// `[[stream]]`s, each with its columns.
+    stream_count: usize,
 }
 
 /// What every row written needs besides its window.
@@ -37,6 +39,7 @@ struct RowContext<'a> {
     names: &'a [String],
     tags: &'a [String],
     monitors: usize,
+    stream_count: usize,
 }
 
 impl Streams {
@@ -46,9 +49,10 @@ impl Streams {
         names: &[String],
         tags: &[String],
         monitors: &[String],
+        stream_names: &[String],
     ) -> Result<Streams, Error> {
         let mut timeseries = PendingFile::create(&dir.join(TIMESERIES_FILE))?;
-        timeseries::write_header(timeseries.writer(), monitors)
+        timeseries::write_header(timeseries.writer(), monitors, stream_names)
             .map_err(|err| timeseries.error(csv_io(err)))?;
         Ok(Streams {
             timeseries,
@@ -59,6 +63,7 @@ impl Streams {
             names: names.to_vec(),
             tags: tags.to_vec(),
             monitors: monitors.len(),
+            stream_count: stream_names.len(),
         })
     }
 
@@ -92,12 +97,14 @@ impl Streams {
             names,
             tags,
             monitors,
+            stream_count,
         } = self;
         let context = RowContext {
             started_unix: *started_unix,
             names,
             tags,
             monitors: *monitors,
+            stream_count: *stream_count,
         };
         window.push(snapshot, &snapshot.stats, |w| {
             if result.is_ok() {
@@ -119,12 +126,14 @@ impl Streams {
             names,
             tags,
             monitors,
+            stream_count,
         } = &mut self;
         let context = RowContext {
             started_unix: *started_unix,
             names,
             tags,
             monitors: *monitors,
+            stream_count: *stream_count,
         };
         window.flush(&mut |w| {
             if result.is_ok() {
@@ -149,8 +158,10 @@ fn write(
         names,
         tags,
         monitors,
+        stream_count,
     } = *context;
-    timeseries::write_rows(timeseries.writer(), window, started_unix, names, monitors)
+    let columns = (monitors, stream_count);
+    timeseries::write_rows(timeseries.writer(), window, started_unix, names, columns)
         .map_err(|err| timeseries.error(csv_io(err)))?;
     hlog::write_span(
         hlog.writer(),

@@ -8,19 +8,25 @@
 //! `Figures`), then the count of each outcome, then `Target CPU %` and `Target RSS MB` (the
 //! monitor's latest sample, on `Aggregated` rows only; empty without a monitor or when it could
 //! not read; with several `[[monitor]]`s, `<name> CPU %` and `<name> RSS MB` for each), then `Latency
-//! From` (`sent`, or `scheduled` where the percentiles count from the scheduled send). A request
-//! with no requests in an interval has no row there; the `Aggregated` row is always written, so
-//! an idle interval still shows. Numbers are written by `stampede_metrics::format`. With a series
-//! interval, rows merge that many engine intervals.
+//! From` (`sent`, or `scheduled` where the percentiles count from the scheduled send), then, for
+//! each `[[stream]]` (none without), `<stream> Open` (open as the row's last interval was
+//! collected), `<stream> Events/s`, `<stream> e2e p95`, `<stream> rtt p95` (ms, empty when none
+//! happened) and `<stream> Lost`, on `Aggregated` rows only, every figure from `StreamFigures`.
+//! A request with no requests in an interval has no row there; the `Aggregated` row is always
+//! written, so an idle interval still shows. Numbers are written by `stampede_metrics::format`.
+//! With a series interval, rows merge that many engine intervals.
 
 use std::io::Write;
 
 use crate::live::window::Window;
 use crate::render::escape::csv_text;
 use stampede_metrics::format::{ms, trim};
-use stampede_metrics::{Figures, MonitorSample, Outcome, RequestStats};
+use stampede_metrics::{Figures, MonitorSample, Outcome, RequestStats, StreamFigures};
 
-pub(crate) fn header(monitors: &[String]) -> Vec<String> {
+/// The columns each stream adds, after its name.
+const STREAM_COLUMNS: [&str; 5] = ["Open", "Events/s", "e2e p95", "rtt p95", "Lost"];
+
+pub(crate) fn header(monitors: &[String], streams: &[String]) -> Vec<String> {
     let mut header: Vec<String> = [
         "Timestamp",
         "Offset",
@@ -44,23 +50,31 @@ pub(crate) fn header(monitors: &[String]) -> Vec<String> {
         header.extend([format!("{name} CPU %"), format!("{name} RSS MB")]);
     }
     header.push("Latency From".to_owned());
+    for name in streams {
+        header.extend(STREAM_COLUMNS.iter().map(|c| format!("{name} {c}")));
+    }
     header
 }
 
-pub(crate) fn write_header(out: &mut impl Write, monitors: &[String]) -> csv::Result<()> {
+pub(crate) fn write_header(
+    out: &mut impl Write,
+    monitors: &[String],
+    streams: &[String],
+) -> csv::Result<()> {
     let mut writer = csv::Writer::from_writer(out);
-    writer.write_record(header(monitors))?;
+    writer.write_record(header(monitors, streams))?;
     writer.flush()?;
     Ok(())
 }
 
-/// Writes the rows of one window. `started_unix` is the run's start in Unix seconds.
+/// Writes the rows of one window. `started_unix` is the run's start in Unix seconds;
+/// `(monitors, streams)` count the column groups after the outcomes.
 pub(crate) fn write_rows(
     out: &mut impl Write,
     window: &Window,
     started_unix: f64,
     names: &[String],
-    monitors: usize,
+    (monitors, streams): (usize, usize),
 ) -> csv::Result<()> {
     let mut writer = csv::Writer::from_writer(out);
     let offset = window.start.as_secs_f64();
@@ -104,6 +118,13 @@ pub(crate) fn write_rows(
             fields.extend(target(sample.filter(|_| aggregated)));
         }
         fields.push(latency_from(&figures).to_owned());
+        for index in 0..streams {
+            if aggregated {
+                fields.extend(stream_fields(window, index, seconds));
+            } else {
+                fields.extend(std::iter::repeat_n(String::new(), STREAM_COLUMNS.len()));
+            }
+        }
         writer.write_record(&fields)
     };
     for (name, stats) in names.iter().zip(&window.stats.requests) {
@@ -114,6 +135,24 @@ pub(crate) fn write_rows(
     row("Aggregated", &window.stats.aggregate(), true)?;
     writer.flush()?;
     Ok(())
+}
+
+/// Stream `index`'s columns over `window`.
+fn stream_fields(window: &Window, index: usize, seconds: f64) -> [String; 5] {
+    let figures = window
+        .stats
+        .streams
+        .get(index)
+        .map(|stats| StreamFigures::of(stats, seconds))
+        .unwrap_or_default();
+    let open = window.streams_open.get(index).copied().unwrap_or(0);
+    [
+        open.to_string(),
+        trim(figures.events_per_s, 3),
+        figures.e2e_ms.map(|e| ms(e.p95)).unwrap_or_default(),
+        figures.rtt_ms.map(|r| ms(r.p95)).unwrap_or_default(),
+        figures.lost.to_string(),
+    ]
 }
 
 /// `sent` or `scheduled`: what a row's latency counts from.
@@ -147,6 +186,7 @@ mod tests {
             active_users: 4,
             stats,
             monitor: Vec::new(),
+            streams_open: Vec::new(),
         }
     }
 
@@ -180,11 +220,11 @@ mod tests {
             },
         ];
         let mut out = Vec::new();
-        write_header(&mut out, &[]).unwrap();
+        write_header(&mut out, &[], &[]).unwrap();
         let mut window = Window::new(1);
         for snap in &snaps {
             window.push(snap, &snap.stats, |w| {
-                write_rows(&mut out, w, 1_700_000_000.5, &names, 0).unwrap()
+                write_rows(&mut out, w, 1_700_000_000.5, &names, (0, 0)).unwrap()
             });
         }
         let want = "\
@@ -221,10 +261,10 @@ Timestamp,Offset,Step,Warmup,Active Users,Name,Requests/s,Failures/s,p50,p95,p99
         };
         let monitors = ["api".to_owned(), "redis".to_owned(), "worker".to_owned()];
         let mut out = Vec::new();
-        write_header(&mut out, &monitors).unwrap();
+        write_header(&mut out, &monitors, &[]).unwrap();
         let mut window = Window::new(1);
         window.push(&snap, &snap.stats, |w| {
-            write_rows(&mut out, w, 1_700_000_000.0, &names, monitors.len()).unwrap()
+            write_rows(&mut out, w, 1_700_000_000.0, &names, (monitors.len(), 0)).unwrap()
         });
         let text = String::from_utf8(out).unwrap();
         let lines: Vec<&str> = text.lines().collect();

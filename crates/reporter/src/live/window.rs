@@ -17,6 +17,8 @@ pub(crate) struct Window {
     pub(crate) end: Duration,
     /// Users active at the end of the window.
     pub(crate) users: u32,
+    /// Each stream's open count at the end of the window.
+    pub(crate) streams_open: Vec<u32>,
     pub(crate) stats: StatsSet,
     /// The latest sample of the first watched process taken in the window.
     pub(crate) monitor: Option<MonitorSample>,
@@ -34,6 +36,7 @@ impl Window {
             start: Duration::ZERO,
             end: Duration::ZERO,
             users: 0,
+            streams_open: Vec::new(),
             stats: StatsSet::default(),
             monitor: None,
             samples: Vec::new(),
@@ -62,6 +65,7 @@ impl Window {
         }
         self.end = snapshot.start + snapshot.length;
         self.users = snapshot.active_users;
+        self.streams_open.clone_from(&snapshot.streams_open);
         self.stats.add(stats);
         if let Some(sample) = snapshot.monitor.iter().find(|s| s.source == 0) {
             self.monitor = Some(*sample);
@@ -129,6 +133,7 @@ mod tests {
                     active_users: 1,
                     stats,
                     monitor: Vec::new(),
+                    streams_open: Vec::new(),
                 };
                 // A window's intervals are contiguous, so its length counts them; the phase check
                 // is that a change of phase always closed the window before.
@@ -152,6 +157,7 @@ mod tests {
             active_users: 10 + seq as u32,
             stats,
             monitor: Vec::new(),
+            streams_open: Vec::new(),
         }
     }
 

@@ -36,8 +36,22 @@ fn stream_line(stream: &StreamSummary) -> String {
     } else {
         String::new()
     };
+    // A WebSocket's own messages: how many went out, their round trip, the echoes lost.
+    let sent = if f.sent > 0 {
+        let rtt = f.rtt_ms.map_or(String::new(), |r| {
+            format!(", rtt p50 {} ms p95 {} ms", short(r.p50), short(r.p95))
+        });
+        let lost = if f.expected == 0 {
+            format!(", {} lost", grouped(f.lost))
+        } else {
+            String::new()
+        };
+        format!(", {} sent{rtt}{lost}", grouped(f.sent))
+    } else {
+        String::new()
+    };
     format!(
-        "stream {} ({}): peak {} open, {} opened, {} failed to open, {} events ({}/s){}{}{}{}, {} disconnects, {} reconnects\n",
+        "stream {} ({}): peak {} open, {} opened, {} failed to open, {} events ({}/s){}{}{}{}{}, {} disconnects, {} reconnects\n",
         stream.name,
         stream.kind,
         grouped(u64::from(f.peak_open)),
@@ -49,6 +63,7 @@ fn stream_line(stream: &StreamSummary) -> String {
         p95("first event", f.first_event_ms),
         e2e,
         lost,
+        sent,
         grouped(f.disconnects),
         grouped(f.reconnects),
     )

@@ -206,6 +206,7 @@ mod tests {
                 active_users: 1,
                 stats,
                 monitor: Vec::new(),
+                streams_open: Vec::new(),
             };
             let span = (snap.start, snap.length);
             write_span(&mut out, &mut serializer, span, &snap.stats.requests, &tags).unwrap();

@@ -287,6 +287,7 @@ mod tests {
             active_users: 3,
             stats,
             monitor: Vec::new(),
+            streams_open: Vec::new(),
         }
     }
 

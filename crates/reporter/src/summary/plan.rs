@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use stampede_plan::{Condition, Drift, Kind, Load, Metric, Plan, Threshold};
+use stampede_plan::{Condition, Drift, Kind, Load, Metric, Plan, StreamKind, Threshold};
 
 use crate::summary::words;
 
@@ -49,9 +49,20 @@ pub struct PlanFacts {
     /// The plan's `[[stream]]`s by name, in order; absent from records of plans without.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub streams: Vec<String>,
+    /// Each stream's protocol as steps.csv's `Type` writes it (`SSE`, `WS`); absent from
+    /// records written before WebSockets, whose streams are all `SSE`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stream_kinds: Vec<String>,
 }
 
 impl PlanFacts {
+    /// Stream `index`'s protocol, as steps.csv's `Type` writes it.
+    pub fn stream_kind(&self, index: usize) -> &str {
+        self.stream_kinds
+            .get(index)
+            .map_or(StreamKind::Sse.label(), String::as_str)
+    }
+
     pub fn of(plan: &Plan) -> PlanFacts {
         let names: Vec<String> = plan.requests.iter().map(|r| r.name.clone()).collect();
         // The burst is the step that fires a burst; failing that, the step with the most users
@@ -122,6 +133,11 @@ impl PlanFacts {
             planned: plan.total_duration(),
             interval: plan.interval,
             streams: plan.streams.iter().map(|s| s.name.clone()).collect(),
+            stream_kinds: plan
+                .streams
+                .iter()
+                .map(|s| s.kind.label().to_owned())
+                .collect(),
         }
     }
 }

@@ -16,6 +16,23 @@ pub struct Series {
     /// `rss_mb`, and then this is empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub monitors: Vec<Vec<MonitorPoint>>,
+    /// With `[[stream]]`s: per point (parallel to `points`), each stream's figures in plan
+    /// order; empty without streams.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub streams: Vec<Vec<StreamPoint>>,
+}
+
+/// One stream over a point, from its `StreamFigures`: open at the point's end, events per
+/// second, the end-to-end and round-trip p95 in ms (absent when none happened), and lost.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StreamPoint {
+    pub open: u32,
+    pub events_per_s: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e2e_p95: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rtt_p95: Option<f64>,
+    pub lost: u64,
 }
 
 /// One monitor's reading at the end of a point; `None` where it could not read.

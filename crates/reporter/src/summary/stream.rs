@@ -8,7 +8,7 @@ use stampede_metrics::StreamFigures;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StreamSummary {
     pub name: String,
-    /// The protocol, as steps.csv's `Type` column writes it: `SSE`.
+    /// The protocol, as steps.csv's `Type` column writes it: `SSE` or `WS`.
     pub kind: String,
     /// Over every step.
     #[serde(flatten)]

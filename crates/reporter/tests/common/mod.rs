@@ -246,6 +246,7 @@ pub fn events(plan: &Plan, load: Load_, ending: Ending) -> Vec<Owned> {
                 active_users: step.load.max_users(),
                 stats,
                 monitor: Vec::new(),
+                streams_open: Vec::new(),
             }));
             seq += 1;
             elapsed = offsets[index] + Duration::from_secs(second as u64 + 1);

@@ -1,13 +1,13 @@
 //! `[[stream]]` → [`Stream`]: names, kinds, paths and headers as requests have them, holds,
-//! `expect-within` and `pairs`, each problem at its place.
+//! `expect-within`, `pairs` and a WebSocket's `send`, each problem at its place.
 
 use std::time::Duration;
 
-use stampede_plan::{Load, Plan, Stream, StreamKind, Template};
+use stampede_plan::{Load, Plan, Stream, StreamKind, StreamSend, Template};
 
 use super::checks;
 use super::{Defaults, Lowerer};
-use crate::file::{Common, StreamFile};
+use crate::file::{Common, StreamFile, StreamSendFile};
 use crate::spanned::Spanned;
 
 /// Streams a scenario may declare: each keeps its own histograms in every interval.
@@ -55,6 +55,10 @@ impl Lowerer<'_> {
                 }
                 paired_at = Some(pairs_span.clone());
             }
+            let send = file
+                .send
+                .as_ref()
+                .and_then(|send| self.stream_send(send, kind));
             streams.push(Stream {
                 name,
                 kind,
@@ -63,6 +67,7 @@ impl Lowerer<'_> {
                 hold,
                 expect_within,
                 pairs,
+                send,
             });
         }
         streams
@@ -98,22 +103,47 @@ impl Lowerer<'_> {
         }
     }
 
-    /// `kind`: "sse", the default; anything else is reported.
+    /// `kind`: "sse", the default, or "websocket"; anything else is reported.
     fn stream_kind(&mut self, kind: Option<&Spanned<String>>) -> StreamKind {
         match kind {
-            Some(kind) if kind.value == "websocket" => self.sink.hint(
-                kind.span.clone(),
-                "`kind = \"websocket\"` streams are not supported yet",
-                "kind = \"sse\"",
-            ),
+            Some(kind) if kind.value == "websocket" => return StreamKind::WebSocket,
             Some(kind) if kind.value != "sse" => self.sink.hint(
                 kind.span.clone(),
                 format!("`{}` is not a stream kind", kind.value),
-                "kind = \"sse\"",
+                "kind = \"sse\" or kind = \"websocket\"",
             ),
             _ => {}
         }
         StreamKind::Sse
+    }
+
+    /// `send`: a WebSocket's messages, both keys required.
+    fn stream_send(
+        &mut self,
+        send: &Spanned<StreamSendFile>,
+        kind: StreamKind,
+    ) -> Option<StreamSend> {
+        if kind != StreamKind::WebSocket {
+            self.sink.hint(
+                send.span.clone(),
+                "only a WebSocket stream sends messages",
+                "kind = \"websocket\"",
+            );
+            return None;
+        }
+        let example = "send = { every = \"1s\", body = '{\"id\":\"${msg_id}\"}' }";
+        let (Some(every), Some(body)) = (&send.every, &send.body) else {
+            self.sink.hint(
+                send.span.clone(),
+                "`send` needs `every` and `body`",
+                example,
+            );
+            return None;
+        };
+        Some(StreamSend {
+            every: self.positive(every, "every"),
+            body: self.template(body),
+        })
     }
 
     /// `path`, templated; required, and starting with `/`.

@@ -1,6 +1,6 @@
 //! The report's charts: latency, throughput and users over time with steps, warm-ups and
-//! cooldowns shaded, the watched processes' CPU and memory over time, and per kind the load
-//! curves (knee, elbow) or a soak's trend lines.
+//! cooldowns shaded, the watched processes' CPU and memory over time, open streams and their
+//! latency over time, and per kind the load curves (knee, elbow) or a soak's trend lines.
 
 use std::fmt::Write;
 
@@ -8,7 +8,7 @@ use super::escape;
 use super::svg::{Chart, Line, NARROW, Shade};
 use crate::summary::Summary;
 use crate::summary::analysis::{CurvePoint, Drift, Elbow, Knee};
-use crate::summary::series::SeriesPoint;
+use crate::summary::series::{SeriesPoint, StreamPoint};
 use stampede_metrics::format::{self, percent, short, trim};
 use stampede_plan::Metric;
 
@@ -159,6 +159,48 @@ pub(super) fn over_time(out: &mut String, s: &Summary) {
         trim(s.series.point_s, 3)
     );
     monitor_charts(out, s);
+    stream_charts(out, s);
+}
+
+/// Open streams and their latency (end-to-end p95, and a WebSocket's round-trip p95) over
+/// time, a line per stream (and per figure), from the series' stream points.
+fn stream_charts(out: &mut String, s: &Summary) {
+    if s.series.streams.is_empty() {
+        return;
+    }
+    let (mut open, unit) = time_chart(s, "Open streams over time", "open streams");
+    let (mut latency, _) = time_chart(s, "Stream latency over time", "p95 (ms)");
+    let colours = MONITORS.iter().cycle();
+    for (n, (stream, colour)) in s.streams.iter().zip(colours).enumerate() {
+        let pick = |name: &str, colour: &'static str, y: fn(&StreamPoint) -> Option<f64>| {
+            let points = s
+                .series
+                .points
+                .iter()
+                .zip(&s.series.streams)
+                .filter_map(|(p, streams)| Some((at(p, unit), y(streams.get(n)?)?)))
+                .collect::<Vec<_>>();
+            let mut line = Line::new(name, colour, points);
+            line.gap = Some(s.series.point_s * 1.5 / unit);
+            line
+        };
+        open.lines
+            .push(pick(&stream.name, colour, |p| Some(f64::from(p.open))));
+        let e2e = pick(&format!("{} e2e p95", stream.name), colour, |p| p.e2e_p95);
+        let mut rtt = pick(&format!("{} rtt p95", stream.name), colour, |p| p.rtt_p95);
+        rtt.dashed = true;
+        latency
+            .lines
+            .extend([e2e, rtt].into_iter().filter(|l| !l.points.is_empty()));
+    }
+    let _ = writeln!(out, "<figure>{}</figure>", open.render());
+    if !latency.lines.is_empty() {
+        let _ = writeln!(
+            out,
+            "<figure>{}<figcaption>End-to-end latency of paired messages (sender's send to              arrival on the partner's stream) and round trip of a WebSocket's own messages              (send to echo), p95 per point; no point where none arrived.</figcaption></figure>",
+            latency.render()
+        );
+    }
 }
 
 /// One monitor's reading at a point: CPU in percent of a core, RSS in MB.
