@@ -51,14 +51,16 @@ impl SeriesBuilder {
             self.scratch.requests[0].add(stats);
         }
         let (series, monitors) = (&mut self.series, self.monitors);
-        self.window
-            .push(snapshot, &self.scratch, |w| add(series, w, monitors));
+        self.window.push(snapshot, &self.scratch, |w, stats| {
+            add(series, w, stats, monitors)
+        });
     }
 
     /// Closes the last, possibly partial, point.
     pub(crate) fn flush(&mut self) {
         let (series, monitors) = (&mut self.series, self.monitors);
-        self.window.flush(&mut |w| add(series, w, monitors));
+        self.window
+            .flush(&mut |w, stats| add(series, w, stats, monitors));
     }
 
     pub(crate) fn series(&self) -> &Series {
@@ -67,8 +69,8 @@ impl SeriesBuilder {
 }
 
 /// One point, and with several monitors each one's reading, so both lists stay parallel.
-fn add(series: &mut Series, window: &Window, monitors: usize) {
-    series.points.push(point(window));
+fn add(series: &mut Series, window: &Window, stats: &StatsSet, monitors: usize) {
+    series.points.push(point(window, stats));
     if monitors > 0 {
         let reading = |n: usize| {
             let sample = window.samples.get(n).copied().flatten();
@@ -83,9 +85,9 @@ fn add(series: &mut Series, window: &Window, monitors: usize) {
     }
 }
 
-fn point(window: &Window) -> SeriesPoint {
+fn point(window: &Window, stats: &StatsSet) -> SeriesPoint {
     let seconds = window.length().as_secs_f64();
-    let figures = Figures::of(&window.stats.requests[0], seconds);
+    let figures = Figures::of(&stats.requests[0], seconds);
     SeriesPoint {
         offset_s: round(window.start.as_secs_f64(), 3),
         length_s: round(seconds, 3),

@@ -18,7 +18,7 @@ use std::io::Write;
 use crate::live::window::Window;
 use crate::render::escape::csv_text;
 use stampede_metrics::format::{ms, trim};
-use stampede_metrics::{Figures, MonitorSample, Outcome, RequestStats};
+use stampede_metrics::{Figures, MonitorSample, Outcome, RequestStats, StatsSet};
 
 pub(crate) fn header(monitors: &[String]) -> Vec<String> {
     let mut header: Vec<String> = [
@@ -57,7 +57,7 @@ pub(crate) fn write_header(out: &mut impl Write, monitors: &[String]) -> csv::Re
 /// Writes the rows of one window. `started_unix` is the run's start in Unix seconds.
 pub(crate) fn write_rows(
     out: &mut impl Write,
-    window: &Window,
+    (window, stats): (&Window, &StatsSet),
     started_unix: f64,
     names: &[String],
     monitors: usize,
@@ -106,12 +106,12 @@ pub(crate) fn write_rows(
         fields.push(latency_from(&figures).to_owned());
         writer.write_record(&fields)
     };
-    for (name, stats) in names.iter().zip(&window.stats.requests) {
-        if stats.requests() > 0 {
-            row(name, stats, false)?;
+    for (name, request) in names.iter().zip(&stats.requests) {
+        if request.requests() > 0 {
+            row(name, request, false)?;
         }
     }
-    row("Aggregated", &window.stats.aggregate(), true)?;
+    row("Aggregated", &stats.aggregate(), true)?;
     writer.flush()?;
     Ok(())
 }
@@ -127,7 +127,7 @@ pub(crate) fn latency_from(figures: &Figures) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stampede_metrics::{IntervalSnapshot, StatsSet};
+    use stampede_metrics::IntervalSnapshot;
     use std::time::Duration;
 
     fn snapshot(
@@ -183,8 +183,8 @@ mod tests {
         write_header(&mut out, &[]).unwrap();
         let mut window = Window::new(1);
         for snap in &snaps {
-            window.push(snap, &snap.stats, |w| {
-                write_rows(&mut out, w, 1_700_000_000.5, &names, 0).unwrap()
+            window.push(snap, &snap.stats, |w, stats| {
+                write_rows(&mut out, (w, stats), 1_700_000_000.5, &names, 0).unwrap()
             });
         }
         let want = "\
@@ -223,8 +223,15 @@ Timestamp,Offset,Step,Warmup,Active Users,Name,Requests/s,Failures/s,p50,p95,p99
         let mut out = Vec::new();
         write_header(&mut out, &monitors).unwrap();
         let mut window = Window::new(1);
-        window.push(&snap, &snap.stats, |w| {
-            write_rows(&mut out, w, 1_700_000_000.0, &names, monitors.len()).unwrap()
+        window.push(&snap, &snap.stats, |w, stats| {
+            write_rows(
+                &mut out,
+                (w, stats),
+                1_700_000_000.0,
+                &names,
+                monitors.len(),
+            )
+            .unwrap()
         });
         let text = String::from_utf8(out).unwrap();
         let lines: Vec<&str> = text.lines().collect();
