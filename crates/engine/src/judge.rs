@@ -41,7 +41,8 @@ pub(crate) struct Judge {
     stop_when: Vec<(Metric, Condition)>,
     watched: Vec<Vec<Watched>>,
     sources: Vec<String>,
-    /// The measured intervals of each step that has not ended yet, for `stop-when`.
+    /// The measured intervals of each step that has not ended yet, for `stop-when` (none
+    /// without one).
     steps: Vec<(usize, StatsSet)>,
 }
 
@@ -84,13 +85,17 @@ impl Judge {
         if snapshot.warmup {
             return alerts;
         }
-        match self
-            .steps
-            .iter_mut()
-            .find(|(step, _)| *step == snapshot.step)
-        {
-            Some((_, total)) => total.add(&snapshot.stats),
-            None => self.steps.push((snapshot.step, snapshot.stats.clone())),
+        // A step's total is a copy of every request name's histograms: kept only for a
+        // `stop-when` to read.
+        if !self.stop_when.is_empty() {
+            match self
+                .steps
+                .iter_mut()
+                .find(|(step, _)| *step == snapshot.step)
+            {
+                Some((_, total)) => total.add(&snapshot.stats),
+                None => self.steps.push((snapshot.step, snapshot.stats.clone())),
+            }
         }
         for rule in &mut self.windowed {
             if let Some(alert) = rule.push(snapshot, at) {

@@ -269,14 +269,16 @@ pub async fn run_watched(
             }
             for item in ready.drain(..) {
                 let alerts = match item {
-                    Ready::Interval(mut snapshot) => {
+                    Ready::Interval(mut snapshot, home) => {
                         let end = snapshot.start + snapshot.length;
                         if let Some(probe) = probe.as_deref_mut() {
                             let sampled = tokio::time::timeout(PROBE_WAIT, probe.sample(end));
                             snapshot.monitor = sampled.await.unwrap_or_default();
                         }
                         on_event(&Event::Interval(&snapshot));
-                        judge.interval(&snapshot)
+                        let alerts = judge.interval(&snapshot);
+                        collect::give_back(&home, snapshot.stats);
+                        alerts
                     }
                     Ready::StepEnded(mut end) => {
                         end.peak_users = gauge.peak(end.index);

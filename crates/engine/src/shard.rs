@@ -431,6 +431,7 @@ fn send_interval(
         active_users,
         warmup,
         measured,
+        home: shard.work.home(),
     };
     let _ = tx.send(ShardMsg::Interval { step, slot, part });
 }
