@@ -24,11 +24,23 @@ const V2_COMPRESSED_COOKIE: u32 = 0x1c84_9314;
 const HIGHEST_AT: std::ops::Range<usize> = 24..32;
 
 /// A V2 deflate serializer whose output depends on the recorded values only. Usable wherever
-/// HdrHistogram takes a [`Serializer`] (the interval log writer).
-#[derive(Default)]
+/// HdrHistogram takes a [`Serializer`] (the interval log writer). Keep one: it reuses its
+/// buffers and its compressor, whose state alone is a few hundred kilobytes to allocate.
 pub struct CanonicalSerializer {
     v2: V2Serializer,
     plain: Vec<u8>,
+    /// Compresses into its own buffer; a fresh stream is started for every histogram.
+    zlib: ZlibEncoder<Vec<u8>>,
+}
+
+impl Default for CanonicalSerializer {
+    fn default() -> Self {
+        CanonicalSerializer {
+            v2: V2Serializer::new(),
+            plain: Vec::new(),
+            zlib: ZlibEncoder::new(Vec::new(), Compression::default()),
+        }
+    }
 }
 
 impl CanonicalSerializer {
@@ -53,16 +65,22 @@ impl Serializer for CanonicalSerializer {
             highest.copy_from_slice(&LATENCY_MAX_US.to_be_bytes());
         }
         // The same framing and compression as hdrhistogram's V2DeflateSerializer.
-        let mut out = Vec::with_capacity(self.plain.len() / 2 + 8);
+        let out = self.zlib.get_mut();
+        out.clear();
         out.extend_from_slice(&V2_COMPRESSED_COOKIE.to_be_bytes());
         out.extend_from_slice(&[0; 4]);
-        let mut compressor = ZlibEncoder::new(&mut out, Compression::default());
-        compressor.write_all(&self.plain)?;
-        compressor.finish()?;
+        self.zlib.write_all(&self.plain)?;
+        self.zlib.try_finish()?;
+        let out = self.zlib.get_mut();
         let length = u32::try_from(out.len() - 8).unwrap_or(u32::MAX);
         out[4..8].copy_from_slice(&length.to_be_bytes());
-        writer.write_all(&out)?;
-        Ok(out.len())
+        writer.write_all(out)?;
+        let written = out.len();
+        // A fresh stream for the next histogram, into the same buffer: the first reset hands
+        // the buffer back, the second finishes the placeholder's (empty) stream and puts it in.
+        let buffer = self.zlib.reset(Vec::new())?;
+        self.zlib.reset(buffer)?;
+        Ok(written)
     }
 }
 
@@ -77,13 +95,17 @@ mod tests {
         for us in 0..3000 {
             fixed.record(40 + us * 37).unwrap();
         }
-        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
-        CanonicalSerializer::new()
-            .serialize(&fixed, &mut ours)
-            .unwrap();
-        V2DeflateSerializer::new()
-            .serialize(&fixed, &mut theirs)
-            .unwrap();
-        assert_eq!(ours, theirs);
+        let mut small = Histogram::<u64>::new_with_bounds(1, LATENCY_MAX_US, 2).unwrap();
+        small.record(1_234).unwrap();
+        // One serializer for all, as the interval log keeps one: each encoding stands alone.
+        let mut serializer = CanonicalSerializer::new();
+        for histogram in [&fixed, &small, &fixed] {
+            let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+            serializer.serialize(histogram, &mut ours).unwrap();
+            V2DeflateSerializer::new()
+                .serialize(histogram, &mut theirs)
+                .unwrap();
+            assert_eq!(ours, theirs);
+        }
     }
 }

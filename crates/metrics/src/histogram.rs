@@ -2,6 +2,7 @@
 //! largest value seen, so a request name that is never or rarely used costs (next to) nothing.
 //! Merging stays exact: every histogram of the same precision maps a value to the same index.
 
+use std::cell::RefCell;
 use std::sync::OnceLock;
 
 use base64::Engine as _;
@@ -69,14 +70,26 @@ impl Latency {
     }
 
     fn record_n(&mut self, us: u64, count: u64) {
-        let digits = self.digits;
-        let histogram = self.histogram.get_or_insert_with(|| blank(digits));
         let us = us.clamp(1, LATENCY_MAX_US);
-        // Growing to at most an hour always fits a usize; were it ever refused, the value is
-        // still counted, at the top of the current range.
+        let histogram = self.covering(us);
+        // Covered above; were it ever refused, the value is still counted, at the top.
         if histogram.record_n(us, count).is_err() {
             histogram.saturating_record_n(us, count);
         }
+    }
+
+    /// The histogram, made or grown to cover `us`. Growing is done here rather than by
+    /// hdrhistogram's own resize, which lets the counts' capacity double past what they need.
+    fn covering(&mut self, us: u64) -> &mut Histogram<u64> {
+        let digits = self.digits;
+        let histogram = self.histogram.get_or_insert_with(|| sized(digits, us));
+        if us > histogram.high() {
+            let mut bigger = sized(digits, us);
+            // Every value fits the larger range, so adding cannot fail.
+            let _ = bigger.add(&*histogram);
+            *histogram = bigger;
+        }
+        histogram
     }
 
     /// Adds every count of `other` into `self`. Exact: a value has the same index in every
@@ -87,8 +100,8 @@ impl Latency {
         };
         match &mut self.histogram {
             None if other.digits == self.digits => self.histogram = Some(theirs.clone()),
-            mine => {
-                let mine = mine.get_or_insert_with(|| blank(self.digits));
+            _ => {
+                let mine = self.covering(theirs.max());
                 if mine.add(theirs).is_err() {
                     for value in theirs.iter_recorded() {
                         mine.saturating_record_n(value.value_iterated_to(), value.count_at_value());
@@ -133,7 +146,7 @@ impl Latency {
         static EMPTY: [OnceLock<Histogram<u64>>; 3] = [const { OnceLock::new() }; 3];
         match &self.histogram {
             Some(histogram) => histogram,
-            None => EMPTY[usize::from(self.digits - 1)].get_or_init(|| blank(self.digits)),
+            None => EMPTY[usize::from(self.digits - 1)].get_or_init(|| sized(self.digits, 2)),
         }
     }
 
@@ -150,18 +163,31 @@ impl Latency {
     /// The histogram's canonical encoding (see [`crate::encoding`]): empty when nothing was
     /// recorded.
     pub fn encode(&self) -> std::io::Result<Vec<u8>> {
+        thread_local! {
+            /// One per thread: a serializer's compressor is costly to make for each histogram.
+            static SERIALIZER: RefCell<CanonicalSerializer> = RefCell::new(CanonicalSerializer::new());
+        }
         let mut bytes = Vec::new();
         if let Some(histogram) = self.histogram.as_ref().filter(|h| !h.is_empty()) {
-            CanonicalSerializer::new().serialize(histogram, &mut bytes)?;
+            SERIALIZER.with_borrow_mut(|serializer| serializer.serialize(histogram, &mut bytes))?;
         }
         Ok(bytes)
     }
 }
 
-/// An empty histogram that grows as values come, from the smallest size of its precision.
-fn blank(digits: u8) -> Histogram<u64> {
-    // One and two are valid bounds and the digits are 1 to 3, so this cannot fail.
-    Histogram::new(digits).expect("the smallest auto-resizing histogram is valid")
+/// An empty histogram just large enough for `us`, the smallest of its precision at least.
+fn sized(digits: u8, us: u64) -> Histogram<u64> {
+    // Counts cover up to a power of two (at least the 1 us steps of the first bucket), so the
+    // histogram's highest trackable value is stated as the top of what they cover: no value
+    // they can hold makes `covering` grow them again.
+    let first = (2 * 10u64.pow(u32::from(digits))).next_power_of_two();
+    let high = (us.max(first - 1) + 1).next_power_of_two() - 1;
+    // The bounds are 1 and at least 255, and the digits 1 to 3, so this cannot fail.
+    let mut histogram = Histogram::new_with_bounds(1, high, digits)
+        .expect("a histogram from 1 to at least 2 is valid");
+    // Were a value ever to get past `covering`, the histogram grows rather than refuses it.
+    histogram.auto(true);
+    histogram
 }
 
 /// In the run record a histogram is one string: its HdrHistogram V2 deflate encoding in base64,
