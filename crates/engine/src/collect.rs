@@ -9,12 +9,17 @@
 //! first message to its end, an interval's only until every shard has sent it, and a slot's
 //! bounds travel with the shards' messages instead of being precomputed.
 //!
+//! Statistics go back where they came from: a shard's part, once added into another or emitted
+//! and read, is cleared and returned to its shard ([`give_back`]), which fills it again in a
+//! later interval. Interval histograms are then allocated once per shard, not once per interval.
+//!
 //! An interval can have two parts. With warm-up by count, a shard's first requests of a step
 //! go to a warm-up part; the collector emits the warm-up part of a slot as a snapshot marked
 //! `warmup` and the measured part as another, so every listener leaves the warm-up out exactly
 //! as it leaves out a warm-up by time.
 
 use std::collections::BTreeMap;
+use std::sync::mpsc::Sender;
 use std::time::Duration;
 
 use stampede_metrics::{IntervalSnapshot, StatsSet, StepEnd, StepInfo};
@@ -31,6 +36,23 @@ pub(crate) struct Part {
     pub(crate) warmup: Option<StatsSet>,
     /// The measured part: `None` while the shard is still warming up.
     pub(crate) measured: Option<StatsSet>,
+    /// Where the shard takes statistics back.
+    pub(crate) home: Home,
+}
+
+/// The way back to the shard a set of statistics came from.
+pub(crate) type Home = Sender<StatsSet>;
+
+/// Statistics and the shard they go back to.
+pub(crate) struct Homed {
+    pub(crate) stats: StatsSet,
+    pub(crate) home: Home,
+}
+
+/// Clears `stats` and hands it back to its shard (a shard that has ended just drops it).
+pub(crate) fn give_back(home: &Home, mut stats: StatsSet) {
+    stats.clear();
+    let _ = home.send(stats);
 }
 
 /// One slot being merged.
@@ -38,8 +60,8 @@ struct Pending {
     shards: usize,
     bounds: Slot,
     active_users: u32,
-    warmup: Option<StatsSet>,
-    measured: Option<StatsSet>,
+    warmup: Option<Homed>,
+    measured: Option<Homed>,
 }
 
 /// One step being collected.
@@ -64,7 +86,8 @@ pub(crate) struct Collector<'a> {
 
 /// What the collector has ready to emit.
 pub(crate) enum Ready {
-    Interval(IntervalSnapshot),
+    /// A merged interval, and the shard its statistics go back to once read.
+    Interval(IntervalSnapshot, Home),
     /// A step every shard has finished; its peak users are filled in by the caller.
     StepEnded(StepEnd),
 }
@@ -142,8 +165,8 @@ impl<'a> Collector<'a> {
         });
         entry.shards += 1;
         entry.active_users += part.active_users;
-        merge(&mut entry.warmup, part.warmup);
-        merge(&mut entry.measured, part.measured);
+        merge(&mut entry.warmup, part.warmup, &part.home);
+        merge(&mut entry.measured, part.measured, &part.home);
         self.flush(step, false, out);
     }
 
@@ -202,35 +225,48 @@ impl<'a> Collector<'a> {
             if bounds.warmup {
                 // A warm-up by time: the whole slot is warm-up, however the shards split it.
                 let mut all = slot.warmup;
-                merge(&mut all, slot.measured);
-                parts.extend(all.map(|stats| (true, stats)));
+                if let Some(measured) = slot.measured {
+                    merge(&mut all, Some(measured.stats), &measured.home);
+                }
+                parts.extend(all.map(|homed| (true, homed)));
             } else {
-                parts.extend(slot.warmup.map(|stats| (true, stats)));
-                parts.extend(slot.measured.map(|stats| (false, stats)));
+                parts.extend(slot.warmup.map(|homed| (true, homed)));
+                parts.extend(slot.measured.map(|homed| (false, homed)));
             }
-            for (warmup, stats) in parts {
-                out.push(Ready::Interval(IntervalSnapshot {
-                    step,
-                    seq: self.seq,
-                    start: state.offset.saturating_add(bounds.start),
-                    length: bounds.end.saturating_sub(bounds.start),
-                    warmup,
-                    active_users: slot.active_users,
-                    stats,
-                    monitor: Vec::new(),
-                    streams_open: Vec::new(),
-                }));
+            for (warmup, Homed { stats, home }) in parts {
+                out.push(Ready::Interval(
+                    IntervalSnapshot {
+                        step,
+                        seq: self.seq,
+                        start: state.offset.saturating_add(bounds.start),
+                        length: bounds.end.saturating_sub(bounds.start),
+                        warmup,
+                        active_users: slot.active_users,
+                        stats,
+                        monitor: Vec::new(),
+                        streams_open: Vec::new(),
+                    },
+                    home,
+                ));
                 self.seq += 1;
             }
         }
     }
 }
 
-/// Adds `part` into `into`, either being absent.
-fn merge(into: &mut Option<StatsSet>, part: Option<StatsSet>) {
+/// Adds `part` into `into`, either being absent; a part added is given back to `home`.
+fn merge(into: &mut Option<Homed>, part: Option<StatsSet>, home: &Home) {
     match (into.as_mut(), part) {
-        (Some(total), Some(part)) => total.add(&part),
-        (None, Some(part)) => *into = Some(part),
+        (Some(total), Some(part)) => {
+            total.stats.add(&part);
+            give_back(home, part);
+        }
+        (None, Some(stats)) => {
+            *into = Some(Homed {
+                stats,
+                home: home.clone(),
+            });
+        }
         (_, None) => {}
     }
 }
@@ -289,11 +325,13 @@ mod tests {
             s
         };
         let mut out = Vec::new();
+        let (home, back) = std::sync::mpsc::channel();
         let warming = Part {
             bounds,
             active_users: 1,
             warmup: Some(stats(1)),
             measured: None,
+            home: home.clone(),
         };
         collector.interval(0, 1, warming, &mut out);
         assert!(out.is_empty(), "waits for the other shard");
@@ -302,16 +340,30 @@ mod tests {
             active_users: 2,
             warmup: Some(stats(10)),
             measured: Some(stats(100)),
+            home,
         };
         collector.interval(0, 1, past, &mut out);
         let snapshots: Vec<(bool, u64, u32)> = out
             .iter()
             .map(|r| match r {
-                Ready::Interval(s) => (s.warmup, s.stats.scheduled, s.active_users),
+                Ready::Interval(s, _) => (s.warmup, s.stats.scheduled, s.active_users),
                 Ready::StepEnded(_) => panic!("not yet"),
             })
             .collect();
         assert_eq!(snapshots, [(true, 11, 3), (false, 100, 3)]);
+        let added: Vec<StatsSet> = back.try_iter().collect();
+        assert_eq!(
+            added.len(),
+            1,
+            "the part added into another goes back at once"
+        );
+        assert_eq!(added[0].scheduled, 0, "cleared");
+        for ready in out.drain(..) {
+            if let Ready::Interval(snapshot, home) = ready {
+                give_back(&home, snapshot.stats);
+            }
+        }
+        assert_eq!(back.try_iter().count(), 2, "and the emitted ones once read");
         collector.step_done(0, Duration::from_secs(3), false, &mut out);
         collector.step_done(0, Duration::from_secs(3), false, &mut out);
         assert!(matches!(out.last(), Some(Ready::StepEnded(_))));

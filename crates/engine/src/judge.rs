@@ -42,7 +42,7 @@ pub(crate) struct Judge {
     watched: Vec<Vec<Watched>>,
     sources: Vec<String>,
     /// The measured intervals of each step that has not ended yet, and its watched processes'
-    /// samples, for `stop-when`.
+    /// samples, for `stop-when` (none without one).
     steps: Vec<(usize, StatsSet, Vec<MonitorTally>)>,
 }
 
@@ -85,6 +85,22 @@ impl Judge {
         if snapshot.warmup {
             return alerts;
         }
+        // A step's total is a copy of every request name's histograms: kept only for a
+        // `stop-when` to read.
+        if !self.stop_when.is_empty() {
+            self.add_to_step(snapshot);
+        }
+        for rule in &mut self.windowed {
+            if let Some(alert) = rule.push(snapshot, at) {
+                alerts.push(alert);
+            }
+        }
+        alerts.sort_by_key(|a| severity(a.level));
+        alerts
+    }
+
+    /// Adds a measured interval, and its watched processes' samples, to its step's total.
+    fn add_to_step(&mut self, snapshot: &IntervalSnapshot) {
         let at_step = match self.steps.iter().position(|(s, ..)| *s == snapshot.step) {
             Some(at) => {
                 self.steps[at].1.add(&snapshot.stats);
@@ -103,13 +119,6 @@ impl Judge {
                 tally.push(sample);
             }
         }
-        for rule in &mut self.windowed {
-            if let Some(alert) = rule.push(snapshot, at) {
-                alerts.push(alert);
-            }
-        }
-        alerts.sort_by_key(|a| severity(a.level));
-        alerts
     }
 
     /// Judges a finished step against `stop-when`; a crossing ends the sweep after this step.

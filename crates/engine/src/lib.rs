@@ -270,7 +270,7 @@ pub async fn run_watched(
             }
             for item in ready.drain(..) {
                 let alerts = match item {
-                    Ready::Interval(mut snapshot) => {
+                    Ready::Interval(mut snapshot, home) => {
                         let end = snapshot.start + snapshot.length;
                         if let Some(probe) = probe.as_deref_mut() {
                             let sampled = tokio::time::timeout(PROBE_WAIT, probe.sample(end));
@@ -278,7 +278,9 @@ pub async fn run_watched(
                         }
                         snapshot.streams_open = gauge.streams_open();
                         on_event(&Event::Interval(&snapshot));
-                        judge.interval(&snapshot)
+                        let alerts = judge.interval(&snapshot);
+                        collect::give_back(&home, snapshot.stats);
+                        alerts
                     }
                     Ready::StepEnded(mut end) => {
                         end.peak_users = gauge.peak(end.index);

@@ -271,9 +271,9 @@ impl Shard {
         self.dispatching.set(false);
     }
 
-    /// The warm-up requests measured since the last call, if any. Fresh statistics are made
-    /// only when there was something: with hundreds of request names a set of histograms is
-    /// tens of megabytes, so a plan without a warm-up by count never allocates one here.
+    /// The warm-up requests measured since the last call, if any. Statistics are taken only
+    /// when there was something, so a plan without a warm-up by count never sends a warm-up
+    /// part (nor makes the collector merge and return one).
     fn warmup_part(&self) -> Option<StatsSet> {
         let used = {
             let warmup = self.work.ledger(Ledger::Warmup);
@@ -440,6 +440,7 @@ fn send_interval(
         active_users,
         warmup,
         measured,
+        home: shard.work.home(),
     };
     let _ = tx.send(ShardMsg::Interval { step, slot, part });
 }

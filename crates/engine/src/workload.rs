@@ -7,6 +7,7 @@
 
 use std::cell::{Cell, RefCell, RefMut};
 use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender};
 
 use http::uri::{Authority, Scheme};
 use stampede_metrics::StatsSet;
@@ -53,6 +54,11 @@ pub(crate) struct Workload {
     pub(crate) share: Share,
     picker: Picker,
     stats: RefCell<StatsSet>,
+    /// Interval statistics the collector has merged, read, cleared and handed back (`home`
+    /// is their way back): the next interval fills them again instead of allocating a set of
+    /// histograms per request name each interval.
+    recycled: Receiver<StatsSet>,
+    home: Sender<StatsSet>,
     setup_stats: RefCell<StatsSet>,
     warmup_stats: RefCell<StatsSet>,
     /// Step requests still to be sent as warm-up (warm-up by count).
@@ -88,6 +94,7 @@ impl Workload {
         } else {
             Picker::new(plan.flows.iter().map(|f| f.weight))
         };
+        let (home, recycled) = std::sync::mpsc::channel();
         Workload {
             prepared,
             connector: route.connector,
@@ -97,6 +104,8 @@ impl Workload {
             share,
             picker,
             stats: RefCell::new(fresh(&plan)),
+            recycled,
+            home,
             setup_stats: RefCell::new(StatsSet::new(n)),
             warmup_stats: RefCell::new(fresh(&plan)),
             warmup_left: Cell::new(0),
@@ -142,7 +151,7 @@ impl Workload {
 
     /// The warm-up requests measured so far, replaced by empty statistics.
     pub(crate) fn take_warmup(&self) -> StatsSet {
-        std::mem::replace(&mut *self.warmup_stats.borrow_mut(), fresh(&self.plan))
+        std::mem::replace(&mut *self.warmup_stats.borrow_mut(), self.spare())
     }
 
     /// The step's statistics so far, replaced by empty ones: one interval's snapshot. Messages
@@ -150,7 +159,19 @@ impl Workload {
     pub(crate) fn take_interval(&self) -> StatsSet {
         self.mailbox
             .sweep(Instant::now(), &mut self.stats.borrow_mut());
-        std::mem::replace(&mut *self.stats.borrow_mut(), fresh(&self.plan))
+        std::mem::replace(&mut *self.stats.borrow_mut(), self.spare())
+    }
+
+    /// Empty statistics: handed back ones when there are, new ones otherwise.
+    fn spare(&self) -> StatsSet {
+        self.recycled
+            .try_recv()
+            .unwrap_or_else(|_| fresh(&self.plan))
+    }
+
+    /// Where the collector sends this thread's statistics back once it is done with them.
+    pub(crate) fn home(&self) -> Sender<StatsSet> {
+        self.home.clone()
     }
 
     pub(crate) fn take_setup(&self) -> StatsSet {

@@ -1,25 +1,37 @@
-//! Latency histograms in microseconds, with fixed bounds so merging is always exact.
+//! Latency histograms in microseconds: empty until the first value, then growing only to the
+//! largest value seen, so a request name that is never or rarely used costs (next to) nothing.
+//! Merging stays exact: every histogram of the same precision maps a value to the same index.
+
+use std::cell::RefCell;
+use std::sync::OnceLock;
 
 use base64::Engine as _;
 use hdrhistogram::Histogram;
-use hdrhistogram::serialization::{Deserializer, Serializer as _, V2DeflateSerializer};
+use hdrhistogram::serialization::{Deserializer, Serializer as _};
+
+use crate::encoding::CanonicalSerializer;
 
 /// Three significant digits: every percentile is exact to within 0.1 % of its value.
 pub const SIGNIFICANT_DIGITS: u8 = 3;
 
 /// Two significant digits for the request phases (connect, TLS, waiting, receiving): within
-/// 1 % of the value, which is plenty to see where time goes, at about a seventh of the memory
-/// (3,328 counters, 26 kB, against 23,552 counters, 188 kB, for three digits).
+/// 1 % of the value, which is plenty to see where time goes, at about an eighth of the memory
+/// (256 counters per doubling of the range against 2,048 at three digits).
 pub const PHASE_SIGNIFICANT_DIGITS: u8 = 2;
 
 /// The largest latency tracked, one hour. Larger values are clamped, not dropped, so a stalled
-/// server still shows at the top of the distribution. Fixed bounds (no auto-resize) keep memory
-/// constant and make every histogram addable to every other.
+/// server still shows at the top of the distribution. Histograms grow towards it as values
+/// come (at three digits 16 KiB covers 2 ms, 40 KiB 16 ms, 90 KiB 1 s, 188 KiB the hour), and
+/// it is the bound every encoding states (see [`crate::encoding`]).
 pub const LATENCY_MAX_US: u64 = 3_600_000_000;
 
 /// A latency distribution in microseconds.
 #[derive(Clone, Debug)]
-pub struct Latency(Histogram<u64>);
+pub struct Latency {
+    /// `None` until the first value: an empty histogram allocates nothing.
+    histogram: Option<Histogram<u64>>,
+    digits: u8,
+}
 
 impl Default for Latency {
     fn default() -> Self {
@@ -32,62 +44,110 @@ impl Latency {
         Latency::with_digits(SIGNIFICANT_DIGITS)
     }
 
-    /// A histogram with [`PHASE_SIGNIFICANT_DIGITS`]: the request phases. Same bounds as a
-    /// full-precision one, so either adds into the other (to the coarser one's precision).
+    /// A histogram with [`PHASE_SIGNIFICANT_DIGITS`]: the request phases. Either precision adds
+    /// into the other (to the coarser one's precision).
     pub fn coarse() -> Latency {
         Latency::with_digits(PHASE_SIGNIFICANT_DIGITS)
     }
 
     fn with_digits(digits: u8) -> Latency {
-        // The bounds are constants and the digits 1 to 3, which hdrhistogram accepts, so this
-        // cannot fail.
-        let histogram = Histogram::new_with_bounds(1, LATENCY_MAX_US, digits.clamp(1, 3))
-            .expect("constant histogram bounds are valid");
-        Latency(histogram)
+        Latency {
+            histogram: None,
+            digits: digits.clamp(1, 3),
+        }
     }
 
     /// Significant digits kept: 3, or 2 for the phases.
     pub fn digits(&self) -> u8 {
-        self.0.sigfig()
+        self.digits
     }
 
-    /// Records one latency. Never allocates and never fails: out-of-range values are clamped.
+    /// Records one latency. Never fails: out-of-range values are clamped. Allocates only when
+    /// the value is the largest yet by a power of two.
     #[inline]
     pub fn record_us(&mut self, us: u64) {
-        self.0.saturating_record(us.clamp(1, LATENCY_MAX_US));
+        self.record_n(us, 1);
     }
 
-    /// Adds every count of `other` into `self`. Exact, because the bounds are the same.
+    fn record_n(&mut self, us: u64, count: u64) {
+        let us = us.clamp(1, LATENCY_MAX_US);
+        let histogram = self.covering(us);
+        // Covered above; were it ever refused, the value is still counted, at the top.
+        if histogram.record_n(us, count).is_err() {
+            histogram.saturating_record_n(us, count);
+        }
+    }
+
+    /// The histogram, made or grown to cover `us`. Growing is done here rather than by
+    /// hdrhistogram's own resize, which lets the counts' capacity double past what they need.
+    fn covering(&mut self, us: u64) -> &mut Histogram<u64> {
+        let digits = self.digits;
+        let histogram = self.histogram.get_or_insert_with(|| sized(digits, us));
+        if us > histogram.high() {
+            let mut bigger = sized(digits, us);
+            // Every value fits the larger range, so adding cannot fail.
+            let _ = bigger.add(&*histogram);
+            *histogram = bigger;
+        }
+        histogram
+    }
+
+    /// Adds every count of `other` into `self`. Exact: a value has the same index in every
+    /// histogram of the same precision, whatever their sizes.
     pub fn add(&mut self, other: &Latency) {
-        self.0
-            .add(&other.0)
-            .expect("histograms with identical bounds always add");
+        let Some(theirs) = other.histogram.as_ref().filter(|h| !h.is_empty()) else {
+            return;
+        };
+        match &mut self.histogram {
+            None if other.digits == self.digits => self.histogram = Some(theirs.clone()),
+            _ => {
+                let mine = self.covering(theirs.max());
+                if mine.add(theirs).is_err() {
+                    for value in theirs.iter_recorded() {
+                        mine.saturating_record_n(value.value_iterated_to(), value.count_at_value());
+                    }
+                }
+            }
+        }
     }
 
     pub fn count(&self) -> u64 {
-        self.0.len()
+        self.histogram.as_ref().map_or(0, Histogram::len)
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.count() == 0
     }
 
     /// The value at `quantile` (0.0..=1.0), in microseconds; 0 when empty.
     pub fn quantile_us(&self, quantile: f64) -> u64 {
-        if self.0.is_empty() {
-            0
-        } else {
-            self.0.value_at_quantile(quantile)
+        match &self.histogram {
+            Some(h) if !h.is_empty() => h.value_at_quantile(quantile),
+            _ => 0,
         }
     }
 
+    /// Forgets every value, keeping the counts' allocation for the next span.
     pub fn clear(&mut self) {
-        self.0.reset();
+        if let Some(histogram) = &mut self.histogram {
+            histogram.reset();
+        }
     }
 
-    /// The underlying histogram, for serialisation (interval logs) and custom queries.
+    /// Bytes held by the counts: 0 until the first value, then 8 per counter.
+    pub fn footprint_bytes(&self) -> usize {
+        self.histogram
+            .as_ref()
+            .map_or(0, |h| h.distinct_values() * size_of::<u64>())
+    }
+
+    /// The underlying histogram, for custom queries (an empty one when nothing was recorded).
     pub fn histogram(&self) -> &Histogram<u64> {
-        &self.0
+        static EMPTY: [OnceLock<Histogram<u64>>; 3] = [const { OnceLock::new() }; 3];
+        match &self.histogram {
+            Some(histogram) => histogram,
+            None => EMPTY[usize::from(self.digits - 1)].get_or_init(|| sized(self.digits, 2)),
+        }
     }
 
     /// Wraps a histogram read back from storage, re-bounded to ours so it merges exactly. Its
@@ -95,13 +155,39 @@ impl Latency {
     pub fn from_histogram(source: &Histogram<u64>) -> Latency {
         let mut latency = Latency::with_digits(source.sigfig().min(SIGNIFICANT_DIGITS));
         for value in source.iter_recorded() {
-            latency.0.saturating_record_n(
-                value.value_iterated_to().clamp(1, LATENCY_MAX_US),
-                value.count_at_value(),
-            );
+            latency.record_n(value.value_iterated_to(), value.count_at_value());
         }
         latency
     }
+
+    /// The histogram's canonical encoding (see [`crate::encoding`]): empty when nothing was
+    /// recorded.
+    pub fn encode(&self) -> std::io::Result<Vec<u8>> {
+        thread_local! {
+            /// One per thread: a serializer's compressor is costly to make for each histogram.
+            static SERIALIZER: RefCell<CanonicalSerializer> = RefCell::new(CanonicalSerializer::new());
+        }
+        let mut bytes = Vec::new();
+        if let Some(histogram) = self.histogram.as_ref().filter(|h| !h.is_empty()) {
+            SERIALIZER.with_borrow_mut(|serializer| serializer.serialize(histogram, &mut bytes))?;
+        }
+        Ok(bytes)
+    }
+}
+
+/// An empty histogram just large enough for `us`, the smallest of its precision at least.
+fn sized(digits: u8, us: u64) -> Histogram<u64> {
+    // Counts cover up to a power of two (at least the 1 us steps of the first bucket), so the
+    // histogram's highest trackable value is stated as the top of what they cover: no value
+    // they can hold makes `covering` grow them again.
+    let first = (2 * 10u64.pow(u32::from(digits))).next_power_of_two();
+    let high = (us.max(first - 1) + 1).next_power_of_two() - 1;
+    // The bounds are 1 and at least 255, and the digits 1 to 3, so this cannot fail.
+    let mut histogram = Histogram::new_with_bounds(1, high, digits)
+        .expect("a histogram from 1 to at least 2 is valid");
+    // Were a value ever to get past `covering`, the histogram grows rather than refuses it.
+    histogram.auto(true);
+    histogram
 }
 
 /// In the run record a histogram is one string: its HdrHistogram V2 deflate encoding in base64,
@@ -109,13 +195,7 @@ impl Latency {
 /// histogram is the empty string.
 impl serde::Serialize for Latency {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        if self.is_empty() {
-            return serializer.serialize_str("");
-        }
-        let mut bytes = Vec::new();
-        V2DeflateSerializer::new()
-            .serialize(&self.0, &mut bytes)
-            .map_err(|err| serde::ser::Error::custom(format!("{err:?}")))?;
+        let bytes = self.encode().map_err(serde::ser::Error::custom)?;
         serializer.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes))
     }
 }
@@ -204,6 +284,91 @@ mod tests {
         assert!(
             fine.quantile_us(0.95).abs_diff(p95) * 100 <= p95,
             "within 1 %"
+        );
+    }
+
+    /// Values from 3 us to nearly the hour, spread over the whole range.
+    fn spread() -> Vec<u64> {
+        (0..4000u64).map(|i| 3 + i * i * 223).collect()
+    }
+
+    #[test]
+    fn the_encoding_depends_on_the_values_alone() {
+        let values = spread();
+        let mut ascending = Latency::new();
+        values.iter().for_each(|&us| ascending.record_us(us));
+        let mut descending = Latency::new();
+        values.iter().rev().for_each(|&us| descending.record_us(us));
+        // Small first, then large: the sum grows by addition, not by recording.
+        let (low, high) = values.split_at(values.len() / 2);
+        let part = |values: &[u64]| {
+            let mut latency = Latency::new();
+            values.iter().for_each(|&us| latency.record_us(us));
+            latency
+        };
+        let mut grouped = part(low);
+        grouped.add(&part(high));
+        let mut regrouped = part(high);
+        regrouped.add(&part(low));
+        let mut from_empty = Latency::new();
+        from_empty.add(&regrouped);
+        let encoded = ascending.encode().unwrap();
+        assert!(!encoded.is_empty());
+        for other in [&descending, &grouped, &regrouped, &from_empty] {
+            assert_eq!(other.encode().unwrap(), encoded);
+        }
+        // And it is what the fixed one-hour histograms of earlier versions wrote.
+        let mut fixed = Histogram::<u64>::new_with_bounds(1, LATENCY_MAX_US, 3).unwrap();
+        values.iter().for_each(|&us| fixed.record(us).unwrap());
+        let mut earlier = Vec::new();
+        hdrhistogram::serialization::V2DeflateSerializer::new()
+            .serialize(&fixed, &mut earlier)
+            .unwrap();
+        assert_eq!(encoded, earlier);
+    }
+
+    #[test]
+    fn a_record_of_fixed_size_histograms_reads_back_and_reencodes_the_same() {
+        let mut fixed = Histogram::<u64>::new_with_bounds(1, LATENCY_MAX_US, 2).unwrap();
+        spread().iter().for_each(|&us| fixed.record(us).unwrap());
+        let mut bytes = Vec::new();
+        hdrhistogram::serialization::V2DeflateSerializer::new()
+            .serialize(&fixed, &mut bytes)
+            .unwrap();
+        let text = base64::engine::general_purpose::STANDARD.encode(&bytes);
+        let read: Latency = serde_json::from_value(serde_json::Value::String(text)).unwrap();
+        assert_eq!(read.digits(), 2);
+        assert_eq!(read.count(), fixed.len());
+        assert_eq!(read.encode().unwrap(), bytes);
+    }
+
+    #[test]
+    fn a_histogram_is_as_large_as_its_largest_value_needs() {
+        // Counters of the smallest histogram at three digits: one 1 us step up to 2,048 us.
+        const SMALLEST_BYTES: usize = 2048 * 8;
+        let mut latency = Latency::new();
+        assert_eq!(latency.footprint_bytes(), 0, "empty costs nothing");
+        latency.record_us(900);
+        assert_eq!(latency.footprint_bytes(), SMALLEST_BYTES);
+        // Each doubling of the range adds half as many counters again.
+        latency.record_us(15_000);
+        assert_eq!(latency.footprint_bytes(), SMALLEST_BYTES * 5 / 2);
+        latency.record_us(u64::MAX);
+        let hour = Histogram::<u64>::new_with_bounds(1, LATENCY_MAX_US, 3).unwrap();
+        assert_eq!(latency.footprint_bytes(), hour.distinct_values() * 8);
+        let mut coarse = Latency::coarse();
+        coarse.record_us(15_000);
+        assert_eq!(
+            coarse.footprint_bytes(),
+            SMALLEST_BYTES / 2,
+            "256 counters a doubling"
+        );
+        latency.clear();
+        assert!(latency.is_empty());
+        assert_eq!(
+            latency.footprint_bytes(),
+            hour.distinct_values() * 8,
+            "kept"
         );
     }
 

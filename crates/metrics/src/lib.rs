@@ -9,6 +9,7 @@
 //! percentiles.
 
 mod arrivals;
+pub mod encoding;
 mod event;
 mod figures;
 pub mod format;

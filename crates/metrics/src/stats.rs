@@ -6,6 +6,7 @@
 //! `scheduled == iterations + abandoned + dropped`. See [`StatsSet::unaccounted`].
 
 use serde::{Deserialize, Serialize};
+use stampede_plan::Phase;
 
 use crate::streams::StreamStats;
 use crate::tally::add_checks;
@@ -134,6 +135,16 @@ impl RequestStats {
         self.failures.add(&other.failures);
         self.samples.add(&other.samples);
         self.phases.add(&other.phases);
+    }
+
+    /// Bytes held by its histograms' counts: what a request name costs per copy beyond its
+    /// fixed-size counters (a few hundred bytes).
+    pub fn footprint_bytes(&self) -> usize {
+        let phases: usize = Phase::ALL
+            .iter()
+            .map(|&p| self.phases.get(p).footprint_bytes())
+            .sum();
+        self.latency.footprint_bytes() + self.corrected.footprint_bytes() + phases
     }
 
     /// Resets every counter, keeping the histogram allocations for reuse.
@@ -296,6 +307,38 @@ mod tests {
                 (FailureKey::Check(0), 1)
             ]
         );
+    }
+
+    #[test]
+    fn a_request_name_costs_only_what_its_values_need() {
+        let mut stats = RequestStats::default();
+        assert_eq!(stats.footprint_bytes(), 0, "a name never requested");
+        // A name of the demo target's kind: a few milliseconds, closed model, no TLS.
+        for us in [900, 2_500, 3_900] {
+            stats.latency.record_us(us);
+            stats.phases.waiting.record_us(us - 100);
+            stats.phases.receiving.record_us(40);
+        }
+        stats.phases.connecting.record_us(150);
+        // 3,072 counters for 4 ms at three digits, 512 to 1,024 for each phase at two.
+        let closed = stats.footprint_bytes();
+        assert!(closed <= 48 * 1024, "{closed} bytes");
+        // The same name from the scheduled send (open model) adds the same again.
+        stats.corrected.add(&stats.latency.clone());
+        assert!(stats.footprint_bytes() <= closed + 24 * 1024);
+        // A copy that was cleared keeps its size, to be filled again without allocating.
+        let kept = stats.footprint_bytes();
+        stats.clear();
+        assert_eq!(stats.footprint_bytes(), kept);
+        // Values up to the hour cost what every name cost before: the fixed bounds.
+        let mut fixed = RequestStats::default();
+        fixed.latency.record_us(crate::LATENCY_MAX_US);
+        fixed.corrected.record_us(crate::LATENCY_MAX_US);
+        for phase in Phase::ALL {
+            fixed.phases.get_mut(phase).record_us(crate::LATENCY_MAX_US);
+        }
+        let hour = fixed.footprint_bytes();
+        assert!(hour > 8 * kept, "{hour} against {kept}");
     }
 
     #[test]

@@ -53,14 +53,16 @@ impl SeriesBuilder {
         }
         self.scratch.streams.clone_from(&snapshot.stats.streams);
         let (series, monitors) = (&mut self.series, self.monitors);
-        self.window
-            .push(snapshot, &self.scratch, |w| add(series, w, monitors));
+        self.window.push(snapshot, &self.scratch, |w, stats| {
+            add(series, w, stats, monitors)
+        });
     }
 
     /// Closes the last, possibly partial, point.
     pub(crate) fn flush(&mut self) {
         let (series, monitors) = (&mut self.series, self.monitors);
-        self.window.flush(&mut |w| add(series, w, monitors));
+        self.window
+            .flush(&mut |w, stats| add(series, w, stats, monitors));
     }
 
     pub(crate) fn series(&self) -> &Series {
@@ -69,8 +71,8 @@ impl SeriesBuilder {
 }
 
 /// One point, and with several monitors each one's reading, so both lists stay parallel.
-fn add(series: &mut Series, window: &Window, monitors: usize) {
-    series.points.push(point(window));
+fn add(series: &mut Series, window: &Window, stats: &StatsSet, monitors: usize) {
+    series.points.push(point(window, stats));
     if monitors > 0 {
         let reading = |n: usize| {
             let sample = window.samples.get(n).copied().flatten();
@@ -83,15 +85,15 @@ fn add(series: &mut Series, window: &Window, monitors: usize) {
         };
         series.monitors.push((0..monitors).map(reading).collect());
     }
-    if !window.stats.streams.is_empty() {
-        series.streams.push(stream_points(window));
+    if !stats.streams.is_empty() {
+        series.streams.push(stream_points(window, stats));
     }
 }
 
 /// Each stream over the window, as its figures give it.
-fn stream_points(window: &Window) -> Vec<StreamPoint> {
+fn stream_points(window: &Window, stats: &StatsSet) -> Vec<StreamPoint> {
     let seconds = window.length().as_secs_f64();
-    let streams = window.stats.streams.iter().enumerate();
+    let streams = stats.streams.iter().enumerate();
     streams
         .map(|(index, stats)| {
             let figures = StreamFigures::of(stats, seconds);
@@ -106,9 +108,9 @@ fn stream_points(window: &Window) -> Vec<StreamPoint> {
         .collect()
 }
 
-fn point(window: &Window) -> SeriesPoint {
+fn point(window: &Window, stats: &StatsSet) -> SeriesPoint {
     let seconds = window.length().as_secs_f64();
-    let figures = Figures::of(&window.stats.requests[0], seconds);
+    let figures = Figures::of(&stats.requests[0], seconds);
     SeriesPoint {
         offset_s: round(window.start.as_secs_f64(), 3),
         length_s: round(seconds, 3),

@@ -6,8 +6,8 @@
 use std::path::Path;
 use std::time::SystemTime;
 
-use hdrhistogram::serialization::V2DeflateSerializer;
-use stampede_metrics::IntervalSnapshot;
+use stampede_metrics::encoding::CanonicalSerializer;
+use stampede_metrics::{IntervalSnapshot, StatsSet};
 
 use crate::Error;
 use crate::live::timeseries;
@@ -21,7 +21,7 @@ pub const TIMESERIES_FILE: &str = "timeseries.csv";
 pub(crate) struct Streams {
     timeseries: PendingFile,
     hlog: PendingFile,
-    serializer: V2DeflateSerializer,
+    serializer: CanonicalSerializer,
     /// Engine intervals merged per row (a soak's series interval).
     window: Window,
     started_unix: f64,
@@ -57,7 +57,7 @@ impl Streams {
         Ok(Streams {
             timeseries,
             hlog: PendingFile::create(&dir.join(HLOG_FILE))?,
-            serializer: V2DeflateSerializer::new(),
+            serializer: CanonicalSerializer::new(),
             window: Window::new(rows_per_interval),
             started_unix: unix_seconds(SystemTime::now()),
             names: names.to_vec(),
@@ -106,9 +106,9 @@ impl Streams {
             monitors: *monitors,
             stream_count: *stream_count,
         };
-        window.push(snapshot, &snapshot.stats, |w| {
+        window.push(snapshot, &snapshot.stats, |w, stats| {
             if result.is_ok() {
-                result = write(w, timeseries, hlog, serializer, &context);
+                result = write((w, stats), timeseries, hlog, serializer, &context);
             }
         });
         result
@@ -135,9 +135,9 @@ impl Streams {
             monitors: *monitors,
             stream_count: *stream_count,
         };
-        window.flush(&mut |w| {
+        window.flush(&mut |w, stats| {
             if result.is_ok() {
-                result = write(w, timeseries, hlog, serializer, &context);
+                result = write((w, stats), timeseries, hlog, serializer, &context);
             }
         });
         result?;
@@ -147,10 +147,10 @@ impl Streams {
 }
 
 fn write(
-    window: &Window,
+    (window, stats): (&Window, &StatsSet),
     timeseries: &mut PendingFile,
     hlog: &mut PendingFile,
-    serializer: &mut V2DeflateSerializer,
+    serializer: &mut CanonicalSerializer,
     context: &RowContext<'_>,
 ) -> Result<(), Error> {
     let RowContext {
@@ -161,13 +161,19 @@ fn write(
         stream_count,
     } = *context;
     let columns = (monitors, stream_count);
-    timeseries::write_rows(timeseries.writer(), window, started_unix, names, columns)
-        .map_err(|err| timeseries.error(csv_io(err)))?;
+    timeseries::write_rows(
+        timeseries.writer(),
+        (window, stats),
+        started_unix,
+        names,
+        columns,
+    )
+    .map_err(|err| timeseries.error(csv_io(err)))?;
     hlog::write_span(
         hlog.writer(),
         serializer,
         (window.start, window.length()),
-        &window.stats.requests,
+        &stats.requests,
         tags,
     )
     .map_err(|err| hlog.error(err))

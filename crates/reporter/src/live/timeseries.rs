@@ -21,7 +21,7 @@ use std::io::Write;
 use crate::live::window::Window;
 use crate::render::escape::csv_text;
 use stampede_metrics::format::{ms, trim};
-use stampede_metrics::{Figures, MonitorSample, Outcome, RequestStats, StreamFigures};
+use stampede_metrics::{Figures, MonitorSample, Outcome, RequestStats, StatsSet, StreamFigures};
 
 /// The columns each stream adds, after its name.
 const STREAM_COLUMNS: [&str; 5] = ["Open", "Events/s", "e2e p95", "rtt p95", "Lost"];
@@ -71,7 +71,7 @@ pub(crate) fn write_header(
 /// `(monitors, streams)` count the column groups after the outcomes.
 pub(crate) fn write_rows(
     out: &mut impl Write,
-    window: &Window,
+    (window, stats): (&Window, &StatsSet),
     started_unix: f64,
     names: &[String],
     (monitors, streams): (usize, usize),
@@ -101,6 +101,7 @@ pub(crate) fn write_rows(
             .map(|n| window.samples.get(n).and_then(Option::as_ref))
             .collect()
     };
+    let set = stats;
     let mut row = |name: &str, stats: &RequestStats, aggregated: bool| -> csv::Result<()> {
         let figures = Figures::of(stats, seconds);
         let latency = &figures.latency_ms;
@@ -120,27 +121,26 @@ pub(crate) fn write_rows(
         fields.push(latency_from(&figures).to_owned());
         for index in 0..streams {
             if aggregated {
-                fields.extend(stream_fields(window, index, seconds));
+                fields.extend(stream_fields((window, set), index, seconds));
             } else {
                 fields.extend(std::iter::repeat_n(String::new(), STREAM_COLUMNS.len()));
             }
         }
         writer.write_record(&fields)
     };
-    for (name, stats) in names.iter().zip(&window.stats.requests) {
-        if stats.requests() > 0 {
-            row(name, stats, false)?;
+    for (name, request) in names.iter().zip(&stats.requests) {
+        if request.requests() > 0 {
+            row(name, request, false)?;
         }
     }
-    row("Aggregated", &window.stats.aggregate(), true)?;
+    row("Aggregated", &stats.aggregate(), true)?;
     writer.flush()?;
     Ok(())
 }
 
 /// Stream `index`'s columns over `window`.
-fn stream_fields(window: &Window, index: usize, seconds: f64) -> [String; 5] {
-    let figures = window
-        .stats
+fn stream_fields((window, stats): (&Window, &StatsSet), index: usize, seconds: f64) -> [String; 5] {
+    let figures = stats
         .streams
         .get(index)
         .map(|stats| StreamFigures::of(stats, seconds))
@@ -166,7 +166,7 @@ pub(crate) fn latency_from(figures: &Figures) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stampede_metrics::{IntervalSnapshot, StatsSet};
+    use stampede_metrics::IntervalSnapshot;
     use std::time::Duration;
 
     fn snapshot(
@@ -223,8 +223,8 @@ mod tests {
         write_header(&mut out, &[], &[]).unwrap();
         let mut window = Window::new(1);
         for snap in &snaps {
-            window.push(snap, &snap.stats, |w| {
-                write_rows(&mut out, w, 1_700_000_000.5, &names, (0, 0)).unwrap()
+            window.push(snap, &snap.stats, |w, stats| {
+                write_rows(&mut out, (w, stats), 1_700_000_000.5, &names, (0, 0)).unwrap()
             });
         }
         let want = "\
@@ -263,8 +263,15 @@ Timestamp,Offset,Step,Warmup,Active Users,Name,Requests/s,Failures/s,p50,p95,p99
         let mut out = Vec::new();
         write_header(&mut out, &monitors, &[]).unwrap();
         let mut window = Window::new(1);
-        window.push(&snap, &snap.stats, |w| {
-            write_rows(&mut out, w, 1_700_000_000.0, &names, (monitors.len(), 0)).unwrap()
+        window.push(&snap, &snap.stats, |w, stats| {
+            write_rows(
+                &mut out,
+                (w, stats),
+                1_700_000_000.0,
+                &names,
+                (monitors.len(), 0),
+            )
+            .unwrap()
         });
         let text = String::from_utf8(out).unwrap();
         let lines: Vec<&str> = text.lines().collect();

@@ -1,7 +1,8 @@
 //! Consecutive engine intervals merged into one row of a time series.
 //!
 //! A window never spans two steps, nor warm-up and measurement, so every row belongs to exactly
-//! one phase and a reader can filter on it. Memory is one `StatsSet`, whatever the run's length.
+//! one phase and a reader can filter on it. Memory is one `StatsSet`, whatever the run's length,
+//! and none when a window is a single interval: that interval is read where it is.
 
 use std::time::Duration;
 
@@ -19,7 +20,8 @@ pub(crate) struct Window {
     pub(crate) users: u32,
     /// Each stream's open count at the end of the window.
     pub(crate) streams_open: Vec<u32>,
-    pub(crate) stats: StatsSet,
+    /// The sum of the window's intervals so far (unused when a window is one interval).
+    stats: StatsSet,
     /// The latest sample of the first watched process taken in the window.
     pub(crate) monitor: Option<MonitorSample>,
     /// The latest sample of each watched process, by source, for one column pair each.
@@ -48,12 +50,12 @@ impl Window {
     }
 
     /// Adds one interval (whose statistics are `stats`, the snapshot's own or a reduction of
-    /// them), calling `emit` for each window it completes.
+    /// them), calling `emit` with each window it completes and the window's statistics.
     pub(crate) fn push(
         &mut self,
         snapshot: &IntervalSnapshot,
         stats: &StatsSet,
-        mut emit: impl FnMut(&Window),
+        mut emit: impl FnMut(&Window, &StatsSet),
     ) {
         if self.count > 0 && (self.step != snapshot.step || self.warmup != snapshot.warmup) {
             self.flush(&mut emit);
@@ -66,7 +68,6 @@ impl Window {
         self.end = snapshot.start + snapshot.length;
         self.users = snapshot.active_users;
         self.streams_open.clone_from(&snapshot.streams_open);
-        self.stats.add(stats);
         if let Some(sample) = snapshot.monitor.iter().find(|s| s.source == 0) {
             self.monitor = Some(*sample);
         }
@@ -78,20 +79,33 @@ impl Window {
             self.samples[index] = Some(*sample);
         }
         self.count += 1;
+        if self.group == 1 {
+            // A window of one interval is that interval: no copy of its histograms.
+            emit(self, stats);
+            self.reset();
+            return;
+        }
+        self.stats.add(stats);
         if self.count >= self.group {
             self.flush(&mut emit);
         }
     }
 
     /// Emits what is left (the end of the run may leave a partial window).
-    pub(crate) fn flush(&mut self, emit: &mut impl FnMut(&Window)) {
+    pub(crate) fn flush(&mut self, emit: &mut impl FnMut(&Window, &StatsSet)) {
         if self.count > 0 {
-            emit(self);
+            let stats = std::mem::take(&mut self.stats);
+            emit(self, &stats);
+            self.stats = stats;
             self.stats.clear();
-            self.monitor = None;
-            self.samples.iter_mut().for_each(|s| *s = None);
-            self.count = 0;
+            self.reset();
         }
+    }
+
+    fn reset(&mut self) {
+        self.monitor = None;
+        self.samples.iter_mut().for_each(|s| *s = None);
+        self.count = 0;
     }
 }
 
@@ -114,10 +128,10 @@ mod tests {
         ) {
             let mut window = Window::new(group);
             let mut seen = 0;
-            let mut check = |w: &Window| {
+            let mut check = |w: &Window, stats: &StatsSet| {
                 let length = w.length().as_secs() as usize;
                 assert!(length >= 1 && length <= group, "{length} intervals in a window of {group}");
-                seen += w.stats.aggregate().requests();
+                seen += stats.aggregate().requests();
             };
             for (seq, &(step, warmup, n)) in intervals.iter().enumerate() {
                 let mut stats = StatsSet::new(1);
@@ -168,7 +182,7 @@ mod tests {
         let phases = [(0, true), (0, false), (0, false), (0, false), (1, false)];
         for (seq, (step, warmup)) in phases.into_iter().enumerate() {
             let snap = snapshot(step, seq as u64, warmup);
-            window.push(&snap, &snap.stats, |w| {
+            window.push(&snap, &snap.stats, |w, stats| {
                 rows.push((
                     w.step,
                     w.warmup,
@@ -176,10 +190,10 @@ mod tests {
                     w.length().as_secs(),
                     w.users,
                 ));
-                assert_eq!(w.stats.aggregate().requests(), w.length().as_secs());
+                assert_eq!(stats.aggregate().requests(), w.length().as_secs());
             });
         }
-        window.flush(&mut |w| rows.push((w.step, w.warmup, w.start.as_secs(), 1, w.users)));
+        window.flush(&mut |w, _| rows.push((w.step, w.warmup, w.start.as_secs(), 1, w.users)));
         assert_eq!(
             rows,
             [

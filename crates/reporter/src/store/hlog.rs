@@ -15,10 +15,11 @@ use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
 use hdrhistogram::Histogram;
+use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::serialization::interval_log::{
     IntervalLogIterator, IntervalLogWriterBuilder, LogEntry, Tag,
 };
-use hdrhistogram::serialization::{Deserializer, V2DeflateSerializer};
+use stampede_metrics::encoding::CanonicalSerializer;
 use stampede_metrics::{Latency, RequestStats};
 
 use crate::Error;
@@ -30,7 +31,7 @@ pub const HLOG_FILE: &str = "histograms.hlog";
 
 pub(crate) fn write_header(
     out: &mut impl Write,
-    serializer: &mut V2DeflateSerializer,
+    serializer: &mut CanonicalSerializer,
     scenario: &str,
     run_id: &str,
     started_at: SystemTime,
@@ -48,7 +49,7 @@ pub(crate) fn write_header(
 /// request that had any.
 pub(crate) fn write_span(
     out: &mut impl Write,
-    serializer: &mut V2DeflateSerializer,
+    serializer: &mut CanonicalSerializer,
     (start, length): (Duration, Duration),
     requests: &[RequestStats],
     tags: &[String],
@@ -187,7 +188,7 @@ mod tests {
     fn written_logs_read_back_with_their_counts_and_offsets() {
         let started = UNIX_EPOCH + Duration::from_secs(1_795_428_900);
         let mut out = Vec::new();
-        let mut serializer = V2DeflateSerializer::new();
+        let mut serializer = CanonicalSerializer::new();
         write_header(&mut out, &mut serializer, "demo", "r1", started).unwrap();
         let names = vec!["GET /a".to_owned(), "b".to_owned()];
         let tags = tags(&names);
