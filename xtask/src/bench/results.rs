@@ -362,6 +362,39 @@ pub mod tests {
     }
 
     #[test]
+    fn a_name_costs_the_rss_difference_over_the_names_added() {
+        let names = NamesResult {
+            rate: 2_000,
+            runs: [(1, 20_000), (200, 40_000)],
+        };
+        assert!((names.kib_per_name() - 20_000.0 / 199.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_stream_count_holds_only_when_nothing_went_wrong() {
+        let row = StreamRow {
+            users: 2_000,
+            peak_open: 2_000,
+            failed_opens: 0,
+            disconnects: 0,
+            expected: 100,
+            lost: 0,
+            events_per_s: 1_000.0,
+            e2e_p50_ms: Some(0.4),
+            peak_rss_kib: 40_000,
+            cpu_us_per_event: 30.0,
+        };
+        assert!(row.holds());
+        assert_eq!(row.kib_per_stream(), 20.0);
+        let short = StreamRow {
+            peak_open: 1_999,
+            ..row.clone()
+        };
+        let lossy = StreamRow { lost: 1, ..row };
+        assert!(!short.holds() && !lossy.holds());
+    }
+
+    #[test]
     fn json_has_min_median_max_per_figure() {
         let json = sample().to_json();
         assert_eq!(json["closed"][0]["tool"], "stampede");
