@@ -155,7 +155,7 @@ pub fn evaluate(results: &Results) -> Vec<Goal> {
     for connections in [1, 50, 500] {
         let cpu = vs_wrk(false, connections).and_then(|r| r.cpu_per_req);
         goals.push(Goal::judged(
-            format!("CPU/request <= {CPU_RATIO}x wrk at {connections} connections"),
+            format!("CPU/request <= {CPU_RATIO}x wrk at {}", plural(connections)),
             cpu.map(|s| (format!("{:.2}x", s.median), s.median <= CPU_RATIO)),
         ));
     }
@@ -191,7 +191,8 @@ pub fn evaluate(results: &Results) -> Vec<Goal> {
 /// RPS >= 0.95x wrk, judged only where nginx was not the limit in wrk's runs.
 fn rps_goal(results: &Results, ratio: Option<&Ratio>, connections: u32) -> Goal {
     let name = format!(
-        "RPS >= {RPS_RATIO}x wrk at {connections} connections where the generator is the limit"
+        "RPS >= {RPS_RATIO}x wrk at {} where the generator is the limit",
+        plural(connections)
     );
     let wrk_busy = results
         .closed_summaries()
@@ -235,9 +236,18 @@ fn overhead_goal(results: &Results, connections: u32) -> Goal {
         (text, diff.median <= OVERHEAD_US)
     });
     Goal::judged(
-        format!("p50 <= wrk's p50 + {OVERHEAD_US} us at {connections} connections"),
+        format!(
+            "p50 <= wrk's p50 + {OVERHEAD_US} us at {}",
+            plural(connections)
+        ),
         measured,
     )
+}
+
+/// `1 connection`, `50 connections`.
+fn plural(connections: u32) -> String {
+    let s = if connections == 1 { "" } else { "s" };
+    format!("{connections} connection{s}")
 }
 
 fn open_goals(results: &Results, goals: &mut Vec<Goal>) {
