@@ -1,15 +1,18 @@
-//! One measurement of each kind: a closed-model run, an open-model run, the 10,000-user scale
-//! run and the memory soak. Each starts a generator through the runner and turns its samples
-//! into a result row.
+//! One measurement of each kind: a closed-model run (http or TLS), an open-model run, the
+//! 10,000-user scale run, the cost of a request name and the memory soak. Each starts a
+//! generator through the runner and turns its samples into a result row. Streams are in
+//! `streams`.
 
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use super::nginx::Nginx;
-use super::results::{ClosedRow, OpenRow, ScaleResult, SoakResult};
+use super::results::{ClosedRow, NamesResult, OpenRow, ScaleResult, SoakResult};
 use super::runner::{self, Finished};
+use super::scenario::Load;
 use super::stats;
-use super::tools::{Load, OwnReport, Tool, Toolbox};
+use super::summary::StampedeReport;
+use super::tools::{OwnReport, Tool, Toolbox};
 
 pub struct Bench {
     pub toolbox: Toolbox,
@@ -23,7 +26,6 @@ pub struct Bench {
 const MIB: f64 = 1024.0;
 
 impl Bench {
-    /// Runs `tool` with `load`, sampling at `offsets`, and reads the tool's own report.
     /// Runs `tool` and measures the steady-state window between the two samples taken at
     /// [`runner::steady_offsets`]: the figures both the closed and the open model report.
     fn steady(
@@ -57,9 +59,21 @@ impl Bench {
         label: &str,
         offsets: &[Duration],
     ) -> Result<(Finished, OwnReport), String> {
-        let launch = self
-            .toolbox
-            .launch(tool, load, duration, label, &self.nginx.url())?;
+        self.run_at(tool, load, duration, label, offsets, &self.nginx.url())
+    }
+
+    /// Runs `tool` with `load` against `url`, sampling at `offsets`, and reads the tool's own
+    /// report.
+    pub fn run_at(
+        &self,
+        tool: Tool,
+        load: Load,
+        duration: Duration,
+        label: &str,
+        offsets: &[Duration],
+        url: &str,
+    ) -> Result<(Finished, OwnReport), String> {
+        let launch = self.toolbox.launch(tool, load, duration, label, url)?;
         let since = SystemTime::now();
         let finished = runner::run(&launch, &self.nginx, offsets, self.nofile, &self.logs)?;
         let own = self
@@ -80,25 +94,43 @@ impl Bench {
         Ok((finished, own))
     }
 
+    /// N connections sending as fast as answers come, against nginx's http or TLS server.
     pub fn closed(
         &self,
         tool: Tool,
         connections: u32,
+        tls: bool,
         rep: u32,
         duration: Duration,
     ) -> Result<ClosedRow, String> {
-        let label = format!("{}-c{connections}-rep{rep}", tool.name());
+        let scheme = if tls { "https" } else { "http" };
+        let label = format!("{}-{scheme}-c{connections}-rep{rep}", tool.name());
         let load = Load::Closed { connections };
-        let (finished, own, window) = self.steady(tool, load, duration, &label)?;
+        let url = if tls {
+            self.nginx.tls_url()
+        } else {
+            self.nginx.url()
+        };
+        let offsets = runner::steady_offsets(duration);
+        let (finished, own) = self.run_at(tool, load, duration, &label, &offsets, &url)?;
+        let window = runner::window(
+            &finished.samples[0],
+            &finished.samples[1],
+            self.ticks_per_second,
+        )
+        .map_err(|e| format!("{label}: {e}"))?;
         Ok(ClosedRow {
             tool,
             connections,
+            tls,
             rep,
             rps: window.rps,
             cpu_us_per_req: window.cpu_us_per_req,
             rss_mb: finished.peak_rss_kib as f64 / MIB,
             p50_ms: own.p50_ms,
             p99_ms: own.p99_ms,
+            nginx_busy: window.nginx_busy,
+            tls_handshake_ms: own.stampede.and_then(|s| s.tls_handshake_p50_ms),
         })
     }
 
@@ -111,14 +143,24 @@ impl Bench {
     ) -> Result<OpenRow, String> {
         let label = format!("{}-q{rate}-rep{rep}", tool.name());
         let (finished, own, window) = self.steady(tool, Load::Open { rate }, duration, &label)?;
+        let stampede: Option<&StampedeReport> = own.stampede.as_ref();
+        if stampede.is_some_and(|s| !s.from_scheduled) {
+            eprintln!("bench: warning: {label}: stampede's latency is not from the scheduled send");
+        }
         Ok(OpenRow {
             tool,
             target_rate: rate,
             achieved_rps: window.rps,
-            own_rate: own.achieved_rate.or(Some(own.requests_per_sec)),
+            own_rate: stampede
+                .and_then(|s| s.achieved_rate)
+                .or(Some(own.requests_per_sec)),
             cpu_us_per_req: window.cpu_us_per_req,
             rss_mb: finished.peak_rss_kib as f64 / MIB,
-            p99_ms: own.p99_corrected_ms.unwrap_or(own.p99_ms),
+            // oha runs with --latency-correction: its figures are from the scheduled send too.
+            p50_ms: own.p50_ms,
+            p99_ms: own.p99_ms,
+            p50_sent_ms: stampede.and_then(|s| s.p50_sent_ms),
+            dropped: stampede.map_or(0, |s| s.dropped),
         })
     }
 
@@ -147,28 +189,55 @@ impl Bench {
         })
     }
 
-    /// stampede's `soak` kind at `rate` for ten minutes, its RSS sampled every 10 s. The first
-    /// minute (allocator and buffers warming up) is left out of the fit.
-    pub fn soak(&self, rate: u32) -> Result<SoakResult, String> {
-        let duration = Duration::from_secs(600);
-        let offsets: Vec<Duration> = (1..60).map(|i| Duration::from_secs(i * 10)).collect();
-        let (finished, _) = self.run(
-            Tool::Stampede,
-            Load::Soak { rate },
-            duration,
-            "stampede-soak",
-            &offsets,
-        )?;
+    /// The same open-model load over `few` and over `many` request names: the peak RSS
+    /// difference is what the extra names cost.
+    pub fn names(
+        &self,
+        rate: u32,
+        few: u32,
+        many: u32,
+        duration: Duration,
+    ) -> Result<NamesResult, String> {
+        let mut runs = [(few, 0), (many, 0)];
+        for (names, peak_rss_kib) in &mut runs {
+            let label = format!("stampede-names{names}");
+            let load = Load::Names {
+                rate,
+                names: *names,
+            };
+            let (finished, _) = self.run(Tool::Stampede, load, duration, &label, &[])?;
+            *peak_rss_kib = finished.peak_rss_kib;
+        }
+        Ok(NamesResult { rate, runs })
+    }
+
+    /// stampede at `rate` for `minutes` as the `soak` or the `throughput` kind, its RSS
+    /// sampled every 10 s. The first five minutes (allocator and buffers warming up; the
+    /// first third of a shorter run) are left out of the fit.
+    pub fn soak(&self, kind: &'static str, rate: u32, minutes: u64) -> Result<SoakResult, String> {
+        let duration = Duration::from_secs(minutes * 60);
+        let offsets: Vec<Duration> = (1..minutes * 6)
+            .map(|i| Duration::from_secs(i * 10))
+            .collect();
+        let load = match kind {
+            "soak" => Load::Soak { rate },
+            _ => Load::Open { rate },
+        };
+        let label = format!("stampede-soak-{kind}");
+        let (finished, _) = self.run(Tool::Stampede, load, duration, &label, &offsets)?;
         let points: Vec<(f64, f64)> = finished
             .samples
             .iter()
             .filter_map(|s| Some((s.at.as_secs_f64(), s.memory?.rss_kib as f64 / MIB)))
             .collect();
-        let warm: Vec<(f64, f64)> = points.iter().copied().filter(|p| p.0 >= 60.0).collect();
+        let settle_s = (duration.as_secs_f64() / 3.0).min(300.0);
+        let settled: Vec<(f64, f64)> = points.iter().copied().filter(|p| p.0 >= settle_s).collect();
         Ok(SoakResult {
+            kind,
             rate,
-            slope_mib_per_hour: stats::slope(&warm).map(|s| s * 3600.0),
+            slope_mib_per_hour: stats::slope(&settled).map(|s| s * 3600.0),
             points,
+            settle_s,
         })
     }
 }

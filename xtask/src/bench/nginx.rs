@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::procfs;
+
 /// The counters of one `stub_status` page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StubStatus {
@@ -59,11 +61,19 @@ pub fn parse_stub_status(body: &str) -> Result<StubStatus, String> {
 pub struct Nginx {
     child: Child,
     pub port: u16,
+    /// The same answers over TLS.
+    pub tls_port: u16,
+    /// The worker processes, whose CPU time says whether nginx was the limit of a run.
+    workers: Vec<u32>,
 }
 
 /// Everything needed to start nginx, kept apart so the config text can be checked alone.
 pub struct Config {
     pub port: u16,
+    pub tls_port: u16,
+    /// The self-signed certificate and its key, PEM.
+    pub cert: PathBuf,
+    pub key: PathBuf,
     /// nginx's `-p` prefix: logs, pid file and temp folders live here.
     pub prefix: PathBuf,
     pub worker_connections: u64,
@@ -75,6 +85,9 @@ impl Config {
     pub fn render(&self, template: &str) -> String {
         template
             .replace("@PORT@", &self.port.to_string())
+            .replace("@TLS_PORT@", &self.tls_port.to_string())
+            .replace("@CERT@", &self.cert.display().to_string())
+            .replace("@KEY@", &self.key.display().to_string())
             .replace("@PREFIX@", &self.prefix.display().to_string())
             .replace("@WORKER_CONNECTIONS@", &self.worker_connections.to_string())
             .replace("@NOFILE@", &self.nofile.to_string())
@@ -98,8 +111,13 @@ impl Nginx {
             std::fs::create_dir_all(prefix.join(dir))
                 .map_err(|e| format!("cannot create {}: {e}", prefix.join(dir).display()))?;
         }
+        let (cert, key) = self_signed(&prefix)?;
+        let [port, tls_port] = free_ports()?;
         let config = Config {
-            port: free_port()?,
+            port,
+            tls_port,
+            cert,
+            key,
             prefix: prefix.clone(),
             // Room for the 10,000-user scale run plus the generators' 500.
             worker_connections: nofile.saturating_sub(100).clamp(1024, 20_000),
@@ -120,13 +138,16 @@ impl Nginx {
             .stdin(Stdio::null())
             .spawn()
             .map_err(|e| format!("cannot start nginx: {e}"))?;
-        let nginx = Nginx {
+        let mut nginx = Nginx {
             child,
             port: config.port,
+            tls_port: config.tls_port,
+            workers: Vec::new(),
         };
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if nginx.status().is_ok() {
+                nginx.workers = procfs::children(nginx.child.id());
                 return Ok(nginx);
             }
             if Instant::now() > deadline {
@@ -142,6 +163,19 @@ impl Nginx {
 
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}/", self.port)
+    }
+
+    pub fn tls_url(&self) -> String {
+        format!("https://127.0.0.1:{}/", self.tls_port)
+    }
+
+    /// CPU time of nginx's workers, in clock ticks.
+    pub fn worker_cpu_ticks(&self) -> u64 {
+        self.workers
+            .iter()
+            .filter_map(|&pid| procfs::stat(pid).ok())
+            .map(|s| s.cpu_ticks)
+            .sum()
     }
 
     /// Fetches `stub_status` over a fresh loopback connection. That request and connection
@@ -185,14 +219,40 @@ impl Drop for Nginx {
     }
 }
 
-/// A port the kernel just handed out on loopback; nginx binds it a moment later.
-fn free_port() -> Result<u16, String> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .map_err(|e| format!("cannot find a free loopback port: {e}"))?;
-    listener
-        .local_addr()
-        .map(|a| a.port())
-        .map_err(|e| format!("cannot find a free port: {e}"))
+/// A P-256 certificate for localhost valid one day, and its key, made with `openssl` into
+/// `prefix`: a new one each bench, so no key is ever kept in the repository.
+fn self_signed(prefix: &Path) -> Result<(PathBuf, PathBuf), String> {
+    let (cert, key) = (prefix.join("cert.pem"), prefix.join("key.pem"));
+    let output = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+        .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"])
+        .args(["-subj", "/CN=localhost", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run openssl: {e}\nhint: apt-get install openssl"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "openssl could not make the bench's certificate: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    Ok((cert, key))
+}
+
+/// Two ports the kernel just handed out on loopback (both held at once, so they differ);
+/// nginx binds them a moment later. Also used for the demo target.
+pub fn free_ports() -> Result<[u16; 2], String> {
+    let bind = || {
+        TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .and_then(|l| Ok((l.local_addr()?.port(), l)))
+            .map_err(|e| format!("cannot find a free loopback port: {e}"))
+    };
+    let (first, _held) = bind()?;
+    let (second, _) = bind()?;
+    Ok([first, second])
 }
 
 #[cfg(test)]
@@ -231,6 +291,9 @@ mod tests {
         let template = include_str!("../../bench/nginx.conf");
         let config = Config {
             port: 40123,
+            tls_port: 40124,
+            cert: PathBuf::from("/w/target/bench/nginx/cert.pem"),
+            key: PathBuf::from("/w/target/bench/nginx/key.pem"),
             prefix: PathBuf::from("/w/target/bench/nginx"),
             worker_connections: 20_000,
             nofile: 20_000,
@@ -240,5 +303,10 @@ mod tests {
         assert!(text.contains("listen 127.0.0.1:40123"), "{text}");
         assert!(text.contains("worker_cpu_affinity 01;"), "{text}");
         assert!(text.contains("stub_status;"), "{text}");
+        assert!(text.contains("listen 127.0.0.1:40124 ssl"), "{text}");
+        assert!(
+            text.contains("ssl_certificate /w/target/bench/nginx/cert.pem;"),
+            "{text}"
+        );
     }
 }

@@ -5,15 +5,20 @@ use std::time::Duration;
 use super::tools::Tool;
 
 pub const HELP: &str = "\
-usage: cargo xtask bench [--quick] [--reps N] [--soak] [--tools LIST]
+usage: cargo xtask bench [--quick] [--reps N] [--soak] [--soak-minutes N] [--tools LIST]
 
-Measures stampede against wrk and oha on nginx over loopback, interleaved, and prints ratios.
+Measures stampede against wrk and oha on nginx over loopback (http and https), interleaved,
+judges issue 17's goals, and holds SSE streams against the demo target (issue 15).
 Writes target/bench/bench.json. Needs root the first time (apt-get install nginx wrk).
 
-  --quick        1 repetition, 50 connections, 5 s runs, no scale or soak run (~2 minutes)
-  --reps N       repetitions of every closed- and open-model run (default 3)
-  --soak         add the 10-minute memory soak of stampede (off by default)
-  --tools LIST   comma-separated subset of stampede,wrk,oha (default all three)
+  --quick            1 repetition of 5 s runs at 1 and 50 connections, 1,000/s and 5,000/s,
+                     the https row, the request-name cost and 2,000 streams; no scale run
+                     (~2-3 minutes)
+  --reps N           repetitions of every closed- and open-model run (default 3)
+  --soak             add the memory soaks: stampede's `soak` and `throughput` kinds at
+                     2,000/s, one after the other (off by default)
+  --soak-minutes N   how long each soak lasts (default 30)
+  --tools LIST       comma-separated subset of stampede,wrk,oha (default all three)
 ";
 
 #[derive(Debug, Clone, PartialEq)]
@@ -25,6 +30,9 @@ pub struct Options {
     pub open_rates: Vec<u32>,
     pub scale: bool,
     pub soak: bool,
+    pub soak_minutes: u64,
+    /// How many doubling stream counts to try from 2,000 (stopping at the first that fails).
+    pub stream_steps: usize,
     pub tools: Vec<Tool>,
 }
 
@@ -35,9 +43,11 @@ impl Options {
             reps: 3,
             connections: vec![1, 50, 500],
             duration: Duration::from_secs(10),
-            open_rates: vec![5_000, 20_000],
+            open_rates: vec![1_000, 5_000, 20_000],
             scale: true,
             soak: false,
+            soak_minutes: 30,
+            stream_steps: 8,
             tools: Tool::ALL.to_vec(),
         };
         let mut reps = None;
@@ -48,6 +58,13 @@ impl Options {
                 "-h" | "--help" => options.help = true,
                 "--quick" => quick = true,
                 "--soak" => options.soak = true,
+                "--soak-minutes" => {
+                    let value = args.next().ok_or("--soak-minutes needs a number")?;
+                    let n: u64 = value
+                        .parse()
+                        .map_err(|_| format!("--soak-minutes {value:?} is not a number"))?;
+                    options.soak_minutes = n.max(1);
+                }
                 "--reps" => {
                     let value = args.next().ok_or("--reps needs a number")?;
                     let n: u32 = value
@@ -71,10 +88,12 @@ impl Options {
         }
         if quick {
             options.reps = 1;
-            options.connections = vec![50];
+            options.connections = vec![1, 50];
             options.duration = Duration::from_secs(5);
+            options.open_rates = vec![1_000, 5_000];
             options.scale = false;
             options.soak = false;
+            options.stream_steps = 1;
         }
         if let Some(reps) = reps {
             options.reps = reps;
@@ -102,17 +121,35 @@ mod tests {
             (o.reps, o.connections.as_slice(), o.duration.as_secs()),
             (3, &[1, 50, 500][..], 10)
         );
+        assert_eq!(o.open_rates, [1_000, 5_000, 20_000]);
         assert!(o.scale && !o.soak);
+        assert_eq!(o.soak_minutes, 30);
     }
 
     #[test]
-    fn quick_is_one_short_repetition_at_fifty() {
+    fn quick_is_one_short_repetition() {
         let o = parse(&["--quick", "--soak"]).unwrap();
         assert_eq!(
             (o.reps, o.connections.as_slice(), o.duration.as_secs()),
-            (1, &[50][..], 5)
+            (1, &[1, 50][..], 5)
+        );
+        assert_eq!(
+            (o.open_rates.as_slice(), o.stream_steps),
+            (&[1_000, 5_000][..], 1)
         );
         assert!(!o.scale && !o.soak);
+    }
+
+    #[test]
+    fn soak_minutes() {
+        let o = parse(&["--soak", "--soak-minutes", "12"]).unwrap();
+        assert!(o.soak);
+        assert_eq!(o.soak_minutes, 12);
+        assert!(
+            parse(&["--soak-minutes", "x"])
+                .unwrap_err()
+                .contains("not a number")
+        );
     }
 
     #[test]

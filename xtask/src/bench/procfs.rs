@@ -69,6 +69,30 @@ pub fn parse_status(text: &str) -> Option<Memory> {
     })
 }
 
+/// The parent PID in a `/proc/<pid>/stat` line (field 4).
+pub fn parse_ppid(line: &str) -> Option<u32> {
+    let close = line.rfind(')')?;
+    line[close + 1..].split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The processes whose parent is `pid` (nginx's workers), found by reading every
+/// `/proc/<n>/stat`: `/proc/<pid>/task/<pid>/children` is not in every kernel.
+pub fn children(pid: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&n| {
+            std::fs::read_to_string(format!("/proc/{n}/stat"))
+                .ok()
+                .and_then(|line| parse_ppid(&line))
+                == Some(pid)
+        })
+        .collect()
+}
+
 pub fn stat(pid: u32) -> Result<Stat, String> {
     let path = format!("/proc/{pid}/stat");
     let line = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {path}: {e}"))?;
@@ -91,6 +115,35 @@ pub fn parse_nofile_limits(text: &str) -> Option<(u64, u64)> {
 pub fn nofile_hard_limit() -> Option<u64> {
     let text = std::fs::read_to_string("/proc/self/limits").ok()?;
     parse_nofile_limits(&text).map(|(_, hard)| hard)
+}
+
+/// The open-file limit the bench gives nginx and the generators: `wanted` when `prlimit` may
+/// raise the hard limit that far (root may), else the hard limit we have.
+pub fn nofile_limit(wanted: u64) -> u64 {
+    let raised = Command::new("prlimit")
+        .arg(format!("--nofile={wanted}:{wanted}"))
+        .arg("true")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if raised {
+        wanted
+    } else {
+        nofile_hard_limit().unwrap_or(4_096).min(wanted)
+    }
+}
+
+/// The ephemeral port range (`net.ipv4.ip_local_port_range`): how many connections one client
+/// address can open to one server port, which bounds the streams a loopback run can hold.
+pub fn ephemeral_ports() -> u64 {
+    let text =
+        std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap_or_default();
+    let mut bounds = text.split_whitespace().map(str::parse::<u64>);
+    match (bounds.next(), bounds.next()) {
+        (Some(Ok(low)), Some(Ok(high))) if high >= low => high - low + 1,
+        _ => 28_232,
+    }
 }
 
 /// Clock ticks per second (`sysconf(_SC_CLK_TCK)`), asked of `getconf` since std has no
@@ -124,6 +177,12 @@ mod tests {
                 cpu_ticks: 1000
             }
         );
+    }
+
+    #[test]
+    fn parent_pid_follows_the_name() {
+        assert_eq!(parse_ppid(STAT), Some(4241));
+        assert_eq!(parse_ppid("1 (a)"), None);
     }
 
     #[test]

@@ -28,6 +28,8 @@ pub struct Sample {
     /// Since the generator was started.
     pub at: Duration,
     pub nginx: StubStatus,
+    /// nginx's workers' CPU time, in clock ticks.
+    pub nginx_cpu_ticks: u64,
     pub cpu_ticks: u64,
     pub memory: Option<procfs::Memory>,
 }
@@ -91,6 +93,7 @@ pub fn run(
             samples.push(Sample {
                 at,
                 nginx: nginx.status()?,
+                nginx_cpu_ticks: nginx.worker_cpu_ticks(),
                 cpu_ticks,
                 memory,
             });
@@ -163,6 +166,13 @@ pub struct Window {
     pub requests: u64,
     pub rps: f64,
     pub cpu_us_per_req: f64,
+    /// The share of the window nginx's worker was on CPU: near 1, nginx was the limit.
+    pub nginx_busy: f64,
+}
+
+/// The generator's CPU time between two samples, in seconds.
+pub fn cpu_seconds(start: &Sample, end: &Sample, ticks_per_second: u64) -> f64 {
+    end.cpu_ticks.saturating_sub(start.cpu_ticks) as f64 / ticks_per_second as f64
 }
 
 /// Requests nginx served and CPU the generator used between `start` and `end`. The `end`
@@ -179,12 +189,13 @@ pub fn window(start: &Sample, end: &Sample, ticks_per_second: u64) -> Result<Win
             "nginx counted no requests in the {seconds:.1} s window"
         ));
     }
-    let cpu_us =
-        end.cpu_ticks.saturating_sub(start.cpu_ticks) as f64 * 1e6 / ticks_per_second as f64;
+    let cpu_us = cpu_seconds(start, end, ticks_per_second) * 1e6;
+    let nginx_ticks = end.nginx_cpu_ticks.saturating_sub(start.nginx_cpu_ticks);
     Ok(Window {
         requests,
         rps: requests as f64 / seconds,
         cpu_us_per_req: cpu_us / requests as f64,
+        nginx_busy: nginx_ticks as f64 / ticks_per_second as f64 / seconds,
     })
 }
 
@@ -199,6 +210,7 @@ mod tests {
     use super::*;
 
     fn sample(at_ms: u64, requests: u64, cpu_ticks: u64) -> Sample {
+        let nginx_cpu_ticks = cpu_ticks / 2;
         let nginx = StubStatus {
             active_connections: 51,
             accepts: 51,
@@ -207,6 +219,7 @@ mod tests {
         Sample {
             at: Duration::from_millis(at_ms),
             nginx,
+            nginx_cpu_ticks,
             cpu_ticks,
             memory: None,
         }
@@ -224,6 +237,8 @@ mod tests {
         assert_eq!(w.requests, 700_000);
         assert!((w.rps - 100_000.0).abs() < 1e-6);
         assert!((w.cpu_us_per_req - 10.0).abs() < 1e-9);
+        // nginx used half of that: 3.5 s of 7.
+        assert!((w.nginx_busy - 0.5).abs() < 1e-9);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Getting the tools: nginx and wrk from apt, oha from crates.io into target/bench/tools,
 //! stampede built in release mode. Each step says what it does before it does it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use super::options::Options;
@@ -16,6 +16,11 @@ pub fn prepare(root: &Path, bench: &Path, options: &Options) -> Result<Toolbox, 
         &["taskset", "prlimit", "kill", "getconf"],
         "util-linux and procps",
     )?;
+    if !runs("openssl", &["version"]) {
+        return Err("openssl not found (it makes the https row's certificate)\n\
+                    hint: apt-get install openssl"
+            .to_owned());
+    }
     let mut missing: Vec<&str> = Vec::new();
     // /usr/sbin is not on every PATH.
     let nginx = || tools::locate("nginx", &[Path::new("/usr/sbin/nginx")]);
@@ -55,7 +60,7 @@ pub fn prepare(root: &Path, bench: &Path, options: &Options) -> Result<Toolbox, 
         .map(|o| o.stdout)
         .unwrap_or_default();
 
-    let stampede = root.join("target/release/stampede");
+    let stampede = target_dir(root).join("release/stampede");
     if options.runs(Tool::Stampede) {
         eprintln!("bench: building stampede (cargo build --release -p stampede)");
         let status = Command::new(env!("CARGO"))
@@ -78,6 +83,15 @@ pub fn prepare(root: &Path, bench: &Path, options: &Options) -> Result<Toolbox, 
         scenarios: bench.join("scenarios"),
         results: bench.join("results"),
     })
+}
+
+/// Cargo's target directory: `CARGO_TARGET_DIR` when set (cargo passes it on to the xtask),
+/// else the workspace's `target/`. The bench's files and the release build both live there.
+pub fn target_dir(root: &Path) -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => root.join(dir),
+        _ => root.join("target"),
+    }
 }
 
 /// Whether `program` starts at all (its exit code does not matter: `wrk -v` exits 1).

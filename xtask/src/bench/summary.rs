@@ -1,5 +1,6 @@
-//! Reading stampede's `summary.json`: its own rate, latency percentiles and, for the open
-//! model, the rate it aimed at and the rate it achieved.
+//! Reading stampede's `summary.json`: its own rate and latency percentiles, for the open model
+//! both latencies (from the scheduled and from the actual send) and the rate achieved, the TLS
+//! handshake phase, and the first stream's figures.
 //!
 //! The format is young, so this reads it loosely: the run-wide `total` first, else the single
 //! step, and errors name the file and the missing field.
@@ -13,14 +14,39 @@ use serde_json::Value;
 #[derive(Debug, Clone, PartialEq)]
 pub struct StampedeReport {
     pub requests_per_sec: f64,
+    /// The headline latency: from the scheduled send in the open model (`latency_from` is
+    /// `scheduled`), from the actual send otherwise.
     pub p50_ms: f64,
     pub p99_ms: f64,
-    /// Open model: p99 from the scheduled send time (coordinated omission corrected).
-    pub p99_corrected_ms: Option<f64>,
+    /// The headline is measured from the scheduled send (coordinated omission corrected).
+    pub from_scheduled: bool,
+    /// From the actual send, beside a headline from the scheduled send.
+    pub p50_sent_ms: Option<f64>,
     /// Requests that failed in any way (status, timeout, reset ...).
     pub failed: u64,
-    pub target_rate: Option<f64>,
+    /// Check evaluations that failed.
+    pub checks_failed: u64,
     pub achieved_rate: Option<f64>,
+    /// Open model: arrivals that found no free user and were dropped.
+    pub dropped: u64,
+    /// The median TLS handshake of the connections opened (the `tls-handshaking` phase).
+    pub tls_handshake_p50_ms: Option<f64>,
+    /// The first `[[stream]]` over the run, when the scenario has one.
+    pub stream: Option<StreamReport>,
+}
+
+/// A stream's run-wide figures from the `streams` section.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct StreamReport {
+    pub peak_open: u64,
+    pub opened: u64,
+    pub failed_opens: u64,
+    pub disconnects: u64,
+    pub events: u64,
+    pub events_per_s: f64,
+    pub expected: u64,
+    pub lost: u64,
+    pub e2e_p50_ms: Option<f64>,
 }
 
 pub fn parse(text: &str) -> Result<StampedeReport, String> {
@@ -43,17 +69,39 @@ pub fn parse(text: &str) -> Result<StampedeReport, String> {
             format!("summary.json has no number at total{pointer} (nor in a single step)")
         })
     };
-    // The open model's rates may sit on the step, the total or the top level.
-    let rate = |key: &str| find(&format!("/{key}")).or_else(|| json.get(key)?.as_f64());
+    let from_scheduled = scopes
+        .iter()
+        .find_map(|s| s.get("latency_from")?.as_str())
+        .is_some_and(|from| from == "scheduled");
     Ok(StampedeReport {
         requests_per_sec: need("/rps")?,
         p50_ms: need("/latency_ms/p50")?,
         p99_ms: need("/latency_ms/p99")?,
-        p99_corrected_ms: find("/latency_corrected_ms/p99"),
+        from_scheduled,
+        p50_sent_ms: find("/latency_sent_ms/p50"),
         failed: find("/failed").unwrap_or(0.0) as u64,
-        target_rate: rate("target_rate"),
-        achieved_rate: rate("achieved_rate"),
+        checks_failed: find("/checks_failed").unwrap_or(0.0) as u64,
+        achieved_rate: find("/achieved_rate").or_else(|| json.get("achieved_rate")?.as_f64()),
+        dropped: find("/dropped").unwrap_or(0.0) as u64,
+        tls_handshake_p50_ms: find("/phases/tls_handshaking/p50"),
+        stream: json.pointer("/streams/0").map(stream),
     })
+}
+
+fn stream(json: &Value) -> StreamReport {
+    let number = |key: &str| json.get(key).and_then(Value::as_f64);
+    let count = |key: &str| number(key).unwrap_or(0.0) as u64;
+    StreamReport {
+        peak_open: count("peak_open"),
+        opened: count("opened"),
+        failed_opens: count("failed_opens"),
+        disconnects: count("disconnects"),
+        events: count("events"),
+        events_per_s: number("events_per_s").unwrap_or(0.0),
+        expected: count("expected"),
+        lost: count("lost"),
+        e2e_p50_ms: json.pointer("/e2e_ms/p50").and_then(Value::as_f64),
+    }
 }
 
 /// The `summary.json` under `results` written at or after `since`: stampede names the run
@@ -118,23 +166,49 @@ mod tests {
         assert_eq!(report.requests_per_sec, 22_470.8);
         assert_eq!((report.p50_ms, report.p99_ms), (0.722, 9.159));
         assert_eq!(
-            (report.target_rate, report.p99_corrected_ms, report.failed),
-            (None, None, 0)
+            (report.from_scheduled, report.p50_sent_ms, report.failed),
+            (false, None, 0)
         );
+        assert_eq!((report.tls_handshake_p50_ms, report.stream), (None, None));
     }
 
     #[test]
-    fn open_model_rates_from_the_single_step() {
-        let text = r#"{"steps": [{"rps": 4999.1, "target_rate": 5000, "achieved_rate": 4998.7,
-                        "failed": 2, "latency_ms": {"p50": 0.3, "p99": 0.9},
-                        "latency_corrected_ms": {"p50": 1.1, "p99": 9.1}}]}"#;
+    fn open_model_reads_both_latencies_from_the_single_step() {
+        let text = r#"{"steps": [{"rps": 4999.1, "planned_rate": 5000, "achieved_rate": 4998.7,
+                        "failed": 2, "dropped": 3, "latency_from": "scheduled",
+                        "latency_ms": {"p50": 1.1, "p99": 9.1},
+                        "latency_sent_ms": {"p50": 0.3, "p99": 0.9}}]}"#;
         let report = parse(text).unwrap();
-        assert_eq!(report.target_rate, Some(5000.0));
         assert_eq!(report.achieved_rate, Some(4998.7));
+        assert!(report.from_scheduled);
         assert_eq!(
-            (report.p99_ms, report.p99_corrected_ms, report.failed),
-            (0.9, Some(9.1), 2)
+            (report.p50_ms, report.p99_ms, report.p50_sent_ms),
+            (1.1, 9.1, Some(0.3))
         );
+        assert_eq!((report.failed, report.dropped), (2, 3));
+    }
+
+    #[test]
+    fn tls_phase_and_stream_figures() {
+        let text = r#"{"total": {"rps": 10.0, "latency_ms": {"p50": 0.3, "p99": 0.9},
+                        "phases": {"tls_handshaking": {"count": 50, "p50": 0.81}}},
+                      "streams": [{"name": "inbox", "peak_open": 2000, "opened": 2000,
+                        "failed_opens": 0, "disconnects": 1, "events": 9000,
+                        "events_per_s": 900.5, "expected": 9001, "lost": 1,
+                        "e2e_ms": {"count": 9000, "p50": 0.4}}]}"#;
+        let report = parse(text).unwrap();
+        assert_eq!(report.tls_handshake_p50_ms, Some(0.81));
+        let stream = report.stream.unwrap();
+        assert_eq!(
+            (
+                stream.peak_open,
+                stream.events,
+                stream.lost,
+                stream.disconnects
+            ),
+            (2000, 9000, 1, 1)
+        );
+        assert_eq!((stream.events_per_s, stream.e2e_p50_ms), (900.5, Some(0.4)));
     }
 
     #[test]

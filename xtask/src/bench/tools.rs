@@ -1,10 +1,12 @@
 //! The three generators: how each is invoked for a closed or open run, and how its own report
-//! is read.
+//! is read. stampede's scenarios are written by `scenario`.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::runner::Launch;
+use super::scenario::{self, Load, OPEN_MAX_USERS};
+use super::summary::StampedeReport;
 use super::{oha, summary, wrk};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -44,34 +46,16 @@ pub struct Toolbox {
     pub results: PathBuf,
 }
 
-/// The load of one run.
-#[derive(Debug, Clone, Copy)]
-pub enum Load {
-    /// N connections (users), each sending as fast as answers come back.
-    Closed { connections: u32 },
-    /// A fixed arrival rate in requests per second.
-    Open { rate: u32 },
-    /// Closed users that each wait `think` between requests: many connections, little load.
-    Thinking { users: u32, think: Duration },
-    /// A fixed arrival rate as stampede's `soak` kind, built for long runs (minute buckets).
-    Soak { rate: u32 },
-}
-
 /// The tool's own account of a run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OwnReport {
     pub requests_per_sec: f64,
     pub p50_ms: f64,
     pub p99_ms: f64,
-    /// stampede's open-model p99 from the scheduled send; oha's is already that (it runs
-    /// with `--latency-correction`).
-    pub p99_corrected_ms: Option<f64>,
     pub errors: u64,
-    pub achieved_rate: Option<f64>,
+    /// stampede's summary, with what only stampede reports (both latencies, phases, streams).
+    pub stampede: Option<StampedeReport>,
 }
-
-/// Connections oha and stampede may use to hold an open-model rate.
-pub const OPEN_MAX_USERS: u32 = 200;
 
 impl Toolbox {
     pub fn launch(
@@ -86,7 +70,7 @@ impl Toolbox {
         let (program, args) = match (tool, load) {
             (Tool::Stampede, _) => {
                 let file = self.scenarios.join(format!("{label}.toml"));
-                std::fs::write(&file, scenario_toml(load, duration, url))
+                std::fs::write(&file, scenario::toml(load, duration, url))
                     .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
                 let mut args = vec!["run".to_owned(), file.display().to_string()];
                 args.extend(["--threads", "1", "--out"].map(String::from));
@@ -157,9 +141,8 @@ impl Toolbox {
             requests_per_sec,
             p50_ms,
             p99_ms,
-            p99_corrected_ms: None,
             errors,
-            achieved_rate: None,
+            stampede: None,
         };
         Ok(match tool {
             Tool::Wrk => {
@@ -173,48 +156,18 @@ impl Toolbox {
             Tool::Stampede => {
                 let r = summary::read(&summary::find_new(&self.results, since)?)?;
                 OwnReport {
-                    p99_corrected_ms: r.p99_corrected_ms,
-                    achieved_rate: r.achieved_rate,
-                    ..plain(r.requests_per_sec, r.p50_ms, r.p99_ms, r.failed)
+                    // A failed check is as suspect as a failed request here: nginx answers 200.
+                    stampede: Some(r.clone()),
+                    ..plain(
+                        r.requests_per_sec,
+                        r.p50_ms,
+                        r.p99_ms,
+                        r.failed + r.checks_failed,
+                    )
                 }
             }
         })
     }
-}
-
-/// A stampede scenario for `load`, in the format of `scenarios/`.
-pub fn scenario_toml(load: Load, duration: Duration, url: &str) -> String {
-    let base = url.trim_end_matches('/');
-    let secs = duration.as_secs_f64();
-    let (head, think) = match load {
-        Load::Closed { connections } => (
-            format!("kind = \"smoke\"\nusers = {connections}\nduration = \"{secs}s\"\n"),
-            None,
-        ),
-        Load::Open { rate } => (
-            format!(
-                "kind = \"throughput\"\nrates = [{rate}]\nhold = \"{secs}s\"\nmax-users = {OPEN_MAX_USERS}\n"
-            ),
-            None,
-        ),
-        Load::Soak { rate } => (
-            format!(
-                "kind = \"soak\"\nrate = {rate}\nduration = \"{secs}s\"\nmax-users = {OPEN_MAX_USERS}\n"
-            ),
-            None,
-        ),
-        Load::Thinking { users, think } => (
-            format!("kind = \"smoke\"\nusers = {users}\nduration = \"{secs}s\"\n"),
-            Some(think),
-        ),
-    };
-    let think = think.map_or(String::new(), |t| {
-        format!("think = \"{}ms\"\n", t.as_millis())
-    });
-    format!(
-        "# Written by `cargo xtask bench`; rewritten on every run.\n{head}base-url = \"{base}\"\n\n\
-         [[request]]\nname = \"ok\"\npath = \"/\"\n{think}"
-    )
 }
 
 /// oha's JSON flag, read from its help text.
@@ -239,57 +192,6 @@ mod tests {
     use super::*;
 
     const URL: &str = "http://127.0.0.1:40123/";
-
-    #[test]
-    fn closed_scenario() {
-        let text = scenario_toml(
-            Load::Closed { connections: 50 },
-            Duration::from_secs(10),
-            URL,
-        );
-        assert!(
-            text.contains("kind = \"smoke\"\nusers = 50\nduration = \"10s\"\n"),
-            "{text}"
-        );
-        assert!(
-            text.contains("base-url = \"http://127.0.0.1:40123\"\n"),
-            "{text}"
-        );
-        assert!(
-            text.ends_with("[[request]]\nname = \"ok\"\npath = \"/\"\n"),
-            "{text}"
-        );
-    }
-
-    #[test]
-    fn open_and_thinking_scenarios() {
-        let soak = scenario_toml(Load::Soak { rate: 2000 }, Duration::from_secs(600), URL);
-        assert!(
-            soak.contains("kind = \"soak\"\nrate = 2000\nduration = \"600s\"\n"),
-            "{soak}"
-        );
-        let open = scenario_toml(Load::Open { rate: 5000 }, Duration::from_secs(10), URL);
-        assert!(
-            open.contains(
-                "kind = \"throughput\"\nrates = [5000]\nhold = \"10s\"\nmax-users = 200\n"
-            ),
-            "{open}"
-        );
-        let think = Duration::from_secs(1);
-        let scale = scenario_toml(
-            Load::Thinking {
-                users: 10_000,
-                think,
-            },
-            Duration::from_millis(2500),
-            URL,
-        );
-        assert!(
-            scale.contains("users = 10000\nduration = \"2.5s\"\n"),
-            "{scale}"
-        );
-        assert!(scale.ends_with("think = \"1000ms\"\n"), "{scale}");
-    }
 
     fn toolbox() -> Toolbox {
         Toolbox {
