@@ -162,7 +162,13 @@ mod precise {
                     Ok(())
                 });
                 match read {
-                    Ok(result) => return result,
+                    Ok(result) => {
+                        // A one-shot timer read once has nothing more until it is armed
+                        // again: forgetting the readiness now saves the next wait a read
+                        // that could only say `WouldBlock`.
+                        ready.clear_ready();
+                        return result;
+                    }
                     Err(_would_block) => continue,
                 }
             }
