@@ -11,6 +11,7 @@
 //! arrivals still queued are counted as dropped. A stop is obeyed within one interval whatever
 //! the shard is doing: waiting for a step, ramping, connecting, dispatching or in the grace.
 
+mod clock;
 mod open;
 
 use std::cell::{Cell, RefCell};
@@ -35,6 +36,7 @@ use crate::timeline::{Slot, slots};
 use crate::user::User;
 use crate::workload::{Ledger, Workload};
 
+use clock::StepStarts;
 use open::Schedule;
 
 /// An open-model iteration that started later than scheduled by more than this is a late start.
@@ -66,6 +68,8 @@ pub(crate) struct UserGauge {
     /// when a stream opens or closes, never per event.
     streams_open: Vec<AtomicU32>,
     stream_peaks: Vec<Vec<AtomicU32>>,
+    /// When each step starts, one instant for every load thread.
+    starts: StepStarts,
 }
 
 impl UserGauge {
@@ -76,6 +80,7 @@ impl UserGauge {
             peaks: (0..steps).map(|_| AtomicU32::new(0)).collect(),
             streams_open: counters(),
             stream_peaks: (0..steps).map(|_| counters()).collect(),
+            starts: StepStarts::new(steps),
         }
     }
 
@@ -313,7 +318,7 @@ pub(crate) async fn run(
 ) {
     let plan = shard.work.plan.clone();
     for (index, (step, offset)) in plan.steps.iter().zip(plan.offsets()).enumerate() {
-        let step_start = later(start, offset).max(Instant::now());
+        let step_start = shard.gauge.starts.agree(index, start, later(start, offset));
         if stop.borrow().is_some() {
             break;
         }

@@ -42,6 +42,12 @@ impl Arrivals {
         self.unaccounted = i64::try_from(difference).unwrap_or(i64::MAX);
     }
 
+    /// Arrivals that went out: completed or abandoned. A step's schedule is kept when this and
+    /// `dropped` add up to what it planned.
+    pub fn sent(&self) -> u64 {
+        self.completed + self.abandoned
+    }
+
     /// The step scheduled arrivals (the open model); closed-model steps have none to account.
     pub fn is_open(&self) -> bool {
         self.scheduled > 0
@@ -80,6 +86,7 @@ mod tests {
             }
         );
         assert!(arrivals.is_open());
+        assert_eq!(arrivals.sent() + arrivals.dropped, arrivals.scheduled);
     }
 
     #[test]

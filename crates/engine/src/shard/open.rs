@@ -6,6 +6,10 @@
 //! its hold (2,000 at 2,000/s for 1 s, never 1,999) and no rounding accumulates. Shard `i` of
 //! `n` takes the arrivals `k = i, i + n, i + 2n, ...`, so the shards together are evenly spread.
 //!
+//! Arrivals are waited for on the [`Alarm`], not on tokio's millisecond timer alone, so an
+//! arrival starts within microseconds of its due time rather than up to a millisecond after it
+//! (a lag the latency from the scheduled send would charge to the server).
+//!
 //! A rate the machine cannot keep up with never spins and never starves the step's clock: due
 //! arrivals are handled in batches with a yield after each, and once every user is busy and the
 //! backlog full, everything else due so far is counted as scheduled and dropped in one step.
@@ -14,8 +18,9 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use stampede_plan::Think;
-use tokio::time::{Instant, sleep_until};
+use tokio::time::Instant;
 
+use super::clock::Alarm;
 use super::{LATE_START, Shard, later};
 use crate::inflight::Iteration;
 use crate::workload::Ledger;
@@ -75,12 +80,13 @@ pub(super) async fn dispatch(
     let (index, count) = (share.index as u64, share.count as u64);
     let mut next = index;
     let mut spawned = 0u32;
+    let mut alarm = Alarm::new();
     while next < schedule.planned && !shard.stopping() {
         let now = Instant::now();
         let at = later(step_start, schedule.due(next));
         if at > now {
             tokio::select! {
-                () = sleep_until(at) => {}
+                () = alarm.until(at) => {}
                 () = shard.stop_now.notified() => break,
             }
             continue;
