@@ -110,7 +110,10 @@ impl Connector {
     /// Opens a connection; HTTP/2's driver is spawned on the current thread's `LocalSet`,
     /// HTTP/1.1's is handed back for the caller's task to poll.
     pub(crate) async fn connect(&self, timeout: Duration) -> Result<Opened, Refusal> {
-        match tokio::time::timeout(timeout, self.open()).await {
+        // Boxed: opening (TLS state, hyper's handshake) is the largest thing a user awaits,
+        // and inline it would size every user's task for it, though it runs once per
+        // connection.
+        match Box::pin(tokio::time::timeout(timeout, self.open())).await {
             Ok(result) => result,
             Err(_) => Err(Refusal {
                 outcome: Outcome::Timeout,
