@@ -4,7 +4,8 @@
 //! Uses hyper's `client::conn` directly, not the pooled legacy client: the user owns its
 //! connection, so N users means N connections (an HTTP/2 one carries only its user's
 //! requests), and a broken one is re-opened and counted. Knows nothing of requests or
-//! statistics: it hands back a sender, what the opening cost, and a clock of the first write.
+//! statistics: it hands back a sender, the connection's [`Driver`], what the opening cost, and a
+//! clock of the first write.
 
 use std::cell::Cell;
 use std::io;
@@ -61,10 +62,10 @@ impl std::fmt::Debug for Connector {
     }
 }
 
-/// A connection just opened: how to send on it, how to tear it down, and what opening cost.
+/// A connection just opened: how to send on it, what moves its bytes, and what opening cost.
 pub(crate) struct Opened {
     pub(crate) sender: Sender,
-    pub(crate) driver: AbortHandle,
+    pub(crate) driver: Driver,
     /// TCP connect time; `None` when there was no TCP (the in-memory pipe).
     pub(crate) connecting: Option<Duration>,
     /// TLS handshake time, for TLS connections.
@@ -106,9 +107,13 @@ impl Connector {
         matches!(self, Connector::Net(Endpoint { tls: Some(_), .. }))
     }
 
-    /// Opens a connection and spawns its driver on the current thread's `LocalSet`.
+    /// Opens a connection; HTTP/2's driver is spawned on the current thread's `LocalSet`,
+    /// HTTP/1.1's is handed back for the caller's task to poll.
     pub(crate) async fn connect(&self, timeout: Duration) -> Result<Opened, Refusal> {
-        match tokio::time::timeout(timeout, self.open()).await {
+        // Boxed: opening (TLS state, hyper's handshake) is the largest thing a user awaits,
+        // and inline it would size every user's task for it, though it runs once per
+        // connection.
+        match Box::pin(tokio::time::timeout(timeout, self.open())).await {
             Ok(result) => result,
             Err(_) => Err(Refusal {
                 outcome: Outcome::Timeout,
@@ -212,7 +217,7 @@ impl Connector {
 
 fn opened(
     sender: Sender,
-    driver: AbortHandle,
+    driver: Driver,
     connecting: Option<Duration>,
     tls: Option<Duration>,
     writes: WriteClock,
@@ -267,8 +272,9 @@ impl Sender {
     }
 }
 
-/// Runs the HTTP handshake and spawns the connection's driver.
-async fn handshake<T>(io: T, h2: bool) -> Result<(Sender, AbortHandle), Refusal>
+/// Runs the HTTP handshake. HTTP/1.1's connection is driven by its user's own task (see
+/// [`Driver`]); HTTP/2's by a task of its own, as hyper spawns the stream tasks anyway.
+async fn handshake<T>(io: T, h2: bool) -> Result<(Sender, Driver), Refusal>
 where
     T: AsyncRead + AsyncWrite + Unpin + 'static,
 {
@@ -286,13 +292,63 @@ where
         let driver = tokio::task::spawn_local(async move {
             let _ = connection.await;
         });
-        Ok((Sender::Http2(sender), driver.abort_handle()))
+        Ok((
+            Sender::Http2(sender),
+            Driver::Spawned(driver.abort_handle()),
+        ))
     } else {
         let (sender, connection) = http1::handshake(TokioIo::new(io)).await.map_err(refused)?;
-        let driver = tokio::task::spawn_local(async move {
+        let connection = Box::pin(async move {
             let _ = connection.await;
         });
-        Ok((Sender::Http1(sender), driver.abort_handle()))
+        Ok((Sender::Http1(sender), Driver::Inline(Some(connection))))
+    }
+}
+
+/// What moves a connection's bytes. Dropping it tears the connection down at once (a
+/// timed-out request must not leave a socket behind waiting for a server that stalls).
+pub(crate) enum Driver {
+    /// Polled by the user's task beside each request ([`Driver::drive`]): no task per
+    /// connection, no wake-up of another task per request. `None` once the connection ended.
+    Inline(Option<Pin<Box<dyn Future<Output = ()>>>>),
+    /// A task of its own on the load thread's `LocalSet`.
+    Spawned(AbortHandle),
+}
+
+impl Driver {
+    /// Runs `work` (waiting for readiness, an exchange, reading a body) to its end while
+    /// moving the connection's bytes. Between calls an inline connection is not polled: an
+    /// idle HTTP/1.1 connection has nothing to do, and a close the peer sent meanwhile shows
+    /// at the next call, as the next request's failed readiness.
+    pub(crate) async fn drive<F: Future>(&mut self, work: F) -> F::Output {
+        let Driver::Inline(connection) = self else {
+            return work.await;
+        };
+        let mut work = std::pin::pin!(work);
+        std::future::poll_fn(|cx| {
+            if let Poll::Ready(out) = work.as_mut().poll(cx) {
+                return Poll::Ready(out);
+            }
+            let Some(driving) = connection.as_mut() else {
+                // Ended: hyper has already failed whatever was waiting on it.
+                return Poll::Pending;
+            };
+            if driving.as_mut().poll(cx).is_ready() {
+                *connection = None;
+            }
+            // The connection may just have written the request `work` queued, or handed it the
+            // response it waits for: poll it again rather than wait for a wake-up.
+            work.as_mut().poll(cx)
+        })
+        .await
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        if let Driver::Spawned(task) = self {
+            task.abort();
+        }
     }
 }
 

@@ -10,7 +10,7 @@ use http_body_util::{BodyExt, Full};
 use stampede_metrics::Outcome;
 use tokio::time::Instant;
 
-use crate::conn::{Sender, classify};
+use crate::conn::{Driver, Sender, classify};
 
 /// A complete response.
 pub(crate) struct Received {
@@ -64,9 +64,9 @@ impl Broke {
 }
 
 /// Sends `request` and reads the whole response within `timeout`, keeping the first `keep`
-/// bytes of its body in `body` (cleared first).
+/// bytes of its body in `body` (cleared first); `driver` moves the connection's bytes meanwhile.
 pub(crate) async fn exchange(
-    sender: &mut Sender,
+    (sender, driver): (&mut Sender, &mut Driver),
     request: http::Request<Full<Bytes>>,
     body: &mut Vec<u8>,
     keep: usize,
@@ -95,7 +95,7 @@ pub(crate) async fn exchange(
                 head: arrived,
             })
         };
-        match tokio::time::timeout(timeout, exchange).await {
+        match tokio::time::timeout(timeout, driver.drive(exchange)).await {
             Ok(result) => result,
             Err(_) => Err(Broke::Timeout(timeout)),
         }

@@ -183,13 +183,16 @@ impl Holder<'_> {
             self.stats().failed_opens += 1;
             return End::Refused;
         };
-        // Dropping the guard tears the connection down, whichever way this returns.
-        let _driver = Abort(opened.driver);
+        // Dropping the driver tears the connection down, whichever way this returns.
+        let mut driver = opened.driver;
         let mut sender = opened.sender;
         let request = self.request(sender.is_http2());
         let sent = Instant::now();
         let head = tokio::select! {
-            head = tokio::time::timeout(work.plan.connect_timeout, send(&mut sender, request)) => head,
+            head = tokio::time::timeout(
+                work.plan.connect_timeout,
+                driver.drive(send(&mut sender, request)),
+            ) => head,
             () = self.ending() => return End::Stopped,
         };
         let response = match head {
@@ -218,7 +221,7 @@ impl Holder<'_> {
         loop {
             let frame = tokio::select! {
                 biased;
-                frame = body.frame() => frame,
+                frame = driver.drive(body.frame()) => frame,
                 () = until(hold_until) => return End::Held,
                 () = self.ending() => return End::Stopped,
             };
@@ -350,14 +353,5 @@ impl<'a> Opened<'a> {
 impl Drop for Opened<'_> {
     fn drop(&mut self) {
         (self.0)(false);
-    }
-}
-
-/// Aborts a connection's driver when dropped.
-struct Abort(tokio::task::AbortHandle);
-
-impl Drop for Abort {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }

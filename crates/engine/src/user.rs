@@ -13,12 +13,11 @@ use http_body_util::Full;
 use stampede_metrics::sample::{self, BODY_SAMPLE_BYTES};
 use stampede_metrics::{FailureKey, Outcome, RequestStats};
 use stampede_plan::{On429, Think};
-use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
 use crate::backoff;
 use crate::build::{Ctx, build};
-use crate::conn::{Refusal, Sender, WriteClock, classify};
+use crate::conn::{Driver, Refusal, Sender, WriteClock, classify};
 use crate::debug;
 use crate::exchange::{Failed, Received, exchange};
 use crate::inflight::InFlight;
@@ -26,19 +25,12 @@ use crate::rng::Rng;
 use crate::verdict;
 use crate::workload::{Ledger, Workload};
 
-/// A live connection; dropping it tears the connection down at once (a timed-out request
-/// must not leave a socket behind waiting for a server that stalls).
+/// A live connection; dropping it tears the connection down at once (its [`Driver`]).
 struct Conn {
     sender: Sender,
-    driver: AbortHandle,
+    driver: Driver,
     /// When the connection last started writing a request: where `waiting` begins.
     writes: WriteClock,
-}
-
-impl Drop for Conn {
-    fn drop(&mut self) {
-        self.driver.abort();
-    }
 }
 
 pub(crate) struct User {
@@ -218,7 +210,14 @@ impl User {
             work.mailbox.sent(self.id, &self.msg_ids, sent, &mut stats);
         }
         let timeout = work.plan.requests[id].timeout;
-        let result = exchange(&mut conn.sender, built, &mut self.body, keep, timeout).await;
+        let result = exchange(
+            (&mut conn.sender, &mut conn.driver),
+            built,
+            &mut self.body,
+            keep,
+            timeout,
+        )
+        .await;
         let timing = Timing {
             started,
             scheduled,
@@ -269,7 +268,7 @@ impl User {
         ledger: Ledger,
     ) -> Result<(), Refusal> {
         if let Some(conn) = &mut self.conn {
-            if conn.sender.ready().await.is_ok() {
+            if conn.driver.drive(conn.sender.ready()).await.is_ok() {
                 return Ok(());
             }
             self.conn = None;
@@ -299,7 +298,8 @@ impl User {
             driver: opened.driver,
             writes: opened.writes,
         });
-        conn.sender.ready().await.map_err(|err| Refusal {
+        let ready = conn.driver.drive(conn.sender.ready()).await;
+        ready.map_err(|err| Refusal {
             outcome: classify(&err),
             detail: format!("the connection closed at once: {err}"),
         })
