@@ -142,7 +142,7 @@ pub(crate) async fn hold(
     }
 }
 
-impl Holder<'_> {
+impl<'a> Holder<'a> {
     fn stats(&self) -> RefMut<'_, StreamStats> {
         let index = self.index;
         RefMut::map(self.work.ledger(Ledger::Step), |s| &mut s.streams[index])
@@ -170,6 +170,21 @@ impl Holder<'_> {
         {
             sleep_until(at).await;
         }
+    }
+
+    /// The stream opened `began` ago: counted with its connect time, held in the open-streams
+    /// gauge until the guard drops, and a paired stream listens for its partner's messages.
+    fn opened(&mut self, began: Instant) -> Opened<'a> {
+        {
+            let mut stats = self.stats();
+            stats.opened += 1;
+            stats.connect.record_us(micros(Instant::now() - began));
+        }
+        if self.paired && !self.listening {
+            self.listening = true;
+            self.work.mailbox.listen(self.user, true);
+        }
+        Opened::new(self.open)
     }
 
     async fn open_and_read(&mut self) -> End {
@@ -202,16 +217,7 @@ impl Holder<'_> {
                 return End::Refused;
             }
         };
-        {
-            let mut stats = self.stats();
-            stats.opened += 1;
-            stats.connect.record_us(micros(Instant::now() - began));
-        }
-        let _open = Opened::new(self.open);
-        if self.paired && !self.listening {
-            self.listening = true;
-            work.mailbox.listen(self.user, true);
-        }
+        let _open = self.opened(began);
         let hold_until = work.plan.streams[self.index]
             .hold
             .map(|h| Instant::now() + h);

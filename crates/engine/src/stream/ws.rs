@@ -21,7 +21,7 @@ use tokio_tungstenite::tungstenite::handshake::client::Request;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
-use super::{End, Holder, Opened, until};
+use super::{End, Holder, until};
 use crate::build::Ctx;
 use crate::conn::Io;
 use crate::mailbox::{Arrival, message_id};
@@ -91,16 +91,7 @@ impl Holder<'_> {
             self.stats().failed_opens += 1;
             return End::Refused;
         };
-        {
-            let mut stats = self.stats();
-            stats.opened += 1;
-            stats.connect.record_us(micros(Instant::now() - began));
-        }
-        let _open = Opened::new(self.open);
-        if self.paired && !self.listening {
-            self.listening = true;
-            work.mailbox.listen(self.user, true);
-        }
+        let _open = self.opened(began);
         self.exchange(socket, sent).await
     }
 
