@@ -172,6 +172,14 @@ impl<'a> Holder<'a> {
         }
     }
 
+    /// An attempt to open the stream: every one after the first is a counted reconnect.
+    fn attempt(&mut self) {
+        if self.opened_before {
+            self.stats().reconnects += 1;
+        }
+        self.opened_before = true;
+    }
+
     /// The stream opened `began` ago: counted with its connect time, held in the open-streams
     /// gauge until the guard drops, and a paired stream listens for its partner's messages.
     fn opened(&mut self, began: Instant) -> Opened<'a> {
@@ -190,10 +198,7 @@ impl<'a> Holder<'a> {
     async fn open_and_read(&mut self) -> End {
         let work = self.work;
         let began = Instant::now();
-        if self.opened_before {
-            self.stats().reconnects += 1;
-        }
-        self.opened_before = true;
+        self.attempt();
         let Ok(opened) = work.connector.connect(work.plan.connect_timeout).await else {
             self.stats().failed_opens += 1;
             return End::Refused;

@@ -66,10 +66,7 @@ impl Holder<'_> {
     pub(super) async fn open_websocket(&mut self) -> End {
         let work = self.work;
         let began = Instant::now();
-        if self.opened_before {
-            self.stats().reconnects += 1;
-        }
-        self.opened_before = true;
+        self.attempt();
         let Ok(io) = work.connector.connect_io(work.plan.connect_timeout).await else {
             self.stats().failed_opens += 1;
             return End::Refused;
