@@ -20,12 +20,12 @@ impl Reporter {
         let duration: f64 = steps.iter().map(|s| s.duration_s).sum();
         let peak_users = steps.iter().map(|s| s.load.peak_users).max().unwrap_or(0);
         let open = steps.iter().any(|s| s.load.planned_rate.is_some());
+        let monitors = self.monitor.figures();
         let total = TotalSummary {
             users: steps.iter().map(|s| s.users).max().unwrap_or(0),
             duration_s: round(duration, 3),
             load: LoadFigures::of_run(&self.total, duration, peak_users, open),
-            figures: Figures::of(&self.total.aggregate(), duration)
-                .with_monitors(&self.monitor.figures()),
+            figures: Figures::of(&self.total.aggregate(), duration).with_monitors(&monitors),
             requests_by_name: self.by_name(&self.total, duration),
         };
         let series = self.series.series().clone();
@@ -52,7 +52,6 @@ impl Reporter {
             ),
         };
         let judged = verdict::judge(run_outcome.as_ref(), &thresholds, &total.figures);
-        let monitors = self.monitor.figures();
         let mut notes = verdict::notes(&steps, &total, &self.plan.thresholds, &monitors);
         notes.extend(self.capture_misses.iter().map(|(message, count)| {
             format!(
