@@ -78,7 +78,7 @@ impl Bench {
         let finished = runner::run(&launch, &self.nginx, offsets, self.nofile, &self.logs)?;
         let own = self
             .toolbox
-            .own_report(tool, &finished.stdout, since)
+            .own_report(tool, label, &finished.stdout, since)
             .map_err(|e| {
                 format!(
                     "{label}: {e} (its output: {})",

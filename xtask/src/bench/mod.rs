@@ -155,32 +155,58 @@ fn repetition(
 
 /// The runs only stampede makes: request-name cost, scale, streams and the soaks.
 fn stampede_only(bench: &Bench, options: &Options, results: &mut Results) -> Result<(), String> {
-    eprintln!("bench: request names: 1 and {MANY_NAMES} names at {SOAK_RATE}/s");
-    let names = bench.names(SOAK_RATE, 1, MANY_NAMES, options.duration)?;
-    eprintln!("bench: {:.1} KiB per request name", names.kib_per_name());
-    results.names = Some(names);
-    if options.scale {
-        if bench.nofile < u64::from(SCALE_USERS) + 1_000 {
-            eprintln!(
-                "bench: skipping the scale run: the open-file limit is only {}",
-                bench.nofile
-            );
-        } else {
-            eprintln!("bench: scale: {SCALE_USERS} users thinking 1 s, 20 s");
-            results.scale = Some(bench.scale(SCALE_USERS)?);
+    if !options.soak_only {
+        eprintln!("bench: request names: 1 and {MANY_NAMES} names at {SOAK_RATE}/s");
+        let names = bench.names(SOAK_RATE, 1, MANY_NAMES, options.duration)?;
+        eprintln!("bench: {:.1} KiB per request name", names.kib_per_name());
+        results.names = Some(names);
+        if options.scale {
+            scale(bench, results)?;
         }
+        streams(bench, options, results)?;
     }
-    streams(bench, options, results)?;
     if options.soak {
-        for kind in ["soak", "throughput"] {
-            eprintln!(
-                "bench: soak: stampede's `{kind}` kind at {SOAK_RATE}/s for {} minutes",
-                options.soak_minutes
-            );
-            results
-                .soak
-                .push(bench.soak(kind, SOAK_RATE, options.soak_minutes)?);
-        }
+        soaks(bench, options.soak_minutes, results)?;
+    }
+    Ok(())
+}
+
+fn scale(bench: &Bench, results: &mut Results) -> Result<(), String> {
+    if bench.nofile < u64::from(SCALE_USERS) + 1_000 {
+        eprintln!(
+            "bench: skipping the scale run: the open-file limit is only {}",
+            bench.nofile
+        );
+    } else {
+        eprintln!("bench: scale: {SCALE_USERS} users thinking 1 s, 20 s");
+        results.scale = Some(bench.scale(SCALE_USERS)?);
+    }
+    Ok(())
+}
+
+/// Both soak kinds at once, as two processes: a slope is one process's RSS over time, which a
+/// neighbour using a few percent of the other core does not change, and it halves the wait.
+fn soaks(bench: &Bench, minutes: u64, results: &mut Results) -> Result<(), String> {
+    eprintln!(
+        "bench: soak: stampede's `soak` and `throughput` kinds side by side at {SOAK_RATE}/s \
+         for {minutes} minutes"
+    );
+    let kinds = ["soak", "throughput"];
+    let runs = std::thread::scope(|scope| {
+        let handles: Vec<_> = kinds
+            .map(|kind| scope.spawn(move || bench.soak(kind, SOAK_RATE, minutes)))
+            .into_iter()
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("a soak's thread panicked".into()))
+            })
+            .collect::<Vec<_>>()
+    });
+    for run in runs {
+        results.soak.push(run?);
     }
     Ok(())
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use super::tools::Tool;
 
 pub const HELP: &str = "\
-usage: cargo xtask bench [--quick] [--reps N] [--soak] [--soak-minutes N] [--tools LIST]
+usage: cargo xtask bench [--quick] [--reps N] [--soak | --soak-only] [--soak-minutes N] [--tools LIST]
 
 Measures stampede against wrk and oha on nginx over loopback (http and https), interleaved,
 judges issue 17's goals, and holds SSE streams against the demo target (issue 15).
@@ -16,7 +16,8 @@ Writes target/bench/bench.json. Needs root the first time (apt-get install nginx
                      (~2-3 minutes)
   --reps N           repetitions of every closed- and open-model run (default 3)
   --soak             add the memory soaks: stampede's `soak` and `throughput` kinds at
-                     2,000/s, one after the other (off by default)
+                     2,000/s, side by side as two processes (off by default)
+  --soak-only        only the memory soaks, nothing else
   --soak-minutes N   how long each soak lasts (default 30)
   --tools LIST       comma-separated subset of stampede,wrk,oha (default all three)
 ";
@@ -30,6 +31,8 @@ pub struct Options {
     pub open_rates: Vec<u32>,
     pub scale: bool,
     pub soak: bool,
+    /// Only the soaks: no repetitions, request names, scale or streams.
+    pub soak_only: bool,
     pub soak_minutes: u64,
     /// How many doubling stream counts to try from 2,000 (stopping at the first that fails).
     pub stream_steps: usize,
@@ -46,6 +49,7 @@ impl Options {
             open_rates: vec![1_000, 5_000, 20_000],
             scale: true,
             soak: false,
+            soak_only: false,
             soak_minutes: 30,
             stream_steps: 8,
             tools: Tool::ALL.to_vec(),
@@ -58,6 +62,10 @@ impl Options {
                 "-h" | "--help" => options.help = true,
                 "--quick" => quick = true,
                 "--soak" => options.soak = true,
+                "--soak-only" => {
+                    options.soak = true;
+                    options.soak_only = true;
+                }
                 "--soak-minutes" => {
                     let value = args.next().ok_or("--soak-minutes needs a number")?;
                     let n: u64 = value
@@ -98,6 +106,12 @@ impl Options {
         if let Some(reps) = reps {
             options.reps = reps;
         }
+        if options.soak_only {
+            if quick {
+                return Err("--soak-only and --quick measure different things; pick one".into());
+            }
+            options.reps = 0;
+        }
         Ok(options)
     }
 
@@ -112,6 +126,15 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<Options, String> {
         Options::parse(&args.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn soak_only_runs_nothing_but_the_soaks() {
+        let o = parse(&["--soak-only", "--soak-minutes", "30"]).unwrap();
+        assert!(o.soak && o.soak_only);
+        assert_eq!((o.reps, o.soak_minutes), (0, 30));
+        assert!(parse(&["--soak-only", "--quick"]).is_err());
+        assert!(!parse(&["--soak"]).unwrap().soak_only);
     }
 
     #[test]

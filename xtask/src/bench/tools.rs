@@ -134,6 +134,7 @@ impl Toolbox {
     pub fn own_report(
         &self,
         tool: Tool,
+        label: &str,
         stdout: &str,
         since: std::time::SystemTime,
     ) -> Result<OwnReport, String> {
@@ -154,7 +155,10 @@ impl Toolbox {
                 plain(r.requests_per_sec, r.p50_ms, r.p99_ms, r.errors)
             }
             Tool::Stampede => {
-                let r = summary::read(&summary::find_new(&self.results, since)?)?;
+                // Under the run's own folder (named after its scenario file), so two runs at
+                // once (the soaks) never read each other's summary.
+                let folder = self.results.join(label);
+                let r = summary::read(&summary::find_new(&folder, since)?)?;
                 OwnReport {
                     // A failed check is as suspect as a failed request here: nginx answers 200.
                     stampede: Some(r.clone()),
