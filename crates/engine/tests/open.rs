@@ -97,3 +97,34 @@ async fn past_the_backlog_bound_arrivals_are_dropped_and_counted() {
         stats.scheduled
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stall_grows_the_pool_once_and_its_users_are_reused_after() {
+    // 200/s for 3 s; the server stalls from 0.8 s to 1.1 s, so the arrivals of the stall each
+    // need a user. Those users stay for the run (the open model's memory follows its peak
+    // concurrency, bounded by max-users) and serve the rest of it on their first connections:
+    // the pool never grows again for what it already met.
+    let server = stalling_server(Duration::from_millis(800), Duration::from_millis(1100)).await;
+    let max_users = 100;
+    let load = Load::Open {
+        rate_per_s: 200.0,
+        max_users,
+        max_backlog: 10_000,
+    };
+    let plan = plan(
+        vec![request("a", "/")],
+        vec![step(load, Duration::from_secs(3))],
+    );
+    let (_, rec) = run_recorded(&plan, &options(server.addr, 1)).await;
+    let stats = rec.step_all(0);
+    let peak = rec.steps[0].peak_users;
+    assert!(peak > 4 && peak <= max_users, "peak users {peak}");
+    let opened = stats.connections.http1 + stats.connections.http2;
+    assert_eq!(
+        opened,
+        u64::from(peak) + stats.reconnects,
+        "a user per connection"
+    );
+    assert_eq!(stats.dropped, 0);
+    assert_eq!(stats.aggregate().requests(), stats.scheduled);
+}

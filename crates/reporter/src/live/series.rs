@@ -139,6 +139,74 @@ fn point(window: &Window, stats: &StatsSet) -> SeriesPoint {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use stampede_metrics::Outcome;
+
+    /// Everything the builder holds that could grow with the run: its histograms (the window's
+    /// sum and the merged scratch) and the points it keeps.
+    fn footprint(builder: &SeriesBuilder) -> (usize, usize) {
+        let scratch: usize = builder
+            .scratch
+            .requests
+            .iter()
+            .map(|r| r.footprint_bytes())
+            .sum();
+        let held = builder.window.footprint_bytes() + scratch;
+        (held, builder.series.points.capacity())
+    }
+
+    /// One second of a soak: two requests, the same spread of latencies every interval.
+    fn second(seq: u64) -> IntervalSnapshot {
+        let mut stats = StatsSet::new(2);
+        for (n, request) in stats.requests.iter_mut().enumerate() {
+            for us in [150, 900, 4_000, 35_000 + 1_000 * n as u64] {
+                request.outcomes.bump(Outcome::Status2xx);
+                request.latency.record_us(us);
+                request.corrected.record_us(us + 50);
+            }
+        }
+        IntervalSnapshot {
+            step: 0,
+            seq,
+            start: Duration::from_secs(seq),
+            length: Duration::from_secs(1),
+            warmup: false,
+            active_users: 20,
+            stats,
+            monitor: Vec::new(),
+            streams_open: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_soak_series_holds_the_same_memory_at_its_last_point_as_at_its_first() {
+        // A 24-hour soak's grouping (60 one-second intervals a point at least), pushed for
+        // twenty points: the histograms are reused point after point, and the points are
+        // figures, a few hundred bytes each, at most MAX_POINTS of them.
+        let group = group_for(Duration::from_secs(86_400), Duration::from_secs(1), 60);
+        let mut builder = SeriesBuilder::new(group, Duration::from_secs(1), 0);
+        let snapshot = second(0);
+        let mut after_first = None;
+        for seq in 0..(20 * group as u64) {
+            let snapshot = IntervalSnapshot {
+                seq,
+                start: Duration::from_secs(seq),
+                ..snapshot.clone()
+            };
+            builder.push(&snapshot);
+            if builder.series().points.len() == 1 && after_first.is_none() {
+                after_first = Some(footprint(&builder).0);
+            }
+        }
+        let (held, points) = footprint(&builder);
+        assert_eq!(builder.series().points.len(), 20);
+        assert!(held > 0, "the window kept no histogram to reuse");
+        assert_eq!(
+            Some(held),
+            after_first,
+            "the histograms grew after the first point"
+        );
+        assert!(points <= MAX_POINTS, "{points} points reserved");
+    }
 
     #[test]
     fn short_runs_keep_every_interval_and_long_ones_are_bounded() {

@@ -102,6 +102,17 @@ impl Window {
         }
     }
 
+    /// Bytes held by the window's histograms: what a series or a timeseries.csv row costs
+    /// beyond its fixed fields.
+    #[cfg(test)]
+    pub(crate) fn footprint_bytes(&self) -> usize {
+        self.stats
+            .requests
+            .iter()
+            .map(|r| r.footprint_bytes())
+            .sum()
+    }
+
     fn reset(&mut self) {
         self.monitor = None;
         self.samples.iter_mut().for_each(|s| *s = None);
