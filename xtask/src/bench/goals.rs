@@ -302,8 +302,9 @@ fn memory_goals(results: &Results, goals: &mut Vec<Goal>) {
                 let slope = s.slope_mib_per_hour?;
                 let minutes = s.points.last().map_or(0.0, |p| p.0) / 60.0;
                 let text = format!(
-                    "{slope:+.2} MiB/h over {minutes:.0} min after the first {:.0} s",
-                    s.settle_s
+                    "{slope:+.2} MiB/h over {minutes:.0} min after the first {:.0} s{}",
+                    s.settle_s,
+                    s.pool_growth()
                 );
                 Some((text, slope < SLOPE_MIB_PER_HOUR))
             }),

@@ -224,7 +224,7 @@ impl Bench {
             _ => Load::Open { rate },
         };
         let label = format!("stampede-soak-{kind}");
-        let (finished, _) = self.run(Tool::Stampede, load, duration, &label, &offsets)?;
+        let (finished, own) = self.run(Tool::Stampede, load, duration, &label, &offsets)?;
         let points: Vec<(f64, f64)> = finished
             .samples
             .iter()
@@ -232,7 +232,12 @@ impl Bench {
             .collect();
         let settle_s = (duration.as_secs_f64() / 3.0).min(300.0);
         let settled: Vec<(f64, f64)> = points.iter().copied().filter(|p| p.0 >= settle_s).collect();
+        let pool = own.stampede.map(|r| r.series_users).unwrap_or_default();
+        // The point that holds the settle instant (points start at their offset), and the last.
+        let at_settle = pool.iter().rev().find(|p| p.0 <= settle_s).or(pool.first());
+        let users = at_settle.zip(pool.last()).map(|(a, b)| (a.1, b.1));
         Ok(SoakResult {
+            users,
             kind,
             rate,
             slope_mib_per_hour: stats::slope(&settled).map(|s| s * 3600.0),

@@ -124,6 +124,21 @@ pub struct SoakResult {
     pub slope_mib_per_hour: Option<f64>,
     /// Samples before this many seconds are left out of the slope (allocator warming up).
     pub settle_s: f64,
+    /// The open model's pool of users at `settle_s` and at the end: a pool that grew in the
+    /// measured window (a stall piled up arrivals) raises the RSS by about 34 KiB a user.
+    pub users: Option<(u64, u64)>,
+}
+
+impl SoakResult {
+    /// ` (pool 19 -> 43 users)` when the pool grew in the measured window, else empty.
+    pub fn pool_growth(&self) -> String {
+        match self.users {
+            Some((at_settle, at_end)) if at_end > at_settle => {
+                format!(" (pool {at_settle} -> {at_end} users)")
+            }
+            _ => String::new(),
+        }
+    }
 }
 
 /// Everything one `cargo xtask bench` measured.
@@ -312,6 +327,21 @@ impl Results {
 
 #[cfg(test)]
 pub mod tests {
+    #[test]
+    fn a_soak_says_when_its_pool_grew_in_the_measured_window() {
+        let soak = |users| super::SoakResult {
+            kind: "soak",
+            rate: 2000,
+            points: Vec::new(),
+            slope_mib_per_hour: Some(16.1),
+            settle_s: 200.0,
+            users,
+        };
+        assert_eq!(soak(Some((19, 43))).pool_growth(), " (pool 19 -> 43 users)");
+        assert_eq!(soak(Some((19, 19))).pool_growth(), "");
+        assert_eq!(soak(None).pool_growth(), "");
+    }
+
     use super::*;
 
     /// Two reps of stampede and wrk at 50 connections, and one 500-connection wrk run.

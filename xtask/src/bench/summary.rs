@@ -33,6 +33,9 @@ pub struct StampedeReport {
     pub tls_handshake_p50_ms: Option<f64>,
     /// The first `[[stream]]` over the run, when the scenario has one.
     pub stream: Option<StreamReport>,
+    /// The series' points as (seconds from the start, users spawned so far): in the open
+    /// model, the pool of users, which only grows.
+    pub series_users: Vec<(f64, u64)>,
 }
 
 /// A stream's run-wide figures from the `streams` section.
@@ -85,7 +88,17 @@ pub fn parse(text: &str) -> Result<StampedeReport, String> {
         dropped: find("/dropped").unwrap_or(0.0) as u64,
         tls_handshake_p50_ms: find("/phases/tls_handshaking/p50"),
         stream: json.pointer("/streams/0").map(stream),
+        series_users: series_users(&json),
     })
+}
+
+fn series_users(json: &Value) -> Vec<(f64, u64)> {
+    let points = json.pointer("/series/points").and_then(Value::as_array);
+    points
+        .into_iter()
+        .flatten()
+        .filter_map(|p| Some((p.get("offset_s")?.as_f64()?, p.get("users")?.as_u64()?)))
+        .collect()
 }
 
 fn stream(json: &Value) -> StreamReport {
@@ -209,6 +222,15 @@ mod tests {
             (2000, 9000, 1, 1)
         );
         assert_eq!((stream.events_per_s, stream.e2e_p50_ms), (900.5, Some(0.4)));
+    }
+
+    #[test]
+    fn the_pool_of_users_is_read_from_the_series() {
+        let text = r#"{"total": {"rps": 10.0, "latency_ms": {"p50": 0.3, "p99": 0.9}},
+                      "series": {"point_s": 60.0, "points": [
+                        {"offset_s": 0.0, "users": 18}, {"offset_s": 60.0, "users": 43}]}}"#;
+        assert_eq!(parse(text).unwrap().series_users, [(0.0, 18), (60.0, 43)]);
+        assert!(parse(CLOSED).unwrap().series_users.is_empty());
     }
 
     #[test]

@@ -219,11 +219,12 @@ fn memory(out: &mut String, results: &Results) {
             .slope_mib_per_hour
             .map_or("-".to_owned(), |x| format!("{x:+.2} MiB/h"));
         rows.push(format!(
-            "| soak, `{}` kind, {}/s, {} samples | RSS {first:.1} MiB at {:.0} s, {last:.1} MiB at the end | slope {slope} |",
+            "| soak, `{}` kind, {}/s, {} samples | RSS {first:.1} MiB at {:.0} s, {last:.1} MiB at the end{} | slope {slope} |",
             s.kind,
             s.rate,
             s.points.len(),
-            s.settle_s
+            s.settle_s,
+            s.pool_growth()
         ));
     }
     if rows.is_empty() {
