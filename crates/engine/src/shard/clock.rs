@@ -3,12 +3,16 @@
 //!
 //! tokio's timer counts whole milliseconds and rounds every deadline up, so a dispatcher woken
 //! by it alone sends up to a millisecond late, and the latency from the scheduled send charges
-//! that lag to the server. On Linux the alarm also arms a `timerfd`, which the kernel fires on
-//! its high-resolution clock and which wakes the runtime's poll like any socket: no thread of
-//! its own and no spinning, so the users on the same thread run undisturbed. Whichever of the
-//! two fires first ends the wait; under tokio's paused clock (tests) that is always tokio's,
-//! as the paused clock jumps straight to its deadline. Elsewhere, or when no timerfd can be
-//! made, the tokio timer alone is used.
+//! that lag to the server. On Linux the alarm arms a `timerfd` instead, which the kernel fires
+//! on its high-resolution clock and which wakes the runtime's poll like any socket: no thread
+//! of its own and no spinning, so the users on the same thread run undisturbed.
+//!
+//! Each wait arms that one timer and nothing else, at most once per deadline, and its expiry
+//! is never read (re-arming resets it): one `timerfd_settime` per wait is the only system call
+//! the alarm adds, because a tokio sleep beside it cost a timer-wheel entry and an eventfd
+//! write to wake the runtime's own poll, and the read a second call, per arrival. tokio's timer
+//! alone serves when its clock is paused (tests: the paused clock jumps straight to its
+//! deadlines, which a kernel timer would not see) and where no timerfd can be made.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -59,43 +63,62 @@ impl StepStarts {
 pub(super) struct Alarm {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     fine: Option<precise::TimerFd>,
+    /// The deadline the timerfd is armed for and has not yet been seen to fire.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    armed: Option<Instant>,
 }
 
 impl Alarm {
+    /// Must be made inside the runtime whose clock it follows.
     pub(super) fn new() -> Alarm {
         Alarm {
             #[cfg(any(target_os = "linux", target_os = "android"))]
-            fine: precise::TimerFd::new(),
+            fine: precise::TimerFd::new().filter(|_| on_the_kernels_clock()),
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            armed: None,
         }
     }
 
     /// Returns once `at` has come (by tokio's clock, paused or not).
     pub(super) async fn until(&mut self, at: Instant) {
         #[cfg(any(target_os = "linux", target_os = "android"))]
-        if let Some(fine) = &self.fine {
+        while let Some(fine) = &self.fine {
             let now = Instant::now();
             if now >= at {
                 return;
             }
-            if fine.arm(at - now).is_err() {
-                self.fine = None;
-            } else {
-                tokio::select! {
-                    biased;
-                    fired = fine.fired() => if fired.is_err() {
-                        self.fine = None;
-                    },
-                    () = sleep_until(at) => return,
+            // A wait cut short (the dispatcher stopped) leaves the timer armed for its
+            // deadline; waiting for that deadline again needs no new call.
+            if self.armed != Some(at) {
+                if fine.arm(at - now).is_err() {
+                    self.fine = None;
+                    break;
                 }
+                self.armed = Some(at);
+            }
+            let fired = fine.fired().await;
+            self.armed = None;
+            // Fired, so `at` has come on the kernel's clock; if not on tokio's, either the
+            // readiness was left from an earlier arming (the loop re-arms) or tokio's clock
+            // has been paused since (its own timer waits for the rest).
+            if fired.is_err() || (Instant::now() < at && !on_the_kernels_clock()) {
+                self.fine = None;
             }
         }
-        // On the real clock the timerfd's time is tokio's, so this is done; a paused clock
-        // is behind the kernel's, and is waited for here rather than by re-arming the timerfd
-        // (whose every expiry would keep the paused clock from jumping ahead).
-        if Instant::now() < at {
-            sleep_until(at).await;
-        }
+        sleep_until(at).await;
     }
+}
+
+/// Whether tokio's clock is the kernel's monotonic one, which a `timerfd` counts: tokio reads
+/// it unchanged unless its clock is paused (or was, which leaves it offset), and then an
+/// instant read between two of the kernel's is theirs only by a coincidence of nanoseconds.
+/// A paused clock the check misses costs only time: the alarm waits the kernel's time first.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn on_the_kernels_clock() -> bool {
+    let before = std::time::Instant::now();
+    let tokio_now = Instant::now().into_std();
+    let after = std::time::Instant::now();
+    before <= tokio_now && tokio_now <= after
 }
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -151,27 +174,13 @@ mod precise {
             Ok(())
         }
 
-        /// Resolves when the armed time has passed. A readiness left from an earlier arming
-        /// reads nothing (`WouldBlock`) and is waited past.
+        /// Resolves at the next expiry, or at once on a readiness left from an earlier one
+        /// (the caller looks at the clock). The expiry count is never read: re-arming resets
+        /// it, and the reactor's edge-triggered poll reports every expiry anew all the same.
         pub(super) async fn fired(&self) -> io::Result<()> {
-            loop {
-                let mut ready = self.fd.readable().await?;
-                let read = ready.try_io(|fd| {
-                    let mut expirations = [0u8; 8];
-                    rustix::io::read(fd.get_ref(), &mut expirations)?;
-                    Ok(())
-                });
-                match read {
-                    Ok(result) => {
-                        // A one-shot timer read once has nothing more until it is armed
-                        // again: forgetting the readiness now saves the next wait a read
-                        // that could only say `WouldBlock`.
-                        ready.clear_ready();
-                        return result;
-                    }
-                    Err(_would_block) => continue,
-                }
-            }
+            let mut ready = self.fd.readable().await?;
+            ready.clear_ready();
+            Ok(())
         }
     }
 }
@@ -208,6 +217,43 @@ mod tests {
         let now = Instant::now();
         alarm.until(now).await;
         assert_eq!(Instant::now(), now);
+    }
+
+    #[tokio::test]
+    async fn the_kernels_clock_is_told_from_a_paused_one() {
+        assert!(on_the_kernels_clock());
+        tokio::time::pause();
+        tokio::time::advance(Duration::from_millis(5)).await;
+        assert!(!on_the_kernels_clock());
+    }
+
+    #[tokio::test]
+    async fn a_wait_cut_short_never_wakes_the_next_one_early() {
+        let mut alarm = Alarm::new();
+        let first = Instant::now() + Duration::from_micros(300);
+        // Cut short once armed, then waited for again: the armed timer serves.
+        tokio::select! {
+            biased;
+            () = alarm.until(first) => panic!("due already"),
+            () = std::future::ready(()) => {}
+        }
+        alarm.until(first).await;
+        assert!(Instant::now() >= first);
+        // Cut short, and its expiry left unseen while another alarm passes it: the readiness
+        // it leaves does not end the wait for a later deadline.
+        let second = Instant::now() + Duration::from_micros(300);
+        tokio::select! {
+            biased;
+            () = alarm.until(second) => panic!("due already"),
+            () = std::future::ready(()) => {}
+        }
+        Alarm::new()
+            .until(second + Duration::from_micros(200))
+            .await;
+        tokio::task::yield_now().await;
+        let third = Instant::now() + Duration::from_micros(700);
+        alarm.until(third).await;
+        assert!(Instant::now() >= third);
     }
 
     #[tokio::test]

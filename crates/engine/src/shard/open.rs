@@ -11,10 +11,11 @@
 //! (a lag the latency from the scheduled send would charge to the server).
 //!
 //! A rate the machine cannot keep up with never spins and never starves the step's clock: due
-//! arrivals are handled in batches with a yield after each, and once every user is busy and the
+//! arrivals are handled in batches with a yield after each that leaves more due, and once every user is busy and the
 //! backlog full, everything else due so far is counted as scheduled and dropped in one step.
 
 use std::rc::Rc;
+use std::task::Poll;
 use std::time::Duration;
 
 use stampede_plan::Think;
@@ -115,9 +116,31 @@ pub(super) async fn dispatch(
                 next = next.saturating_add(late.saturating_mul(count));
             }
         }
-        tokio::task::yield_now().await;
+        // Still behind: let the users and the step's clock run before the next batch. Caught
+        // up, the users just woken send before the alarm is armed for the next arrival, and
+        // no more: a yield would cost the thread one more poll of the reactor per arrival.
+        if next < schedule.planned && later(step_start, schedule.due(next)) <= Instant::now() {
+            tokio::task::yield_now().await;
+        } else {
+            after_woken_tasks().await;
+        }
     }
     shard.dispatched();
+}
+
+/// Lets the tasks already woken run first: this one wakes itself and so joins the back of the
+/// run queue, where `yield_now` would wait for the reactor to be polled too.
+async fn after_woken_tasks() {
+    let mut queued = false;
+    std::future::poll_fn(|cx| {
+        if queued {
+            return Poll::Ready(());
+        }
+        queued = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    })
+    .await;
 }
 
 /// One arrival: to an idle user, to a new user, into the backlog, or dropped.
