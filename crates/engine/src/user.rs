@@ -229,7 +229,7 @@ impl User {
         let response = match result {
             Ok(received) => {
                 self.record_response(work, id, ledger, &received, &timing);
-                Ok(debug_response(&received, &self.body, timing.done - sent))
+                Ok(received)
             }
             Err(failed) => {
                 // The connection's state is unknown after a failure: start afresh next time.
@@ -239,8 +239,11 @@ impl User {
                 Err(detail)
             }
         };
+        // The response's debug form (every header as text, the body made printable) only for
+        // an exchange the debug output claimed: it cost every request a few allocations.
         if let (Some(mut exchange), Some(listener)) = (debug, &work.debug) {
-            exchange.response = response;
+            exchange.response =
+                response.map(|received| debug_response(&received, &self.body, timing.done - sent));
             listener.emit(&exchange);
         }
         ledger
