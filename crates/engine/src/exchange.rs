@@ -75,7 +75,7 @@ pub(crate) async fn exchange(
     body.clear();
     let mut head = None;
     let result = {
-        let exchange = async {
+        let exchange = std::pin::pin!(async {
             let response = sender.send(request).await.map_err(Broke::Hyper)?;
             let arrived = Instant::now();
             head = Some(arrived);
@@ -94,7 +94,7 @@ pub(crate) async fn exchange(
                 bytes,
                 head: arrived,
             })
-        };
+        });
         match tokio::time::timeout(timeout, driver.drive(exchange)).await {
             Ok(result) => result,
             Err(_) => Err(Broke::Timeout(timeout)),

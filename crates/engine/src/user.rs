@@ -5,6 +5,7 @@
 //! Knows nothing of schedules: the shard decides when a user runs; the user decides only how
 //! long a 429 holds it.
 
+use std::pin::pin;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -271,7 +272,7 @@ impl User {
         ledger: Ledger,
     ) -> Result<(), Refusal> {
         if let Some(conn) = &mut self.conn {
-            if conn.driver.drive(conn.sender.ready()).await.is_ok() {
+            if conn.driver.drive(pin!(conn.sender.ready())).await.is_ok() {
                 return Ok(());
             }
             self.conn = None;
@@ -301,7 +302,7 @@ impl User {
             driver: opened.driver,
             writes: opened.writes,
         });
-        let ready = conn.driver.drive(conn.sender.ready()).await;
+        let ready = conn.driver.drive(pin!(conn.sender.ready())).await;
         ready.map_err(|err| Refusal {
             outcome: classify(&err),
             detail: format!("the connection closed at once: {err}"),
