@@ -186,13 +186,26 @@ impl User {
             return ledger;
         }
         let h2 = self.conn.as_ref().is_some_and(|c| c.sender.is_http2());
-        let (built, body) = self.build(work, id, h2);
-        let debug = work
-            .debug
-            .as_ref()
-            .and_then(|d| d.claim())
-            .map(|number| self.debug_request(work, id, number, (&built, &body), h2));
-        drop(body);
+        // The request lives only in this block: handed to hyper here, it is not kept in this
+        // future across the exchange (nor is the debug form, boxed, which is rare).
+        let (sending, sent, debug) = {
+            let (built, body) = self.build(work, id, h2);
+            let debug =
+                work.debug.as_ref().and_then(|d| d.claim()).map(|number| {
+                    Box::new(self.debug_request(work, id, number, (&built, &body), h2))
+                });
+            let Some(conn) = self.conn.as_mut() else {
+                flight.land();
+                return ledger;
+            };
+            conn.writes.reset();
+            let sent = Instant::now();
+            if !self.msg_ids.is_empty() {
+                let mut stats = work.ledger(Ledger::Step);
+                work.mailbox.sent(self.id, &self.msg_ids, sent, &mut stats);
+            }
+            (conn.sender.send(built), sent, debug)
+        };
         let keep = if work.prepared[id].keep_body {
             usize::MAX
         } else if debug.is_some() {
@@ -204,16 +217,9 @@ impl User {
             flight.land();
             return ledger;
         };
-        conn.writes.reset();
-        let sent = Instant::now();
-        if !self.msg_ids.is_empty() {
-            let mut stats = work.ledger(Ledger::Step);
-            work.mailbox.sent(self.id, &self.msg_ids, sent, &mut stats);
-        }
         let timeout = work.plan.requests[id].timeout;
         let result = exchange(
-            (&mut conn.sender, &mut conn.driver),
-            built,
+            (pin!(sending), &mut conn.driver),
             &mut self.body,
             keep,
             timeout,
