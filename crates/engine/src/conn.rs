@@ -17,6 +17,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::future::Either;
 use http_body_util::Full;
 use hyper::client::conn::{http1, http2};
 use hyper_util::rt::TokioIo;
@@ -261,13 +262,16 @@ impl Sender {
         }
     }
 
-    pub(crate) async fn send(
+    /// Hands `request` over at once; the future waits for the response head. Not an `async
+    /// fn`, which would keep the request in its future beside hyper's.
+    pub(crate) fn send(
         &mut self,
         request: http::Request<Body>,
-    ) -> Result<http::Response<hyper::body::Incoming>, hyper::Error> {
+    ) -> impl Future<Output = Result<http::Response<hyper::body::Incoming>, hyper::Error>> + use<>
+    {
         match self {
-            Sender::Http1(sender) => sender.send_request(request).await,
-            Sender::Http2(sender) => sender.send_request(request).await,
+            Sender::Http1(sender) => Either::Left(sender.send_request(request)),
+            Sender::Http2(sender) => Either::Right(sender.send_request(request)),
         }
     }
 }
@@ -320,11 +324,13 @@ impl Driver {
     /// moving the connection's bytes. Between calls an inline connection is not polled: an
     /// idle HTTP/1.1 connection has nothing to do, and a close the peer sent meanwhile shows
     /// at the next call, as the next request's failed readiness.
-    pub(crate) async fn drive<F: Future>(&mut self, work: F) -> F::Output {
+    ///
+    /// `work` comes pinned where the caller made it: taken by value, it would be kept twice in
+    /// this future (as the argument and pinned), and that is in every user's task.
+    pub(crate) async fn drive<F: Future>(&mut self, mut work: Pin<&mut F>) -> F::Output {
         let Driver::Inline(connection) = self else {
             return work.await;
         };
-        let mut work = std::pin::pin!(work);
         std::future::poll_fn(|cx| {
             if let Poll::Ready(out) = work.as_mut().poll(cx) {
                 return Poll::Ready(out);

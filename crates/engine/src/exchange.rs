@@ -1,16 +1,17 @@
-//! One request over a user's connection: send it, read the response head and body within the
-//! request's timeout, keep as much of the body as someone needs, and note when the head came.
+//! One request over a user's connection: wait for the response head to the request handed over,
+//! read the body within the request's timeout, keep as much of it as someone needs, and note
+//! when the head came.
 //!
 //! Knows nothing of statistics or checks: what happened goes back to the user, which records it.
 
+use std::pin::Pin;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use stampede_metrics::Outcome;
 use tokio::time::Instant;
 
-use crate::conn::{Driver, Sender, classify};
+use crate::conn::{Driver, classify};
 
 /// A complete response.
 pub(crate) struct Received {
@@ -63,20 +64,24 @@ impl Broke {
     }
 }
 
-/// Sends `request` and reads the whole response within `timeout`, keeping the first `keep`
-/// bytes of its body in `body` (cleared first); `driver` moves the connection's bytes meanwhile.
-pub(crate) async fn exchange(
-    (sender, driver): (&mut Sender, &mut Driver),
-    request: http::Request<Full<Bytes>>,
+/// Waits for the response to a request already handed to the connection (`sending`, pinned by
+/// the caller so that it is kept once) and reads all of it within `timeout`, keeping the first
+/// `keep` bytes of its body in `body` (cleared first); `driver` moves the connection's bytes
+/// meanwhile.
+pub(crate) async fn exchange<S>(
+    (sending, driver): (Pin<&mut S>, &mut Driver),
     body: &mut Vec<u8>,
     keep: usize,
     timeout: Duration,
-) -> Result<Received, Failed> {
+) -> Result<Received, Failed>
+where
+    S: Future<Output = Result<http::Response<hyper::body::Incoming>, hyper::Error>>,
+{
     body.clear();
     let mut head = None;
     let result = {
-        let exchange = async {
-            let response = sender.send(request).await.map_err(Broke::Hyper)?;
+        let exchange = std::pin::pin!(async {
+            let response = sending.await.map_err(Broke::Hyper)?;
             let arrived = Instant::now();
             head = Some(arrived);
             let (parts, mut incoming) = response.into_parts();
@@ -94,7 +99,7 @@ pub(crate) async fn exchange(
                 bytes,
                 head: arrived,
             })
-        };
+        });
         match tokio::time::timeout(timeout, driver.drive(exchange)).await {
             Ok(result) => result,
             Err(_) => Err(Broke::Timeout(timeout)),

@@ -21,6 +21,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use futures_util::FutureExt as _;
 use stampede_metrics::StatsSet;
 use stampede_plan::{Load, Step, Think};
 use tokio::sync::{Notify, mpsc, watch};
@@ -496,10 +497,9 @@ fn spawn_load(shard: &Rc<Shard>, step: &Step, step_start: Instant) -> bool {
 fn spawn_task(shard: &Rc<Shard>, future: impl Future<Output = ()> + 'static) {
     shard.running.set(shard.running.get() + 1);
     let me = shard.clone();
-    let handle = tokio::task::spawn_local(async move {
-        future.await;
-        me.task_finished();
-    });
+    // A combinator, not `async { future.await; .. }`: that block would keep the future twice,
+    // once captured and once being awaited, and a user's task is mostly its future.
+    let handle = tokio::task::spawn_local(future.map(move |()| me.task_finished()));
     shard.tasks.borrow_mut().push(handle);
 }
 

@@ -208,11 +208,9 @@ impl<'a> Holder<'a> {
         let mut sender = opened.sender;
         let request = self.request(sender.is_http2());
         let sent = Instant::now();
+        let sending = std::pin::pin!(send(&mut sender, request));
         let head = tokio::select! {
-            head = tokio::time::timeout(
-                work.plan.connect_timeout,
-                driver.drive(send(&mut sender, request)),
-            ) => head,
+            head = tokio::time::timeout(work.plan.connect_timeout, driver.drive(sending)) => head,
             () = self.ending() => return End::Stopped,
         };
         let response = match head {
@@ -230,9 +228,10 @@ impl<'a> Holder<'a> {
         let mut first = true;
         let mut items = Vec::new();
         loop {
+            let mut next = body.frame();
             let frame = tokio::select! {
                 biased;
-                frame = driver.drive(body.frame()) => frame,
+                frame = driver.drive(std::pin::Pin::new(&mut next)) => frame,
                 () = until(hold_until) => return End::Held,
                 () = self.ending() => return End::Stopped,
             };

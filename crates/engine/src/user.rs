@@ -5,6 +5,7 @@
 //! Knows nothing of schedules: the shard decides when a user runs; the user decides only how
 //! long a 429 holds it.
 
+use std::pin::pin;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -185,13 +186,26 @@ impl User {
             return ledger;
         }
         let h2 = self.conn.as_ref().is_some_and(|c| c.sender.is_http2());
-        let (built, body) = self.build(work, id, h2);
-        let debug = work
-            .debug
-            .as_ref()
-            .and_then(|d| d.claim())
-            .map(|number| self.debug_request(work, id, number, (&built, &body), h2));
-        drop(body);
+        // The request lives only in this block: handed to hyper here, it is not kept in this
+        // future across the exchange (nor is the debug form, boxed, which is rare).
+        let (sending, sent, debug) = {
+            let (built, body) = self.build(work, id, h2);
+            let debug =
+                work.debug.as_ref().and_then(|d| d.claim()).map(|number| {
+                    Box::new(self.debug_request(work, id, number, (&built, &body), h2))
+                });
+            let Some(conn) = self.conn.as_mut() else {
+                flight.land();
+                return ledger;
+            };
+            conn.writes.reset();
+            let sent = Instant::now();
+            if !self.msg_ids.is_empty() {
+                let mut stats = work.ledger(Ledger::Step);
+                work.mailbox.sent(self.id, &self.msg_ids, sent, &mut stats);
+            }
+            (conn.sender.send(built), sent, debug)
+        };
         let keep = if work.prepared[id].keep_body {
             usize::MAX
         } else if debug.is_some() {
@@ -203,16 +217,9 @@ impl User {
             flight.land();
             return ledger;
         };
-        conn.writes.reset();
-        let sent = Instant::now();
-        if !self.msg_ids.is_empty() {
-            let mut stats = work.ledger(Ledger::Step);
-            work.mailbox.sent(self.id, &self.msg_ids, sent, &mut stats);
-        }
         let timeout = work.plan.requests[id].timeout;
         let result = exchange(
-            (&mut conn.sender, &mut conn.driver),
-            built,
+            (pin!(sending), &mut conn.driver),
             &mut self.body,
             keep,
             timeout,
@@ -229,7 +236,7 @@ impl User {
         let response = match result {
             Ok(received) => {
                 self.record_response(work, id, ledger, &received, &timing);
-                Ok(debug_response(&received, &self.body, timing.done - sent))
+                Ok(received)
             }
             Err(failed) => {
                 // The connection's state is unknown after a failure: start afresh next time.
@@ -239,8 +246,11 @@ impl User {
                 Err(detail)
             }
         };
+        // The response's debug form (every header as text, the body made printable) only for
+        // an exchange the debug output claimed: it cost every request a few allocations.
         if let (Some(mut exchange), Some(listener)) = (debug, &work.debug) {
-            exchange.response = response;
+            exchange.response =
+                response.map(|received| debug_response(&received, &self.body, timing.done - sent));
             listener.emit(&exchange);
         }
         ledger
@@ -268,7 +278,7 @@ impl User {
         ledger: Ledger,
     ) -> Result<(), Refusal> {
         if let Some(conn) = &mut self.conn {
-            if conn.driver.drive(conn.sender.ready()).await.is_ok() {
+            if conn.driver.drive(pin!(conn.sender.ready())).await.is_ok() {
                 return Ok(());
             }
             self.conn = None;
@@ -298,7 +308,7 @@ impl User {
             driver: opened.driver,
             writes: opened.writes,
         });
-        let ready = conn.driver.drive(conn.sender.ready()).await;
+        let ready = conn.driver.drive(pin!(conn.sender.ready())).await;
         ready.map_err(|err| Refusal {
             outcome: classify(&err),
             detail: format!("the connection closed at once: {err}"),
