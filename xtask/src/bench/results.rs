@@ -327,9 +327,11 @@ impl Results {
 
 #[cfg(test)]
 pub mod tests {
+    use super::*;
+
     #[test]
     fn a_soak_says_when_its_pool_grew_in_the_measured_window() {
-        let soak = |users| super::SoakResult {
+        let soak = |users| SoakResult {
             kind: "soak",
             rate: 2000,
             points: Vec::new(),
@@ -341,8 +343,6 @@ pub mod tests {
         assert_eq!(soak(Some((19, 19))).pool_growth(), "");
         assert_eq!(soak(None).pool_growth(), "");
     }
-
-    use super::*;
 
     /// Two reps of stampede and wrk at 50 connections, and one 500-connection wrk run.
     pub fn sample() -> Results {
