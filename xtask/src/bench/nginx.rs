@@ -204,18 +204,12 @@ impl Drop for Nginx {
     /// within five seconds is killed. Killing the master first would orphan the worker and
     /// keep the port bound.
     fn drop(&mut self) {
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
+        if !procfs::stop(&mut self.child) {
+            eprintln!(
+                "bench: nginx (pid {}) did not stop on SIGTERM within 5 s; killed it",
+                self.child.id()
+            );
         }
-        eprintln!("bench: nginx (pid {pid}) did not stop on SIGTERM within 5 s; killing it");
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -6,7 +6,8 @@
 //! Memory comes from `/proc/<pid>/status`; the zombie has no memory left, so the peak (VmHWM)
 //! is sampled while the process lives.
 
-use std::process::Command;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
 
 /// What one read of `/proc/<pid>/stat` says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,6 +158,23 @@ pub fn clock_ticks_per_second() -> u64 {
         .and_then(|text| text.trim().parse().ok())
         .filter(|&ticks| ticks > 0)
         .unwrap_or(100)
+}
+
+/// Stops a background child (nginx, the demo target) as Ctrl-C would: SIGTERM, then up to
+/// five seconds to go, then SIGKILL. False when it had to be killed.
+pub fn stop(child: &mut Child) -> bool {
+    let pid = child.id().to_string();
+    let _ = Command::new("kill").args(["-TERM", &pid]).status();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    false
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use super::measure::Bench;
 use super::nginx;
+use super::procfs;
 use super::results::StreamRow;
 use super::runner;
 use super::scenario::Load;
@@ -85,17 +86,7 @@ impl DemoTarget {
 impl Drop for DemoTarget {
     /// SIGTERM lets it shut down as it would on Ctrl-C; one that will not is killed.
     fn drop(&mut self) {
-        let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        procfs::stop(&mut self.child);
     }
 }
 
