@@ -1,7 +1,11 @@
-//! A hand-built summary for the renderers' golden tests: two capacity steps, one failing
-//! threshold, one warning, a knee, failures and a series.
+//! Test data: a hand-built summary for the renderers' golden tests (two capacity steps, one
+//! failing threshold, one warning, a knee, failures and a series), and engine intervals.
 
-use stampede_metrics::{Figures, LatencyMs, LoadFigures, Outcome, OutcomeCounts};
+use std::time::Duration;
+
+use stampede_metrics::{
+    Figures, IntervalSnapshot, LatencyMs, LoadFigures, Outcome, OutcomeCounts, StatsSet,
+};
 use stampede_plan::Metric;
 
 use crate::judge::analysis::{AnalysisOptions, knee};
@@ -225,5 +229,22 @@ pub(crate) fn summary() -> Summary {
         },
         monitors: Vec::new(),
         streams: Vec::new(),
+    }
+}
+
+/// Engine interval `seq` of step 0 as most tests want it: one second long starting at second
+/// `seq`, not warming up, one active user, no monitor or streams. Tests change what they need
+/// with struct update syntax.
+pub(crate) fn second(seq: u64, stats: StatsSet) -> IntervalSnapshot {
+    IntervalSnapshot {
+        step: 0,
+        seq,
+        start: Duration::from_secs(seq),
+        length: Duration::from_secs(1),
+        warmup: false,
+        active_users: 1,
+        stats,
+        monitor: Vec::new(),
+        streams_open: Vec::new(),
     }
 }

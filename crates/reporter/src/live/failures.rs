@@ -138,15 +138,8 @@ mod tests {
             );
         }
         IntervalSnapshot {
-            step: 0,
-            seq,
-            start: Duration::from_secs(seq),
-            length: Duration::from_secs(1),
             warmup,
-            active_users: 1,
-            stats,
-            monitor: Vec::new(),
-            streams_open: Vec::new(),
+            ..crate::testdata::second(seq, stats)
         }
     }
 

@@ -165,15 +165,8 @@ mod tests {
             }
         }
         IntervalSnapshot {
-            step: 0,
-            seq,
-            start: Duration::from_secs(seq),
-            length: Duration::from_secs(1),
-            warmup: false,
             active_users: 20,
-            stats,
-            monitor: Vec::new(),
-            streams_open: Vec::new(),
+            ..crate::testdata::second(seq, stats)
         }
     }
 

@@ -151,14 +151,8 @@ mod tests {
                 }
                 let snap = IntervalSnapshot {
                     step,
-                    seq: seq as u64,
-                    start: Duration::from_secs(seq as u64),
-                    length: Duration::from_secs(1),
                     warmup,
-                    active_users: 1,
-                    stats,
-                    monitor: Vec::new(),
-                    streams_open: Vec::new(),
+                    ..crate::testdata::second(seq as u64, stats)
                 };
                 // A window's intervals are contiguous, so its length counts them; the phase check
                 // is that a change of phase always closed the window before.
@@ -175,14 +169,9 @@ mod tests {
         stats.requests[0].outcomes.bump(Outcome::Status2xx);
         IntervalSnapshot {
             step,
-            seq,
-            start: Duration::from_secs(seq),
-            length: Duration::from_secs(1),
             warmup,
             active_users: 10 + seq as u32,
-            stats,
-            monitor: Vec::new(),
-            streams_open: Vec::new(),
+            ..crate::testdata::second(seq, stats)
         }
     }
 

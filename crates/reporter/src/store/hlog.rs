@@ -199,15 +199,9 @@ mod tests {
                 stats.requests[0].latency.record_us(1000 + us);
             }
             let snap = IntervalSnapshot {
-                step: 0,
-                seq,
                 start: Duration::from_millis(1500 * seq),
                 length: Duration::from_millis(1500),
-                warmup: false,
-                active_users: 1,
-                stats,
-                monitor: Vec::new(),
-                streams_open: Vec::new(),
+                ..crate::testdata::second(seq, stats)
             };
             let span = (snap.start, snap.length);
             write_span(&mut out, &mut serializer, span, &snap.stats.requests, &tags).unwrap();

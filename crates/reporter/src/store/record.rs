@@ -279,15 +279,8 @@ mod tests {
         stats.requests[0].outcomes.bump(Outcome::Status2xx);
         stats.requests[0].latency.record_us(1234 + seq);
         IntervalSnapshot {
-            step: 0,
-            seq,
-            start: Duration::from_secs(seq),
-            length: Duration::from_secs(1),
-            warmup: false,
             active_users: 3,
-            stats,
-            monitor: Vec::new(),
-            streams_open: Vec::new(),
+            ..crate::testdata::second(seq, stats)
         }
     }
 
