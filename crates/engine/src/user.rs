@@ -188,7 +188,7 @@ impl User {
         let h2 = self.conn.as_ref().is_some_and(|c| c.sender.is_http2());
         // The request lives only in this block: handed to hyper here, it is not kept in this
         // future across the exchange (nor is the debug form, boxed, which is rare).
-        let (sending, sent, debug) = {
+        let (sending, sent, debug, conn) = {
             let (built, body) = self.build(work, id, h2);
             let debug =
                 work.debug.as_ref().and_then(|d| d.claim()).map(|number| {
@@ -204,7 +204,7 @@ impl User {
                 let mut stats = work.ledger(Ledger::Step);
                 work.mailbox.sent(self.id, &self.msg_ids, sent, &mut stats);
             }
-            (conn.sender.send(built), sent, debug)
+            (conn.sender.send(built), sent, debug, conn)
         };
         let keep = if work.prepared[id].keep_body {
             usize::MAX
@@ -212,10 +212,6 @@ impl User {
             debug::KEEP_BYTES
         } else {
             BODY_SAMPLE_BYTES
-        };
-        let Some(conn) = self.conn.as_mut() else {
-            flight.land();
-            return ledger;
         };
         let timeout = work.plan.requests[id].timeout;
         let result = exchange(

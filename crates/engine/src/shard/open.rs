@@ -11,8 +11,9 @@
 //! (a lag the latency from the scheduled send would charge to the server).
 //!
 //! A rate the machine cannot keep up with never spins and never starves the step's clock: due
-//! arrivals are handled in batches with a yield after each that leaves more due, and once every user is busy and the
-//! backlog full, everything else due so far is counted as scheduled and dropped in one step.
+//! arrivals are handled in batches with a yield after each that leaves more due, and once every
+//! user is busy and the backlog full, everything else due so far is counted as scheduled and
+//! dropped in one step.
 
 use std::rc::Rc;
 use std::task::Poll;
