@@ -6,25 +6,17 @@ use crate::*;
 
 #[test]
 fn a_typo_exits_2_with_line_and_column_and_writes_nothing() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("typo.toml");
-    std::fs::write(
-        &file,
+    let typo = Scratch::new(
+        "typo.toml",
         "kind = \"smoke\"\nbase-url = \"builtin\"\nusers = 2\ndration = \"5s\"\n\n[[request]]\nname = \"h\"\npath = \"/health\"\n",
-    )
-    .expect("write");
-    let out = dir.path().join("results");
-    let output = stampede(&[
-        "run",
-        file.to_str().expect("utf-8"),
-        "--out",
-        out.to_str().expect("utf-8"),
-    ]);
-    let stderr = text(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    );
+    let (_, stderr) = exited(&typo.run().output(), 2);
     assert!(stderr.contains("typo.toml:4:1"), "{stderr}");
     assert!(stderr.contains("duration"), "{stderr}");
-    assert!(!out.exists(), "an invalid scenario must write no results");
+    assert!(
+        !typo.out.exists(),
+        "an invalid scenario must write no results"
+    );
 }
 
 #[test]
@@ -39,44 +31,28 @@ fn an_unknown_scenario_lists_the_available_ones() {
 fn exit_codes_passed_json_thresholds_failed_colour_and_usage() {
     let out = tempfile::tempdir().expect("tempdir");
     // 0, with summary.json alone on stdout.
-    let mut args = vec![
-        "run",
-        "smoke",
-        "--set",
-        "duration=1s",
-        "--out",
-        out_arg(out.path()),
-        "--run-id",
-        "passing",
-        "--output-format",
-        "json",
-    ];
-    args.extend(LIGHT);
-    let output = stampede(&args);
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
-    let printed: serde_json::Value = serde_json::from_slice(&output.stdout).expect("only JSON");
+    let smoke = |id: &str| {
+        Cmd::run("smoke")
+            .set(&["duration=1s"])
+            .out(out.path())
+            .run_id(id)
+    };
+    let output = smoke("passing")
+        .args(&["--output-format", "json"])
+        .light()
+        .output();
+    exited(&output, 0);
+    let printed = json_of(&output);
     assert_eq!(printed, summary_of(&out.path().join("smoke/passing")));
     assert_eq!(printed["verdict"], "passed");
 
     // 99: a threshold that cannot hold; --color always colours even without a terminal.
-    let mut args = vec![
-        "run",
-        "smoke",
-        "--set",
-        "duration=1s",
-        "--set",
-        "thresholds.rps=> 1000000",
-        "--out",
-        out_arg(out.path()),
-        "--run-id",
-        "failing",
-        "--color",
-        "always",
-    ];
-    args.extend(LIGHT);
-    let output = stampede(&args);
-    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
-    assert_eq!(output.status.code(), Some(99), "{stderr}");
+    let output = smoke("failing")
+        .set(&["thresholds.rps=> 1000000"])
+        .args(&["--color", "always"])
+        .light()
+        .output();
+    let (stdout, stderr) = exited(&output, 99);
     assert!(stdout.contains("FAILED"), "{stdout}");
     assert!(stderr.contains("\x1b["), "{stderr}");
     assert_eq!(
@@ -94,36 +70,22 @@ fn exit_codes_passed_json_thresholds_failed_colour_and_usage() {
     assert!(text(&output.stderr).contains("--set users=abc"));
 
     // 2: the process a required [monitor] names is not running; a hint says what to do.
-    let output = stampede(&[
-        "run",
-        "smoke",
-        "--set",
-        "monitor.pid=4000000000",
-        "--set",
-        "monitor.required=true",
-        "--out",
-        out_arg(out.path()),
-    ]);
-    let stderr = text(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let output = Cmd::run("smoke")
+        .set(&["monitor.pid=4000000000", "monitor.required=true"])
+        .out(out.path())
+        .output();
+    let (_, stderr) = exited(&output, 2);
     assert!(
         stderr.contains("4000000000 named by [monitor] is not running"),
         "{stderr}"
     );
     assert!(stderr.contains("hint: start the target first"), "{stderr}");
 
-    let output = stampede(&[
-        "run",
-        "smoke",
-        "--set",
-        "monitor.pid-file=no/such.pid",
-        "--set",
-        "monitor.rss.stop=1GB",
-        "--out",
-        out_arg(out.path()),
-    ]);
-    let stderr = text(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let output = Cmd::run("smoke")
+        .set(&["monitor.pid-file=no/such.pid", "monitor.rss.stop=1GB"])
+        .out(out.path())
+        .output();
+    let (_, stderr) = exited(&output, 2);
     assert!(stderr.contains("cannot read the pid-file"), "{stderr}");
 
     // --help documents the table.
@@ -140,8 +102,7 @@ fn exit_codes_passed_json_thresholds_failed_colour_and_usage() {
 #[test]
 fn init_writes_starters_that_validate_and_never_overwrites() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let output = stampede(&["init", out_arg(dir.path())]);
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    exited(&stampede(&["init", out_arg(dir.path())]), 0);
     let folder = dir.path().join("scenarios");
     for name in ["smoke", "capacity", "throughput", "burst", "soak"] {
         let file = folder.join(format!("{name}.toml"));
@@ -152,19 +113,11 @@ fn init_writes_starters_that_validate_and_never_overwrites() {
         );
     }
     assert!(folder.join("stampede.schema.json").is_file());
-    let validate = stampede(&["validate", "--dir", out_arg(&folder)]);
-    assert_eq!(
-        validate.status.code(),
-        Some(0),
-        "{}",
-        text(&validate.stderr)
-    );
-    assert_eq!(text(&validate.stdout).matches("ok ").count(), 5);
+    let (said, _) = exited(&stampede(&["validate", "--dir", out_arg(&folder)]), 0);
+    assert_eq!(said.matches("ok ").count(), 5);
 
     std::fs::write(folder.join("smoke.toml"), "mine").expect("write");
-    let again = stampede(&["init", out_arg(dir.path())]);
-    let stderr = text(&again.stderr);
-    assert_eq!(again.status.code(), Some(1), "{stderr}");
+    let (_, stderr) = exited(&stampede(&["init", out_arg(dir.path())]), 1);
     assert!(stderr.contains("refusing to overwrite"), "{stderr}");
     assert!(
         stderr.contains("smoke.toml") && stderr.contains("soak.toml"),
@@ -219,16 +172,12 @@ fn a_closed_stdout_ends_quietly() {
 
 #[test]
 fn a_warning_is_said_at_its_place_and_does_not_fail_validation() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("swallowed.toml");
-    std::fs::write(
-        &file,
+    let swallowed = Scratch::new(
+        "swallowed.toml",
         "kind = \"smoke\"\nbase-url = \"builtin\"\nusers = 2\niterations = 5\nwarmup = 10\n\n[[request]]\nname = \"h\"\npath = \"/health\"\n",
-    )
-    .expect("write");
-    let output = stampede(&["validate", file.to_str().expect("utf-8")]);
-    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    );
+    let output = stampede(&["validate", out_arg(&swallowed.scenario)]);
+    let (stdout, stderr) = exited(&output, 0);
     assert!(stdout.contains("(1 warning)"), "{stdout}");
     assert!(stderr.contains("swallowed.toml:5:"), "{stderr}");
     assert!(stderr.contains("warning"), "{stderr}");

@@ -11,24 +11,14 @@ fn smoke(out: &Path, users: &str) {
 
 fn smoke_with(out: &Path, users: &str, extra: &[&str]) {
     let users = format!("users={users}");
-    let mut args = vec![
-        "run",
-        "smoke",
-        "--set",
-        "duration=1s",
-        "--set",
-        &users,
-        "--set",
-        "defaults.think=20ms",
-        "--threads",
-        "1",
-        "--out",
-        out_arg(out),
-        "-q",
-    ];
-    args.extend(extra);
-    let output = stampede(&args);
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let output = Cmd::run("smoke")
+        .set(&["duration=1s", &users, "defaults.think=20ms"])
+        .one_thread()
+        .out(out)
+        .quiet()
+        .args(extra)
+        .output();
+    exited(&output, 0);
 }
 
 #[test]
@@ -37,12 +27,8 @@ fn history_groups_runs_by_configuration_and_counts_what_it_leaves_out() {
     for users in ["2", "1", "2"] {
         smoke(out.path(), users);
     }
-    let runs: Vec<_> = std::fs::read_dir(out.path().join("smoke"))
-        .expect("results")
-        .flatten()
-        .filter(|e| e.path().is_dir())
-        .collect();
-    let fingerprint = &summary_of(&runs[0].path())["fingerprint"];
+    let runs = run_dirs(out.path(), "smoke");
+    let fingerprint = &summary_of(&runs[0])["fingerprint"];
     assert_eq!(fingerprint["target"], "builtin", "{fingerprint}");
     assert_eq!(fingerprint["threads"], 1);
     assert_eq!(fingerprint["version"], env!("CARGO_PKG_VERSION"));
@@ -50,8 +36,7 @@ fn history_groups_runs_by_configuration_and_counts_what_it_leaves_out() {
     assert!(!fingerprint["host"].as_str().expect("host").is_empty());
 
     let history = stampede(&["history", "smoke", "--out", out_arg(out.path())]);
-    let said = text(&history.stdout);
-    assert_eq!(history.status.code(), Some(0), "{said}");
+    let (said, _) = exited(&history, 0);
     let headers: Vec<&str> = said
         .lines()
         .filter(|l| l.starts_with("configuration "))
@@ -112,15 +97,7 @@ fn keep_prunes_old_runs_with_their_lines_but_never_the_tagged_baseline() {
         .map(|id| out.path().join("smoke").join(id).is_dir())
         .collect();
     assert_eq!(left, [true, false, true], "the untagged older run went");
-    let json = stampede(&[
-        "history",
-        "smoke",
-        "--out",
-        out_arg(out.path()),
-        "--output-format",
-        "json",
-    ]);
-    let entries: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    let entries = json_of(&history_json("smoke", out.path()));
     let ids: Vec<&str> = entries
         .as_array()
         .expect("array")
@@ -136,11 +113,6 @@ fn keep_prunes_old_runs_with_their_lines_but_never_the_tagged_baseline() {
         "--out",
         out_arg(out.path()),
     ]);
-    assert_eq!(
-        compared.status.code(),
-        Some(0),
-        "{}",
-        text(&compared.stderr)
-    );
-    assert!(text(&compared.stdout).starts_with("third compared with base"));
+    let (said, _) = exited(&compared, 0);
+    assert!(said.starts_with("third compared with base"));
 }

@@ -2,11 +2,6 @@
 //! fixed, so the step where a level is crossed is known in advance; then `history` and
 //! `compare` read the knee and the ceiling back.
 
-use std::path::Path;
-use std::time::Duration;
-
-use stampede_target::{Config, Faults, Latency, Target};
-
 use crate::*;
 
 /// One user can make at most 20 requests a second against a 50 ms target, six can make 120:
@@ -15,50 +10,34 @@ const SWEEP: &str = "kind = \"capacity\"\nbase-url = \"http://127.0.0.1:1\"\nuse
                      hold = \"1s\"\ninterval = \"250ms\"\nknee = { rps = \"> 40\" }\n\n\
                      [[request]]\nname = \"health\"\npath = \"/health\"\n";
 
-fn sweep(scenario: &Path, out: &Path, url: &str, id: &str, extra: &[&str]) -> Output {
-    let mut args = vec![
-        "run",
-        out_arg(scenario),
-        "--target",
-        url,
-        "--out",
-        out_arg(out),
-        "--run-id",
-        id,
-        "--threads",
-        "1",
-    ];
-    args.extend(extra);
-    let output = stampede(&args);
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
-    output
+/// Runs `scratch`'s sweep as `id` on one thread, with `extra` words, and asserts it passed;
+/// returns its stdout and summary.
+fn sweep(scratch: &Scratch, id: &str, extra: &[&str]) -> (String, serde_json::Value) {
+    let output = scratch.run().run_id(id).one_thread().args(extra).output();
+    let (stdout, _) = exited(&output, 0);
+    let name = scratch
+        .scenario
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .expect("stem");
+    (stdout, summary_of(&scratch.out.join(name).join(id)))
 }
 
 #[test]
 fn your_knee_levels_are_found_stored_shown_in_history_and_compared() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let scenario = dir.path().join("sweep.toml");
-    std::fs::write(&scenario, SWEEP).expect("write scenario");
-    let out = dir.path().join("results");
-    let target = Target::start(Config {
-        faults: Faults {
-            latency: Latency::Fixed(Duration::from_millis(50)),
-            ..Faults::default()
-        },
-        ..Config::default()
-    })
-    .expect("demo target");
+    let scratch = Scratch::new("sweep.toml", SWEEP);
+    let (scenario, out) = (&scratch.scenario, &scratch.out);
+    let target = slow_target(50);
     let url = format!("http://{}", target.addr());
 
-    let base = sweep(&scenario, &out, &url, "base", &[]);
-    let said = text(&base.stdout);
+    let (said, summary) = sweep(&scratch, "base", &["--target", &url]);
     assert!(
         said.contains(
             "knee (your levels: rps > 40/s): step 2 at 6 users; safe ceiling 4 users (6 x 0.8)"
         ),
         "{said}"
     );
-    let knee = &summary_of(&out.join("sweep/base"))["analysis"]["knee"];
+    let knee = &summary["analysis"]["knee"];
     assert_eq!(knee["users"], 6);
     assert_eq!(knee["ceiling_users"], 4);
     assert_eq!(knee["reason"], "rps crossed 40/s");
@@ -68,14 +47,11 @@ fn your_knee_levels_are_found_stored_shown_in_history_and_compared() {
     );
 
     // A level no step reaches: no knee, and the run says so.
-    let next = sweep(
-        &scenario,
-        &out,
-        &url,
+    let (said, _) = sweep(
+        &scratch,
         "next",
-        &["--set", "knee.rps=> 100000"],
+        &["--target", &url, "--set", "knee.rps=> 100000"],
     );
-    let said = text(&next.stdout);
     assert!(
         said.contains("knee (your levels: rps > 100000/s): not found"),
         "{said}"
@@ -83,15 +59,8 @@ fn your_knee_levels_are_found_stored_shown_in_history_and_compared() {
     assert!(said.contains("no step crossed your levels"), "{said}");
 
     // The two runs differ by an override, so only `--all` puts them in one table.
-    let history = stampede(&[
-        "history",
-        out_arg(&scenario),
-        "--out",
-        out_arg(&out),
-        "--all",
-    ]);
-    let table = text(&history.stdout);
-    assert_eq!(history.status.code(), Some(0), "{table}");
+    let history = stampede(&["history", out_arg(scenario), "--out", out_arg(out), "--all"]);
+    let (table, _) = exited(&history, 0);
     let rows: Vec<&str> = table.lines().collect();
     assert!(rows[0].ends_with("knee users  ceiling"), "{table}");
     assert!(
@@ -105,13 +74,13 @@ fn your_knee_levels_are_found_stored_shown_in_history_and_compared() {
 
     let compared = stampede(&[
         "compare",
-        out_arg(&scenario),
+        out_arg(scenario),
         "--run",
         "next",
         "--baseline",
         "base",
         "--out",
-        out_arg(&out),
+        out_arg(out),
     ]);
     let said = text(&compared.stdout);
     assert!(
@@ -123,31 +92,14 @@ fn your_knee_levels_are_found_stored_shown_in_history_and_compared() {
 /// The builtin target is watched without a `[monitor]`: its CPU under load is a knee level.
 #[test]
 fn the_targets_cpu_is_a_knee_level_that_can_hold_and_can_fail_to() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let scenario = dir.path().join("cpu.toml");
-    let sweep = "kind = \"capacity\"\nbase-url = \"builtin\"\nusers = [1, 2]\nhold = \"1s\"\n\
-                 interval = \"250ms\"\nknee = { target-cpu = \"> 0.1%\" }\n\n\
-                 [[request]]\nname = \"health\"\npath = \"/health\"\n";
-    std::fs::write(&scenario, sweep).expect("write scenario");
-    let out = dir.path().join("results");
-    let run = |id: &str, extra: &[&str]| {
-        let mut args = vec![
-            "run",
-            out_arg(&scenario),
-            "--out",
-            out_arg(&out),
-            "--run-id",
-            id,
-            "--threads",
-            "1",
-        ];
-        args.extend(extra);
-        let output = stampede(&args);
-        assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
-        (text(&output.stdout), summary_of(&out.join("cpu").join(id)))
-    };
+    let scratch = Scratch::new(
+        "cpu.toml",
+        "kind = \"capacity\"\nbase-url = \"builtin\"\nusers = [1, 2]\nhold = \"1s\"\n\
+         interval = \"250ms\"\nknee = { target-cpu = \"> 0.1%\" }\n\n\
+         [[request]]\nname = \"health\"\npath = \"/health\"\n",
+    );
 
-    let (said, summary) = run("busy", &[]);
+    let (said, summary) = sweep(&scratch, "busy", &[]);
     let step = &summary["steps"][0];
     let cpu = step["target_cpu_percent"]
         .as_f64()
@@ -166,7 +118,7 @@ fn the_targets_cpu_is_a_knee_level_that_can_hold_and_can_fail_to() {
         "target-cpu crossed 0.1%"
     );
 
-    let (said, summary) = run("idle", &["--set", "knee.target-cpu=> 100000%"]);
+    let (said, summary) = sweep(&scratch, "idle", &["--set", "knee.target-cpu=> 100000%"]);
     assert!(
         said.contains("knee (your levels: target-cpu > 100000%): not found"),
         "{said}"

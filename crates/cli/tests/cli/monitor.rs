@@ -4,8 +4,7 @@
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpListener;
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use crate::*;
 
@@ -40,20 +39,13 @@ fn closed_port() -> u16 {
 }
 
 fn smoke_with(out: &Path, sets: &[String]) -> Output {
-    let mut args = vec![
-        "run",
-        "smoke",
-        "--set",
-        "duration=1s",
-        "--set",
-        "interval=200ms",
-    ];
-    for set in sets {
-        args.extend(["--set", set.as_str()]);
-    }
-    args.extend(["--out", out_arg(out)]);
-    args.extend(LIGHT);
-    stampede(&args)
+    let sets: Vec<&str> = sets.iter().map(String::as_str).collect();
+    Cmd::run("smoke")
+        .set(&["duration=1s", "interval=200ms"])
+        .set(&sets)
+        .out(out)
+        .light()
+        .output()
 }
 
 #[test]
@@ -68,8 +60,7 @@ fn a_required_monitor_that_cannot_read_exits_2_before_any_results_exist() {
             "monitor.rss.stop=1GB".to_owned(),
         ],
     );
-    let stderr = text(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let (_, stderr) = exited(&output, 2);
     assert!(
         stderr.contains(&format!(
             "error: the monitor cannot read its target: cannot scrape \
@@ -95,8 +86,7 @@ fn a_required_monitor_that_cannot_read_exits_2_before_any_results_exist() {
             "monitor.required=true".to_owned(),
         ],
     );
-    let stderr = text(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let (_, stderr) = exited(&output, 2);
     assert!(stderr.contains("holds no PID"), "{stderr}");
     assert!(
         !out.path().join("smoke").exists(),
@@ -108,8 +98,7 @@ fn a_required_monitor_that_cannot_read_exits_2_before_any_results_exist() {
 fn a_monitor_that_is_not_required_warns_and_the_run_goes_on_without_it() {
     let out = tempfile::tempdir().expect("tempdir");
     let output = smoke_with(out.path(), &["monitor.pid=4000000000".to_owned()]);
-    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let (stdout, stderr) = exited(&output, 0);
     assert!(
         stderr.contains(
             "the monitor cannot read its target, so the run goes on without it: \
@@ -144,8 +133,7 @@ fn scrapes_that_fail_mid_run_are_counted_logged_once_and_never_fatal() {
             "monitor.rss.stop=1GB".to_owned(),
         ],
     );
-    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let (stdout, stderr) = exited(&output, 0);
     let failures = stderr
         .lines()
         .filter(|l| l.contains("cannot scrape"))
@@ -172,30 +160,17 @@ fn two_monitors_have_their_own_columns_summaries_and_replay_byte_for_byte() {
     // The builtin target (a [[monitor]] without a source) beside another process, as plan
     // 004 watches its API beside Redis.
     let sleeper = KillOnDrop(Command::new("sleep").arg("60").spawn().expect("sleep"));
-    let dir = tempfile::tempdir().expect("tempdir");
-    let scenario = dir.path().join("pair.toml");
-    std::fs::write(
-        &scenario,
-        format!(
+    let pair = Scratch::new(
+        "pair.toml",
+        &format!(
             "kind = \"smoke\"\nbase-url = \"builtin\"\nusers = 2\nduration = \"2s\"\n\
              interval = \"250ms\"\n\n[defaults]\nthink = \"20ms\"\n\n[[request]]\n\
              name = \"health\"\npath = \"/health\"\n\n[[monitor]]\nname = \"runner\"\n\n\
              [[monitor]]\nname = \"sleeper\"\npid = {}\nrss = {{ stop = \"1GB\" }}\n",
             sleeper.0.id()
         ),
-    )
-    .expect("write scenario");
-    let out = dir.path().join("results");
-    let output = stampede(&[
-        "run",
-        scenario.to_str().expect("utf-8"),
-        "--out",
-        out_arg(&out),
-        "--threads",
-        "1",
-    ]);
-    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    );
+    let (stdout, stderr) = exited(&pair.run().one_thread().output(), 0);
     assert!(
         stderr.contains("watching the target: runner (the demo target and http://127.0.0.1:")
             && stderr.contains(&format!("/metrics), sleeper (PID {})", sleeper.0.id())),
@@ -208,7 +183,7 @@ fn two_monitors_have_their_own_columns_summaries_and_replay_byte_for_byte() {
             .any(|l| l.contains("monitors=\"runner cpu ") && l.contains("; sleeper cpu ")),
         "{stderr}"
     );
-    let run = run_dir(&out, "pair");
+    let run = run_dir(&pair.out, "pair");
 
     let csv = std::fs::read_to_string(run.join("timeseries.csv")).expect("timeseries.csv");
     let header: Vec<&str> = csv.lines().next().expect("header").split(',').collect();
@@ -277,15 +252,5 @@ fn two_monitors_have_their_own_columns_summaries_and_replay_byte_for_byte() {
     assert!(stdout.contains("sleeper ("), "{stdout}");
 
     // The record alone rebuilds every file, byte for byte.
-    let written = store::files_of(&run);
-    for (name, _) in &written {
-        std::fs::remove_file(run.join(name)).expect("remove");
-    }
-    let output = stampede(&["report", out_arg(&run)]);
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
-    let rebuilt = store::files_of(&run);
-    assert_eq!(rebuilt.len(), written.len());
-    for ((name, want), (_, got)) in written.iter().zip(&rebuilt) {
-        assert!(want == got, "{name} differs after report");
-    }
+    assert_report_rebuilds(&run, "pair");
 }

@@ -2,49 +2,29 @@
 //! spread read from their summaries, the worst exit code, and a signal that stops the rest;
 //! and `kind = "stages"` run end to end, one row per stage.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use crate::*;
 
-/// The run folders under `out/<key>/`, oldest first.
-fn run_dirs(out: &Path, key: &str) -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(out.join(key))
-        .expect("scenario results dir")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
-    dirs
-}
-
 fn repeat_smoke(out: &Path, extra: &[&str]) -> Output {
-    let mut args = vec![
-        "run",
-        "smoke",
-        "--set",
-        "duration=1s",
-        "--out",
-        out_arg(out),
-        "--repeat",
-        "3",
-        "--repeat-cooldown",
-        "100ms",
-        "--run-id",
-        "r",
-        "-q",
-    ];
-    args.extend(LIGHT);
-    args.extend(extra);
-    stampede(&args)
+    Cmd::run("smoke")
+        .set(&["duration=1s"])
+        .out(out)
+        .args(&["--repeat", "3", "--repeat-cooldown", "100ms"])
+        .run_id("r")
+        .quiet()
+        .light()
+        .args(extra)
+        .output()
 }
 
 #[test]
 fn a_repeat_runs_n_times_as_one_group_and_reports_the_spread_of_their_summaries() {
     let out = tempfile::tempdir().expect("tempdir");
     let output = repeat_smoke(out.path(), &["--output-format", "json"]);
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("one JSON");
+    exited(&output, 0);
+    let report = json_of(&output);
 
     let dirs = run_dirs(out.path(), "smoke");
     let names: Vec<String> = dirs
@@ -104,8 +84,7 @@ fn a_repeat_exits_with_its_worst_run_and_says_so_in_text() {
     let out = tempfile::tempdir().expect("tempdir");
     // No request fails, so a threshold asking for failures fails every run.
     let output = repeat_smoke(out.path(), &["--set", "thresholds.error-rate=\"> 50%\""]);
-    let stdout = text(&output.stdout);
-    assert_eq!(output.status.code(), Some(99), "{}", text(&output.stderr));
+    let (stdout, _) = exited(&output, 99);
     assert_eq!(run_dirs(out.path(), "smoke").len(), 3);
     assert!(stdout.contains(": 3 of 3 runs of smoke"), "{stdout}");
     assert!(stdout.contains("spread (min / median / max)"), "{stdout}");
@@ -119,39 +98,30 @@ fn a_repeat_exits_with_its_worst_run_and_says_so_in_text() {
 #[test]
 fn a_capacity_repeat_spreads_the_knee_and_safe_ceiling_of_its_summaries() {
     let out = tempfile::tempdir().expect("tempdir");
-    let mut args = vec![
-        "run",
-        "capacity",
-        "--out",
-        out_arg(out.path()),
-        "--repeat",
-        "2",
-        "--repeat-cooldown",
-        "0s",
-        "--output-format",
-        "json",
-        "--threads",
-        "1",
-        "-q",
-    ];
-    // A level every step crosses: the knee is found in every run.
-    for set in [
-        "hold=1s",
-        "ramp=0s",
-        "warmup=0s",
-        "cooldown=0s",
-        "users=[2, 4]",
-        "knee={ p95 = \"> 0.001ms\" }",
-    ] {
-        args.extend(["--set", set]);
-    }
-    let output = stampede(&args);
-    assert!(
-        matches!(output.status.code(), Some(0 | 99)),
-        "{}",
-        text(&output.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("one JSON");
+    let output = Cmd::run("capacity")
+        .out(out.path())
+        .args(&[
+            "--repeat",
+            "2",
+            "--repeat-cooldown",
+            "0s",
+            "--output-format",
+            "json",
+        ])
+        .one_thread()
+        .quiet()
+        // A level every step crosses: the knee is found in every run.
+        .set(&[
+            "hold=1s",
+            "ramp=0s",
+            "warmup=0s",
+            "cooldown=0s",
+            "users=[2, 4]",
+            "knee={ p95 = \"> 0.001ms\" }",
+        ])
+        .output();
+    completed(&output);
+    let report = json_of(&output);
     let dirs = run_dirs(out.path(), "capacity");
     assert_eq!(dirs.len(), 2);
     for figure in ["users", "ceiling_users"] {
@@ -178,20 +148,12 @@ fn a_capacity_repeat_spreads_the_knee_and_safe_ceiling_of_its_summaries() {
 #[test]
 fn a_signal_stops_the_run_under_way_and_the_repeats_still_to_come() {
     let out = tempfile::tempdir().expect("tempdir");
-    let mut args = vec![
-        "run",
-        "smoke",
-        "--set",
-        "duration=60s",
-        "--set",
-        "interval=200ms",
-        "--out",
-        out_arg(out.path()),
-        "--repeat",
-        "3",
-    ];
-    args.extend(LIGHT);
-    let mut run = Running::start(&args);
+    let mut run = Cmd::run("smoke")
+        .set(&["duration=60s", "interval=200ms"])
+        .out(out.path())
+        .args(&["--repeat", "3"])
+        .light()
+        .start();
     run.wait_for_line(" interval ", Duration::from_secs(20));
     run.signal("INT");
     let (status, stderr, stdout) = run.finish(Duration::from_secs(20));
@@ -206,22 +168,13 @@ fn a_signal_stops_the_run_under_way_and_the_repeats_still_to_come() {
 #[test]
 fn stages_run_a_step_each_and_replay_byte_for_byte() {
     let out = tempfile::tempdir().expect("tempdir");
-    let mut args = vec![
-        "run",
-        "scenarios/plans/002-api-k6-stages.toml",
-        "--set",
-        "stage=[{target=3, duration=\"1s\"}, {target=5, duration=\"1s\"}, {target=0, duration=\"500ms\"}]",
-        "--out",
-        out_arg(out.path()),
-        "-q",
-    ];
-    args.extend(["--threads", "1"]);
-    let output = stampede(&args);
-    assert!(
-        matches!(output.status.code(), Some(0 | 99)),
-        "{}",
-        text(&output.stderr)
-    );
+    let output = Cmd::run("scenarios/plans/002-api-k6-stages.toml")
+        .set(&["stage=[{target=3, duration=\"1s\"}, {target=5, duration=\"1s\"}, {target=0, duration=\"500ms\"}]"])
+        .out(out.path())
+        .quiet()
+        .one_thread()
+        .output();
+    completed(&output);
     let dir = run_dir(out.path(), "plans/002-api-k6-stages");
     let summary = summary_of(&dir);
     assert_eq!(summary["kind"], "stages");
@@ -245,19 +198,8 @@ fn stages_run_a_step_each_and_replay_byte_for_byte() {
         "{csv}"
     );
 
-    let before: Vec<(String, Vec<u8>)> = ["steps.csv", "summary.json"]
-        .iter()
-        .map(|f| (f.to_string(), std::fs::read(dir.join(f)).expect("a file")))
-        .collect();
-    for (name, _) in &before {
-        std::fs::remove_file(dir.join(name)).expect("remove");
-    }
-    let report = stampede(&["report", out_arg(&dir)]);
-    assert_eq!(report.status.code(), Some(0), "{}", text(&report.stderr));
-    for (name, want) in before {
-        assert!(
-            std::fs::read(dir.join(&name)).expect("rebuilt") == want,
-            "{name} differs"
-        );
+    let replayed = assert_report_rebuilds(&dir, "stages");
+    for name in ["steps.csv", "summary.json"] {
+        assert!(replayed.iter().any(|(f, _)| f == name), "{name} replayed");
     }
 }

@@ -7,29 +7,16 @@ use crate::*;
 #[test]
 fn smoke_runs_against_the_builtin_target_and_writes_results() {
     let out = tempfile::tempdir().expect("tempdir");
-    let out_arg = out.path().to_str().expect("utf-8 path");
-    let output = stampede(&[
-        "run",
-        "smoke",
-        "--set",
-        "duration=2s",
-        "--out",
-        out_arg,
-        "--threads",
-        "1",
-    ]);
-    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "stdout:\n{stdout}\nstderr:\n{stderr}"
-    );
+    let output = Cmd::run("smoke")
+        .set(&["duration=2s"])
+        .out(out.path())
+        .one_thread()
+        .output();
+    let (stdout, _) = exited(&output, 0);
     assert!(stdout.contains("p99"), "{stdout}");
 
     let dir = run_dir(out.path(), "smoke");
-    let summary: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("summary.json")).expect("summary.json"))
-            .expect("summary.json parses");
+    let summary = summary_of(&dir);
     assert_eq!(summary["schema_version"], 2);
     assert_eq!(summary["scenario"], "smoke");
     assert_eq!(summary["kind"], "smoke");
@@ -66,33 +53,20 @@ fn an_unreachable_target_is_a_completed_run_that_fails_for_want_of_a_success() {
     };
     let out = tempfile::tempdir().expect("tempdir");
     let target = format!("http://127.0.0.1:{port}");
-    let output = stampede(&[
-        "run",
-        "smoke",
-        "--target",
-        &target,
-        "--set",
-        "duration=1s",
-        "--set",
-        "users=2",
-        "--out",
-        out.path().to_str().expect("utf-8"),
-        "--threads",
-        "1",
-    ]);
-    let stderr = text(&output.stderr);
+    let output = Cmd::run("smoke")
+        .args(&["--target", &target])
+        .set(&["duration=1s", "users=2"])
+        .out(out.path())
+        .one_thread()
+        .output();
     // Completed, not crashed, and failed whatever the thresholds (smoke has none): a dead
     // target is not a passing one.
-    assert_eq!(output.status.code(), Some(99), "{stderr}");
-    let stdout = text(&output.stdout);
+    let (stdout, _) = exited(&output, 99);
     assert!(
         stdout.contains("FAILED: no request succeeded: all ") && stdout.contains(" refused)"),
         "{stdout}"
     );
-    let dir = run_dir(out.path(), "smoke");
-    let summary: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("summary.json")).expect("summary"))
-            .expect("json");
+    let summary = summary_of(&run_dir(out.path(), "smoke"));
     let step = &summary["steps"][0];
     assert!(
         step["outcomes"]["refused"].as_u64().expect("refused") > 0,
@@ -104,22 +78,13 @@ fn an_unreachable_target_is_a_completed_run_that_fails_for_want_of_a_success() {
 #[test]
 fn log_every_sets_the_cadence_of_interval_lines_with_elapsed_and_planned_time() {
     let out = tempfile::tempdir().expect("tempdir");
-    let mut args = vec![
-        "run",
-        "smoke",
-        "--set",
-        "duration=3s",
-        "--set",
-        "interval=250ms",
-        "--log-every",
-        "1s",
-        "--out",
-        out_arg(out.path()),
-    ];
-    args.extend(LIGHT);
-    let output = stampede(&args);
-    let stderr = text(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let output = Cmd::run("smoke")
+        .set(&["duration=3s", "interval=250ms"])
+        .args(&["--log-every", "1s"])
+        .out(out.path())
+        .light()
+        .output();
+    let (_, stderr) = exited(&output, 0);
     // Twelve intervals of 250 ms, one line per second of them: three, not twelve.
     let intervals: Vec<&str> = stderr
         .lines()
@@ -136,20 +101,12 @@ fn log_every_sets_the_cadence_of_interval_lines_with_elapsed_and_planned_time() 
 #[test]
 fn without_a_terminal_logs_are_plain_with_one_line_per_interval() {
     let out = tempfile::tempdir().expect("tempdir");
-    let mut args = vec![
-        "run",
-        "smoke",
-        "--set",
-        "duration=2s",
-        "--set",
-        "interval=500ms",
-        "--out",
-        out_arg(out.path()),
-    ];
-    args.extend(LIGHT);
-    let output = stampede(&args);
-    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let output = Cmd::run("smoke")
+        .set(&["duration=2s", "interval=500ms"])
+        .out(out.path())
+        .light()
+        .output();
+    let (stdout, stderr) = exited(&output, 0);
     assert!(!stderr.contains('\x1b'), "escape sequences in:\n{stderr}");
     assert!(!stdout.contains('\x1b'), "escape sequences in:\n{stdout}");
     // One line per interval, in order, each with the figures a cron mail needs.
@@ -205,30 +162,17 @@ fn a_monitored_process_past_its_rss_stop_limit_stops_the_sweep() {
             .spawn()
             .expect("python3 is needed for this test"),
     );
-    let dir = tempfile::tempdir().expect("tempdir");
-    let scenario = dir.path().join("sweep.toml");
-    std::fs::write(
-        &scenario,
-        format!(
+    let sweep = Scratch::new(
+        "sweep.toml",
+        &format!(
             "kind = \"capacity\"\nbase-url = \"builtin\"\nusers = [1, 2, 3]\nhold = \"4s\"\n\
              interval = \"250ms\"\n\n[defaults]\nthink = \"20ms\"\n\n[[request]]\nname = \"health\"\n\
              path = \"/health\"\n\n[monitor]\npid = {}\nrss = {{ warn = \"60MB\", stop = \"120MB\" }}\n",
             grower.0.id()
         ),
-    )
-    .expect("write scenario");
-    let out = dir.path().join("results");
-    let output = stampede(&[
-        "run",
-        scenario.to_str().expect("utf-8"),
-        "--out",
-        out_arg(&out),
-        "--threads",
-        "1",
-    ]);
-    let stderr = text(&output.stderr);
+    );
     // A sweep that found its limit has completed: the steps so far are the result.
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let (_, stderr) = exited(&sweep.run().one_thread().output(), 0);
     assert!(
         stderr.contains(&format!("watching the target: PID {}", grower.0.id())),
         "{stderr}"
@@ -244,7 +188,7 @@ fn a_monitored_process_past_its_rss_stop_limit_stops_the_sweep() {
             && stderr.contains("reached the stop level 120 MB"),
         "{stderr}"
     );
-    let summary = summary_of(&run_dir(&out, "sweep"));
+    let summary = summary_of(&run_dir(&sweep.out, "sweep"));
     assert_eq!(summary["verdict"], "passed");
     let stopped = summary["stopped"]
         .as_str()
@@ -264,43 +208,8 @@ fn a_monitored_process_past_its_rss_stop_limit_stops_the_sweep() {
 #[test]
 fn every_shipped_kind_runs_against_the_builtin_target() {
     let out = tempfile::tempdir().expect("tempdir");
-    let shrink: &[(&str, &[&str])] = &[
-        (
-            "capacity",
-            &[
-                "hold=1s",
-                "ramp=0s",
-                "warmup=0s",
-                "cooldown=200ms",
-                "users=[2, 4]",
-            ],
-        ),
-        (
-            "throughput",
-            &["hold=1s", "warmup=0s", "cooldown=200ms", "rates=[20, 40]"],
-        ),
-        ("burst", &["before=500ms", "burst-for=1s", "after=500ms"]),
-        ("soak", &["duration=2s", "ramp=0s", "interval=1s"]),
-    ];
-    for (kind, sets) in shrink {
-        let mut args = vec![
-            "run",
-            kind,
-            "--out",
-            out_arg(out.path()),
-            "--threads",
-            "1",
-            "-q",
-        ];
-        for set in *sets {
-            args.extend(["--set", set]);
-        }
-        let output = stampede(&args);
-        let stderr = text(&output.stderr);
-        assert!(
-            matches!(output.status.code(), Some(0 | 99)),
-            "{kind}: {stderr}"
-        );
+    for (kind, overrides) in SHRUNK_KINDS {
+        run_shrunk(kind, overrides, out.path());
         let summary = summary_of(&run_dir(out.path(), kind));
         assert_eq!(summary["kind"], *kind);
         let steps = summary["steps"].as_array().expect("steps");
@@ -320,34 +229,20 @@ fn every_shipped_kind_runs_against_the_builtin_target() {
 #[test]
 fn every_output_shows_the_same_headline_figures() {
     let out = tempfile::tempdir().expect("tempdir");
-    let output = stampede(&[
-        "run",
-        "throughput",
-        "--set",
-        "rates=[2000]",
-        "--set",
-        "max-users=2",
-        "--set",
-        "hold=1s",
-        "--set",
-        "warmup=0s",
-        "--set",
-        "cooldown=0s",
-        "--set",
-        "thresholds.p99=\"< 50ms\"",
-        "--set",
-        "thresholds.per-step=false",
-        "--out",
-        out_arg(out.path()),
-        "--threads",
-        "1",
-    ]);
-    let stdout = text(&output.stdout);
-    assert!(
-        matches!(output.status.code(), Some(0 | 99)),
-        "{}",
-        text(&output.stderr)
-    );
+    let output = Cmd::run("throughput")
+        .set(&[
+            "rates=[2000]",
+            "max-users=2",
+            "hold=1s",
+            "warmup=0s",
+            "cooldown=0s",
+            "thresholds.p99=\"< 50ms\"",
+            "thresholds.per-step=false",
+        ])
+        .out(out.path())
+        .one_thread()
+        .output();
+    let (stdout, _) = completed(&output);
     let dir = run_dir(out.path(), "throughput");
     let summary = summary_of(&dir);
     let step = &summary["steps"][0];
@@ -428,27 +323,12 @@ fn every_output_shows_the_same_headline_figures() {
 #[test]
 fn a_short_soak_of_a_fast_service_does_not_flap_on_drift() {
     let out = tempfile::tempdir().expect("tempdir");
-    let output = stampede(&[
-        "run",
-        "plans/001-webhook-sustained",
-        "--set",
-        "rate=20",
-        "--set",
-        "duration=5s",
-        "--set",
-        "interval=1s",
-        "--out",
-        out_arg(out.path()),
-        "--threads",
-        "1",
-    ]);
-    let stdout = text(&output.stdout);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        text(&output.stderr)
-    );
+    let output = Cmd::run("plans/001-webhook-sustained")
+        .set(&["rate=20", "duration=5s", "interval=1s"])
+        .out(out.path())
+        .one_thread()
+        .output();
+    let (stdout, _) = exited(&output, 0);
     assert!(stdout.contains("drift: too short"), "{stdout}");
     let summary = summary_of(&run_dir(out.path(), "plans/001-webhook-sustained"));
     for rule in summary["thresholds"].as_array().expect("thresholds") {
@@ -467,27 +347,23 @@ fn a_short_soak_of_a_fast_service_does_not_flap_on_drift() {
 
 #[test]
 fn http_debug_shows_one_exchange_with_its_secret_redacted() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("debugged.toml");
-    std::fs::write(
-        &file,
+    let debugged = Scratch::new(
+        "debugged.toml",
         "kind = \"smoke\"\nbase-url = \"builtin\"\nusers = 4\nduration = \"5s\"\n\n[[request]]\nname = \"health\"\npath = \"/health\"\nheaders = { Authorization = \"Bearer ${env:DEBUG_TEST_TOKEN}\" }\n",
-    )
-    .expect("write");
-    let output = Command::new(env!("CARGO_BIN_EXE_stampede"))
-        .args(["run", file.to_str().expect("utf-8"), "--http-debug", "-q"])
-        .args(["--out", out_arg(dir.path())])
+    );
+    let output = debugged
+        .run()
+        .args(&["--http-debug", "-q"])
         .env("DEBUG_TEST_TOKEN", "tok-Ж-very-secret")
-        .output()
-        .expect("stampede runs");
-    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
+        .output();
+    let (stdout, stderr) = exited(&output, 0);
     assert!(stderr.contains("> GET /health HTTP/1.1"), "{stderr}");
     assert!(stderr.contains("< HTTP/1.1 200"), "{stderr}");
     assert!(stderr.contains("<redacted>"), "{stderr}");
     // One user, one iteration: exactly one exchange, and the secret nowhere.
     assert_eq!(stderr.matches("* #").count(), 1, "{stderr}");
-    let files = walk(dir.path());
+    // The scenario and its results, every file under the folder.
+    let files = walk(debugged.path());
     for text in [&stdout, &stderr].into_iter().chain(files.iter()) {
         assert!(!text.contains("very-secret"), "the secret leaked: {text}");
     }

@@ -8,20 +8,7 @@ use crate::*;
 #[test]
 fn sigterm_writes_partial_results_and_exits_105() {
     let out = tempfile::tempdir().expect("tempdir");
-    let mut args = vec![
-        "run",
-        "smoke",
-        "--set",
-        "duration=60s",
-        "--set",
-        "interval=200ms",
-        "--out",
-        out_arg(out.path()),
-        "--run-id",
-        "stopped",
-    ];
-    args.extend(LIGHT);
-    let mut run = Running::start(&args);
+    let mut run = long_smoke(out.path(), "stopped").start();
     run.wait_for_line(" interval ", Duration::from_secs(20));
     run.terminate();
     let (status, stderr, stdout) = run.finish(Duration::from_secs(20));
@@ -36,42 +23,19 @@ fn sigterm_writes_partial_results_and_exits_105() {
     assert!(summary["elapsed_s"].as_f64().expect("elapsed") < 30.0);
 }
 
-/// The names of the files in `dir` that a clean exit must not leave: temporaries.
-fn debris(dir: &Path) -> Vec<String> {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-                .filter(|n| n.ends_with(".tmp"))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn long_smoke(out: &Path, run_id: &'static str) -> Vec<String> {
-    let mut args: Vec<String> = [
-        "run",
-        "smoke",
-        "--set",
-        "duration=60s",
-        "--set",
-        "interval=200ms",
-        "--out",
-        out_arg(out),
-        "--run-id",
-        run_id,
-    ]
-    .map(String::from)
-    .into();
-    args.extend(LIGHT.iter().map(|s| s.to_string()));
-    args
+/// A light smoke of a minute, logging every 200 ms: long enough to be stopped by a signal.
+pub(crate) fn long_smoke(out: &Path, run_id: &str) -> Cmd {
+    Cmd::run("smoke")
+        .set(&["duration=60s", "interval=200ms"])
+        .out(out)
+        .run_id(run_id)
+        .light()
 }
 
 #[test]
 fn sighup_is_obeyed_like_sigterm() {
     let out = tempfile::tempdir().expect("tempdir");
-    let args = long_smoke(out.path(), "hup");
-    let mut run = Running::start(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let mut run = long_smoke(out.path(), "hup").start();
     run.wait_for_line(" interval ", Duration::from_secs(20));
     run.signal("HUP");
     let (status, stderr, _) = run.finish(Duration::from_secs(20));
@@ -88,25 +52,18 @@ fn a_second_signal_exits_130_and_leaves_no_debris_and_no_held_lock() {
     let out = tempfile::tempdir().expect("tempdir");
     // Requests that take 20 s and a long grace: the second signal lands while the first is
     // still being obeyed (in-flight requests finishing).
-    let scenario = out.path().join("slow.toml");
-    std::fs::write(
-        &scenario,
+    let scenario = write_scenario(
+        out.path(),
+        "slow.toml",
         "kind = \"smoke\"\nbase-url = \"builtin\"\nusers = 2\nduration = \"60s\"\n\
          grace = \"30s\"\n\n[[request]]\nname = \"slow\"\npath = \"/health?latency=20s\"\n\
          timeout = \"30s\"\n",
-    )
-    .expect("write scenario");
-    let args = [
-        "run",
-        out_arg(&scenario),
-        "--out",
-        out_arg(out.path()),
-        "--run-id",
-        "twice",
-        "--threads",
-        "1",
-    ];
-    let mut run = Running::start(&args);
+    );
+    let mut run = Cmd::run(out_arg(&scenario))
+        .out(out.path())
+        .run_id("twice")
+        .one_thread()
+        .start();
     run.wait_for_line("step 1/1 started", Duration::from_secs(20));
     run.signal("INT");
     run.wait_for_line("finishing in-flight requests", Duration::from_secs(20));
@@ -131,9 +88,7 @@ fn a_second_signal_exits_130_and_leaves_no_debris_and_no_held_lock() {
 fn a_signal_while_starting_ends_the_run_cleanly_not_by_the_default_action() {
     use std::os::unix::process::ExitStatusExt as _;
     let out = tempfile::tempdir().expect("tempdir");
-    let mut args = long_smoke(out.path(), "early");
-    args.push("-v".to_owned());
-    let mut run = Running::start(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let mut run = long_smoke(out.path(), "early").args(&["-v"]).start();
     run.wait_for_line(
         "listening for Ctrl-C, SIGTERM and SIGHUP",
         Duration::from_secs(20),

@@ -48,30 +48,19 @@ fn serve(mut connection: TcpStream, answer: Option<&'static str>) {
 }
 
 fn smoke_against(target: &str, out: &Path) -> Output {
-    stampede(&[
-        "run",
-        "smoke",
-        "--target",
-        target,
-        "--set",
-        "duration=1s",
-        "--set",
-        "users=2",
-        "--set",
-        "grace=300ms",
-        "--out",
-        out_arg(out),
-        "--threads",
-        "1",
-    ])
+    Cmd::run("smoke")
+        .args(&["--target", target])
+        .set(&["duration=1s", "users=2", "grace=300ms"])
+        .out(out)
+        .one_thread()
+        .output()
 }
 
 #[test]
 fn a_hung_target_fails_for_want_of_an_answer() {
     let out = tempfile::tempdir().expect("tempdir");
     let output = smoke_against(&misbehaving_target(None), out.path());
-    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
-    assert_eq!(output.status.code(), Some(99), "{stdout}\n{stderr}");
+    let (stdout, _) = exited(&output, 99);
     assert!(
         stdout.contains("FAILED: no request succeeded: all 2 failed (2 still unanswered when the grace period ended)"),
         "{stdout}"
@@ -91,8 +80,7 @@ fn a_target_that_only_rate_limits_fails_and_says_so() {
     let out = tempfile::tempdir().expect("tempdir");
     let limited = "HTTP/1.1 429 Too Many Requests\r\ncontent-length: 0\r\n\r\n";
     let output = smoke_against(&misbehaving_target(Some(limited)), out.path());
-    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
-    assert_eq!(output.status.code(), Some(99), "{stdout}\n{stderr}");
+    let (stdout, _) = exited(&output, 99);
     assert!(
         stdout.contains("FAILED: no request succeeded: all ") && stdout.contains(" 429)"),
         "{stdout}"
@@ -108,8 +96,7 @@ fn a_target_that_answers_passes_the_same_run() {
     let out = tempfile::tempdir().expect("tempdir");
     let fine = "HTTP/1.1 200 OK\r\ncontent-length: 15\r\n\r\n{\"status\":\"ok\"}";
     let output = smoke_against(&misbehaving_target(Some(fine)), out.path());
-    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
-    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    exited(&output, 0);
     assert_eq!(
         summary_of(&run_dir(out.path(), "smoke"))["verdict"],
         "passed"
@@ -122,8 +109,7 @@ fn a_quick_run_against_a_url_reports_like_a_scenario_and_prints_its_toml() {
     let fine = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
     let url = format!("{}/health?deep=1", misbehaving_target(Some(fine)));
     let printed = stampede(&["run", &url, "-u", "3", "-d", "1s", "--print-scenario"]);
-    let toml = text(&printed.stdout);
-    assert_eq!(printed.status.code(), Some(0), "{}", text(&printed.stderr));
+    let (toml, _) = exited(&printed, 0);
     assert!(toml.contains("users = 3\nduration = \"1s\""), "{toml}");
     assert!(toml.contains("path = \"/health?deep=1\""), "{toml}");
     assert!(
@@ -131,25 +117,12 @@ fn a_quick_run_against_a_url_reports_like_a_scenario_and_prints_its_toml() {
         "--print-scenario runs nothing"
     );
 
-    let output = stampede(&[
-        "run",
-        &url,
-        "-u",
-        "3",
-        "-d",
-        "1s",
-        "--threads",
-        "1",
-        "--out",
-        out_arg(out.path()),
-    ]);
-    let stdout = text(&output.stdout);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        text(&output.stderr)
-    );
+    let output = Cmd::run(&url)
+        .args(&["-u", "3", "-d", "1s"])
+        .one_thread()
+        .out(out.path())
+        .output();
+    exited(&output, 0);
     let summary = summary_of(&run_dir(out.path(), "quick"));
     assert_eq!(summary["verdict"], "passed");
     assert!(summary["total"]["requests"].as_u64() > Some(3), "{summary}");
