@@ -13,177 +13,125 @@ use crate::types::Dur;
 
 type S<T> = Spanned<T>;
 
-/// Conditions per metric: `stop-when` and each request's thresholds.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub(crate) struct MetricConditions {
-    pub p50: Option<S<ThresholdValue>>,
-    pub p90: Option<S<ThresholdValue>>,
-    pub p95: Option<S<ThresholdValue>>,
-    pub p99: Option<S<ThresholdValue>>,
-    pub max: Option<S<ThresholdValue>>,
-    pub mean: Option<S<ThresholdValue>>,
-    /// Failed requests as a percentage: "< 1%".
-    pub error_rate: Option<S<ThresholdValue>>,
-    /// Completed requests per second: "> 100".
-    pub rps: Option<S<ThresholdValue>>,
-    /// Passed checks as a percentage: "> 99%".
-    pub checks: Option<S<ThresholdValue>>,
-    /// 429 responses as a percentage of requests: "< 5%".
-    pub rate_limited: Option<S<ThresholdValue>>,
-    /// Successful requests (expected status, not 429) per second: "> 9".
-    pub success_rps: Option<S<ThresholdValue>>,
-    /// Percentile of opening the TCP connection: "< 50ms".
-    pub connecting_p50: Option<S<ThresholdValue>>,
-    /// Percentile of opening the TCP connection: "< 50ms".
-    pub connecting_p95: Option<S<ThresholdValue>>,
-    /// Percentile of opening the TCP connection: "< 50ms".
-    pub connecting_p99: Option<S<ThresholdValue>>,
-    /// Percentile of the TLS handshake: "< 50ms".
-    pub tls_handshaking_p50: Option<S<ThresholdValue>>,
-    /// Percentile of the TLS handshake: "< 50ms".
-    pub tls_handshaking_p95: Option<S<ThresholdValue>>,
-    /// Percentile of the TLS handshake: "< 50ms".
-    pub tls_handshaking_p99: Option<S<ThresholdValue>>,
-    /// Percentile of time to first byte: "< 50ms".
-    pub waiting_p50: Option<S<ThresholdValue>>,
-    /// Percentile of time to first byte: "< 50ms".
-    pub waiting_p95: Option<S<ThresholdValue>>,
-    /// Percentile of time to first byte: "< 50ms".
-    pub waiting_p99: Option<S<ThresholdValue>>,
-    /// Percentile of receiving the body: "< 50ms".
-    pub receiving_p50: Option<S<ThresholdValue>>,
-    /// Percentile of receiving the body: "< 50ms".
-    pub receiving_p95: Option<S<ThresholdValue>>,
-    /// Percentile of receiving the body: "< 50ms".
-    pub receiving_p99: Option<S<ThresholdValue>>,
-    /// The busiest watched process's mean CPU, in percent of one core: "> 70%".
-    pub target_cpu: Option<S<ThresholdValue>>,
-}
-
-impl MetricConditions {
-    /// The set conditions with their key names, in a fixed order.
-    pub(crate) fn entries(&self) -> Vec<(Metric, &S<ThresholdValue>)> {
-        [
-            (Metric::P50, &self.p50),
-            (Metric::P90, &self.p90),
-            (Metric::P95, &self.p95),
-            (Metric::P99, &self.p99),
-            (Metric::Max, &self.max),
-            (Metric::Mean, &self.mean),
-            (Metric::ErrorRate, &self.error_rate),
-            (Metric::Rps, &self.rps),
-            (Metric::Checks, &self.checks),
-            (Metric::RateLimited, &self.rate_limited),
-            (Metric::SuccessRps, &self.success_rps),
-            (Metric::ConnectingP50, &self.connecting_p50),
-            (Metric::ConnectingP95, &self.connecting_p95),
-            (Metric::ConnectingP99, &self.connecting_p99),
-            (Metric::TlsHandshakingP50, &self.tls_handshaking_p50),
-            (Metric::TlsHandshakingP95, &self.tls_handshaking_p95),
-            (Metric::TlsHandshakingP99, &self.tls_handshaking_p99),
-            (Metric::WaitingP50, &self.waiting_p50),
-            (Metric::WaitingP95, &self.waiting_p95),
-            (Metric::WaitingP99, &self.waiting_p99),
-            (Metric::ReceivingP50, &self.receiving_p50),
-            (Metric::ReceivingP95, &self.receiving_p95),
-            (Metric::ReceivingP99, &self.receiving_p99),
-            (Metric::TargetCpu, &self.target_cpu),
-        ]
-        .into_iter()
-        .filter_map(|(key, value)| value.as_ref().map(|v| (key, v)))
-        .collect()
-    }
-}
-
-/// `[thresholds]`: conditions for the whole run, per step, or per request.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub(crate) struct ThresholdsFile {
-    /// Latency percentiles and extremes: "< 500ms".
-    pub p50: Option<S<ThresholdValue>>,
-    pub p90: Option<S<ThresholdValue>>,
-    pub p95: Option<S<ThresholdValue>>,
-    pub p99: Option<S<ThresholdValue>>,
-    pub max: Option<S<ThresholdValue>>,
-    pub mean: Option<S<ThresholdValue>>,
-    /// Failed requests as a percentage: "< 1%".
-    pub error_rate: Option<S<ThresholdValue>>,
-    /// Completed requests per second: "> 100".
-    pub rps: Option<S<ThresholdValue>>,
-    /// Passed checks as a percentage: "> 99%".
-    pub checks: Option<S<ThresholdValue>>,
-    /// 429 responses as a percentage of requests: "< 5%".
-    pub rate_limited: Option<S<ThresholdValue>>,
-    /// Successful requests (expected status, not 429) per second: "> 9".
-    pub success_rps: Option<S<ThresholdValue>>,
-    /// Percentile of opening the TCP connection: "< 50ms".
-    pub connecting_p50: Option<S<ThresholdValue>>,
-    /// Percentile of opening the TCP connection: "< 50ms".
-    pub connecting_p95: Option<S<ThresholdValue>>,
-    /// Percentile of opening the TCP connection: "< 50ms".
-    pub connecting_p99: Option<S<ThresholdValue>>,
-    /// Percentile of the TLS handshake: "< 50ms".
-    pub tls_handshaking_p50: Option<S<ThresholdValue>>,
-    /// Percentile of the TLS handshake: "< 50ms".
-    pub tls_handshaking_p95: Option<S<ThresholdValue>>,
-    /// Percentile of the TLS handshake: "< 50ms".
-    pub tls_handshaking_p99: Option<S<ThresholdValue>>,
-    /// Percentile of time to first byte: "< 50ms".
-    pub waiting_p50: Option<S<ThresholdValue>>,
-    /// Percentile of time to first byte: "< 50ms".
-    pub waiting_p95: Option<S<ThresholdValue>>,
-    /// Percentile of time to first byte: "< 50ms".
-    pub waiting_p99: Option<S<ThresholdValue>>,
-    /// Percentile of receiving the body: "< 50ms".
-    pub receiving_p50: Option<S<ThresholdValue>>,
-    /// Percentile of receiving the body: "< 50ms".
-    pub receiving_p95: Option<S<ThresholdValue>>,
-    /// Percentile of receiving the body: "< 50ms".
-    pub receiving_p99: Option<S<ThresholdValue>>,
-    /// The busiest watched process's mean CPU, in percent of one core: "< 70%".
-    pub target_cpu: Option<S<ThresholdValue>>,
-    /// Judge every threshold on each step rather than on the whole run.
-    pub per_step: Option<S<bool>>,
-    /// Thresholds for one request: [thresholds.request."post event"] p95 = "< 100ms".
-    pub request: Option<S<Pairs<MetricConditions>>>,
-    /// Thresholds for one stream: [thresholds.stream.inbox] e2e-p95 = "< 500ms".
-    pub stream: Option<S<Pairs<StreamConditions>>>,
-}
-
-impl ThresholdsFile {
-    pub(crate) fn run_conditions(&self) -> MetricConditions {
-        // Cheap: the values are small and this runs once per load.
-        fn c(v: &Option<S<ThresholdValue>>) -> Option<S<ThresholdValue>> {
-            v.clone()
+/// Calls `$then!` with the keys every table of metric conditions has, each with its doc and
+/// its [`Metric`], so that list is written once for `[thresholds]` and for `stop-when`, `knee`
+/// and per-request tables. Not `#[serde(flatten)]`, which would lose every value's position
+/// and `deny_unknown_fields`. The docs of `p50` and `target-cpu` come from the caller, so
+/// each table keeps its own in the schema: a threshold's example is a condition that must
+/// hold ("< 70%"), a knee's or stop-when's one that triggers ("> 70%").
+macro_rules! with_metric_keys {
+    (
+        $then:ident! { $($args:tt)* }
+        p50: $(#[$p50:meta])* ;
+        target_cpu: $(#[$cpu:meta])* ;
+    ) => {
+        $then! {
+            $($args)*
+            [
+                $(#[$p50])* p50 => P50,
+                p90 => P90,
+                p95 => P95,
+                p99 => P99,
+                max => Max,
+                mean => Mean,
+                /// Failed requests as a percentage: "< 1%".
+                error_rate => ErrorRate,
+                /// Completed requests per second: "> 100".
+                rps => Rps,
+                /// Passed checks as a percentage: "> 99%".
+                checks => Checks,
+                /// 429 responses as a percentage of requests: "< 5%".
+                rate_limited => RateLimited,
+                /// Successful requests (expected status, not 429) per second: "> 9".
+                success_rps => SuccessRps,
+                /// Percentile of opening the TCP connection: "< 50ms".
+                connecting_p50 => ConnectingP50,
+                /// Percentile of opening the TCP connection: "< 50ms".
+                connecting_p95 => ConnectingP95,
+                /// Percentile of opening the TCP connection: "< 50ms".
+                connecting_p99 => ConnectingP99,
+                /// Percentile of the TLS handshake: "< 50ms".
+                tls_handshaking_p50 => TlsHandshakingP50,
+                /// Percentile of the TLS handshake: "< 50ms".
+                tls_handshaking_p95 => TlsHandshakingP95,
+                /// Percentile of the TLS handshake: "< 50ms".
+                tls_handshaking_p99 => TlsHandshakingP99,
+                /// Percentile of time to first byte: "< 50ms".
+                waiting_p50 => WaitingP50,
+                /// Percentile of time to first byte: "< 50ms".
+                waiting_p95 => WaitingP95,
+                /// Percentile of time to first byte: "< 50ms".
+                waiting_p99 => WaitingP99,
+                /// Percentile of receiving the body: "< 50ms".
+                receiving_p50 => ReceivingP50,
+                /// Percentile of receiving the body: "< 50ms".
+                receiving_p95 => ReceivingP95,
+                /// Percentile of receiving the body: "< 50ms".
+                receiving_p99 => ReceivingP99,
+                $(#[$cpu])* target_cpu => TargetCpu,
+            ]
         }
-        MetricConditions {
-            p50: c(&self.p50),
-            p90: c(&self.p90),
-            p95: c(&self.p95),
-            p99: c(&self.p99),
-            max: c(&self.max),
-            mean: c(&self.mean),
-            error_rate: c(&self.error_rate),
-            rps: c(&self.rps),
-            checks: c(&self.checks),
-            rate_limited: c(&self.rate_limited),
-            success_rps: c(&self.success_rps),
-            connecting_p50: c(&self.connecting_p50),
-            connecting_p95: c(&self.connecting_p95),
-            connecting_p99: c(&self.connecting_p99),
-            tls_handshaking_p50: c(&self.tls_handshaking_p50),
-            tls_handshaking_p95: c(&self.tls_handshaking_p95),
-            tls_handshaking_p99: c(&self.tls_handshaking_p99),
-            waiting_p50: c(&self.waiting_p50),
-            waiting_p95: c(&self.waiting_p95),
-            waiting_p99: c(&self.waiting_p99),
-            receiving_p50: c(&self.receiving_p50),
-            receiving_p95: c(&self.receiving_p95),
-            receiving_p99: c(&self.receiving_p99),
-            target_cpu: c(&self.target_cpu),
+    };
+}
+
+/// A strict, kebab-case struct with one optional condition per metric key, then `$extra`
+/// keys of its own; `entries` lists the metric conditions set.
+macro_rules! metric_table {
+    (
+        $(#[$attr:meta])*
+        struct $name:ident { $($(#[$xdoc:meta])* $extra:ident: $xty:ty,)* }
+        [$($(#[$doc:meta])* $field:ident => $metric:ident,)*]
+    ) => {
+        $(#[$attr])*
+        #[derive(Debug, Deserialize, JsonSchema)]
+        #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+        pub(crate) struct $name {
+            $($(#[$doc])* pub $field: Option<S<ThresholdValue>>,)*
+            $($(#[$xdoc])* pub $extra: $xty,)*
+        }
+
+        impl $name {
+            /// The metric conditions set, with their metrics, in a fixed order.
+            pub(crate) fn entries(&self) -> Vec<(Metric, &S<ThresholdValue>)> {
+                [$((Metric::$metric, &self.$field),)*]
+                    .into_iter()
+                    .filter_map(|(key, value)| value.as_ref().map(|v| (key, v)))
+                    .collect()
+            }
+        }
+    };
+}
+
+with_metric_keys! {
+    metric_table! {
+        /// Conditions per metric: `stop-when` and each request's thresholds.
+        #[derive(Default)]
+        struct MetricConditions {}
+    }
+    p50: ;
+    target_cpu:
+        /// The busiest watched process's mean CPU, in percent of one core: "> 70%".
+        ;
+}
+
+with_metric_keys! {
+    metric_table! {
+        /// `[thresholds]`: conditions for the whole run, per step, or per request.
+        struct ThresholdsFile {
+            /// Judge every threshold on each step rather than on the whole run.
+            per_step: Option<S<bool>>,
+            /// Thresholds for one request: [thresholds.request."post event"] p95 = "< 100ms".
+            request: Option<S<Pairs<MetricConditions>>>,
+            /// Thresholds for one stream: [thresholds.stream.inbox] e2e-p95 = "< 500ms".
+            stream: Option<S<Pairs<StreamConditions>>>,
         }
     }
+    p50:
+        /// Latency percentiles and extremes: "< 500ms".
+        ;
+    target_cpu:
+        /// The busiest watched process's mean CPU, in percent of one core: "< 70%".
+        ;
 }
 
 /// A threshold: the condition alone, or a table with a warning level, a window and abort.

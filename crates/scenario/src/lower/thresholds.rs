@@ -122,7 +122,7 @@ impl Lowerer<'_> {
         let per_step = file.per_step.as_ref().is_some_and(|p| p.value);
         let scope = if per_step { Scope::PerStep } else { Scope::Run };
         let mut out = Vec::new();
-        self.condition_set(file.run_conditions().entries(), scope, &mut out);
+        self.condition_set(file.entries(), scope, &mut out);
         if let Some(tables) = &file.stream {
             for (name, conditions) in &tables.0 {
                 let span = self.key_span(name, &conditions.span);
