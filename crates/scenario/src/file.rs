@@ -18,51 +18,67 @@ pub(crate) use crate::file_thresholds::{MetricConditions, ThresholdValue, Thresh
 
 type S<T> = Spanned<T>;
 
+/// Calls `$then!` with the keys every kind shares, each with its doc, so that list is
+/// written once for each kind's struct, for [`Common`] and for `split`.
+macro_rules! with_common_keys {
+    ($then:ident! { $($args:tt)* }) => {
+        $then! {
+            $($args)*
+            [
+                /// The kind of scenario: smoke, capacity, throughput, burst, soak or stages.
+                kind: S<KindName>,
+                /// The scenario's name in results and listings (default: the file stem).
+                name: Option<S<String>>,
+                /// One line on what the scenario is for.
+                description: Option<S<String>>,
+                /// "builtin" (the embedded demo target), http://host[:port][/prefix] or
+                /// https://host[:port][/prefix].
+                base_url: Option<S<String>>,
+                /// TLS for an https base-url: trusted CA, client certificate, server name, insecure.
+                tls: Option<S<TlsFile>>,
+                /// The HTTP version users speak: "1.1", "2" or "auto" (default: ALPN decides over
+                /// TLS, HTTP/1.1 over plain TCP; "2" over plain TCP is h2c with prior knowledge).
+                http: Option<S<HttpSpec>>,
+                /// Allow a base-url or url outside loopback (127.0.0.0/8, ::1, localhost).
+                allow_remote: Option<S<bool>>,
+                /// How often statistics are snapshot (default "1s"); for soak, the time-series
+                /// bucket (default "1m").
+                interval: Option<S<Dur>>,
+                /// How long in-flight requests may finish after a step ends (default "5s").
+                grace: Option<S<Dur>>,
+                /// Values every request inherits.
+                defaults: Option<S<DefaultsFile>>,
+                /// The requests users make.
+                request: Option<S<Vec<S<RequestFile>>>>,
+                /// Ordered walks over requests, picked by weight instead of single requests.
+                flow: Option<S<Vec<S<FlowFile>>>>,
+                /// Requests each user runs once before its first iteration.
+                setup: Option<S<SetupFile>>,
+                /// A CSV file whose rows feed `${data.column}`.
+                data: Option<S<DataFile>>,
+                /// Streams every user holds beside its requests, each on its own connection.
+                stream: Option<S<Vec<S<StreamFile>>>>,
+                /// Pass/fail rules on the results.
+                thresholds: Option<S<ThresholdsFile>>,
+                /// A local target process or metrics endpoint watched each interval, with CPU and
+                /// memory limits that warn or stop the run.
+                monitor: Option<S<MonitorTables>>,
+            ]
+        }
+    };
+}
+
 /// The keys every kind shares, then the kind's own keys.
 macro_rules! kind_file {
-    ($(#[$doc:meta])* $name:ident, $keys:ident { $($(#[$fdoc:meta])* $field:ident : $ty:ty,)* }) => {
+    (
+        $(#[$doc:meta])* $name:ident, $keys:ident { $($(#[$fdoc:meta])* $field:ident : $ty:ty,)* }
+        [$($(#[$cdoc:meta])* $common:ident : $cty:ty,)*]
+    ) => {
         $(#[$doc])*
         #[derive(Debug, Deserialize, JsonSchema)]
         #[serde(deny_unknown_fields, rename_all = "kebab-case")]
         pub(crate) struct $name {
-            /// The kind of scenario: smoke, capacity, throughput, burst, soak or stages.
-            pub kind: S<KindName>,
-            /// The scenario's name in results and listings (default: the file stem).
-            pub name: Option<S<String>>,
-            /// One line on what the scenario is for.
-            pub description: Option<S<String>>,
-            /// "builtin" (the embedded demo target), http://host[:port][/prefix] or
-            /// https://host[:port][/prefix].
-            pub base_url: Option<S<String>>,
-            /// TLS for an https base-url: trusted CA, client certificate, server name, insecure.
-            pub tls: Option<S<TlsFile>>,
-            /// The HTTP version users speak: "1.1", "2" or "auto" (default: ALPN decides over
-            /// TLS, HTTP/1.1 over plain TCP; "2" over plain TCP is h2c with prior knowledge).
-            pub http: Option<S<HttpSpec>>,
-            /// Allow a base-url or url outside loopback (127.0.0.0/8, ::1, localhost).
-            pub allow_remote: Option<S<bool>>,
-            /// How often statistics are snapshot (default "1s"); for soak, the time-series
-            /// bucket (default "1m").
-            pub interval: Option<S<Dur>>,
-            /// How long in-flight requests may finish after a step ends (default "5s").
-            pub grace: Option<S<Dur>>,
-            /// Values every request inherits.
-            pub defaults: Option<S<DefaultsFile>>,
-            /// The requests users make.
-            pub request: Option<S<Vec<S<RequestFile>>>>,
-            /// Ordered walks over requests, picked by weight instead of single requests.
-            pub flow: Option<S<Vec<S<FlowFile>>>>,
-            /// Requests each user runs once before its first iteration.
-            pub setup: Option<S<SetupFile>>,
-            /// A CSV file whose rows feed `${data.column}`.
-            pub data: Option<S<DataFile>>,
-            /// Streams every user holds beside its requests, each on its own connection.
-            pub stream: Option<S<Vec<S<StreamFile>>>>,
-            /// Pass/fail rules on the results.
-            pub thresholds: Option<S<ThresholdsFile>>,
-            /// A local target process or metrics endpoint watched each interval, with CPU and
-            /// memory limits that warn or stop the run.
-            pub monitor: Option<S<MonitorTables>>,
+            $($(#[$cdoc])* pub $common: $cty,)*
             $($(#[$fdoc])* pub $field: $ty,)*
         }
 
@@ -75,25 +91,7 @@ macro_rules! kind_file {
         impl $name {
             pub(crate) fn split(self) -> (Common, $keys) {
                 (
-                    Common {
-                        kind: self.kind,
-                        name: self.name,
-                        description: self.description,
-                        base_url: self.base_url,
-                        tls: self.tls,
-                        http: self.http,
-                        allow_remote: self.allow_remote,
-                        interval: self.interval,
-                        grace: self.grace,
-                        defaults: self.defaults,
-                        request: self.request,
-                        flow: self.flow,
-                        setup: self.setup,
-                        data: self.data,
-                        stream: self.stream,
-                        thresholds: self.thresholds,
-                        monitor: self.monitor,
-                    },
+                    Common { $($common: self.$common,)* },
                     $keys { $($field: self.$field,)* },
                 )
             }
@@ -101,29 +99,20 @@ macro_rules! kind_file {
     };
 }
 
-/// The keys every kind shares.
-#[derive(Debug)]
-pub(crate) struct Common {
-    pub kind: S<KindName>,
-    pub name: Option<S<String>>,
-    pub description: Option<S<String>>,
-    pub base_url: Option<S<String>>,
-    pub tls: Option<S<TlsFile>>,
-    pub http: Option<S<HttpSpec>>,
-    pub allow_remote: Option<S<bool>>,
-    pub interval: Option<S<Dur>>,
-    pub grace: Option<S<Dur>>,
-    pub defaults: Option<S<DefaultsFile>>,
-    pub request: Option<S<Vec<S<RequestFile>>>>,
-    pub flow: Option<S<Vec<S<FlowFile>>>>,
-    pub setup: Option<S<SetupFile>>,
-    pub data: Option<S<DataFile>>,
-    pub stream: Option<S<Vec<S<StreamFile>>>>,
-    pub thresholds: Option<S<ThresholdsFile>>,
-    pub monitor: Option<S<MonitorTables>>,
+/// The struct of the keys every kind shares.
+macro_rules! common_struct {
+    ([$($(#[$cdoc:meta])* $common:ident : $cty:ty,)*]) => {
+        /// The keys every kind shares.
+        #[derive(Debug)]
+        pub(crate) struct Common {
+            $($(#[$cdoc])* pub $common: $cty,)*
+        }
+    };
 }
 
-kind_file!(
+with_common_keys!(common_struct! {});
+
+with_common_keys!(kind_file! {
     /// A quick sanity run: a few users for a short time (or a few iterations each).
     SmokeFile, SmokeKeys {
         /// How many users, each looping over the requests.
@@ -140,9 +129,9 @@ kind_file!(
         /// Iterations per user, after which the user stops.
         iterations: Option<S<Count>>,
     }
-);
+});
 
-kind_file!(
+with_common_keys!(kind_file! {
     /// A sweep over user counts, one step per count, to find the knee.
     CapacityFile, CapacityKeys {
         /// User counts, one step each: [50, 100, 200].
@@ -166,9 +155,9 @@ kind_file!(
         /// The safe ceiling reported is the knee's users times this (default 0.8).
         ceiling_factor: Option<S<f64>>,
     }
-);
+});
 
-kind_file!(
+with_common_keys!(kind_file! {
     /// Latency against load: a sweep over arrival rates, or over think times with fixed users.
     ThroughputFile, ThroughputKeys {
         /// Arrival rates per second, one step each (open model): [100, 200, 400].
@@ -190,9 +179,9 @@ kind_file!(
         /// Open model: most iterations waiting for a free user (default 10000).
         max_backlog: Option<S<Count>>,
     }
-);
+});
 
-kind_file!(
+with_common_keys!(kind_file! {
     /// A baseline, a sudden burst, then the baseline again to watch recovery.
     BurstFile, BurstKeys {
         /// Baseline users (closed model).
@@ -225,9 +214,9 @@ kind_file!(
         /// Open model: most iterations waiting for a free user (default 10000).
         max_backlog: Option<S<Count>>,
     }
-);
+});
 
-kind_file!(
+with_common_keys!(kind_file! {
     /// A long steady run, reported as a time series, to catch leaks and drift.
     SoakFile, SoakKeys {
         /// Users (closed model).
@@ -249,16 +238,16 @@ kind_file!(
         /// Open model: most iterations waiting for a free user (default 10000).
         max_backlog: Option<S<Count>>,
     }
-);
+});
 
-kind_file!(
+with_common_keys!(kind_file! {
     /// A free-form list of stages, as k6 has them: each ramps linearly from the users the
     /// stage before left (zero at the start) to its own target, over its duration.
     StagesFile, StagesKeys {
         /// The stages, in order, one step each: [[stage]] target = 20, duration = "30s".
         stage: Option<S<Vec<S<StageFile>>>>,
     }
-);
+});
 
 /// `[[stage]]`: users ramping linearly to `target` over `duration`.
 #[derive(Debug, Deserialize, JsonSchema)]
