@@ -51,29 +51,18 @@ fn history_groups_runs_by_configuration_and_counts_what_it_leaves_out() {
         .expect("second table");
     assert_eq!(last_table.matches(" passed ").count(), 2, "{said}");
 
-    let mixed = stampede(&[
-        "history",
-        "smoke",
-        "--out",
-        out_arg(out.path()),
-        "--all",
-        "--limit",
-        "2",
-    ]);
-    let said = text(&mixed.stdout);
+    let history = |words: &[&str]| {
+        Cmd::new(&["history", "smoke"])
+            .out(out.path())
+            .args(words)
+            .output()
+    };
+    let said = text(&history(&["--all", "--limit", "2"]).stdout);
     assert!(!said.contains("configuration "), "{said}");
     assert_eq!(said.matches(" passed ").count(), 2, "{said}");
     assert!(said.ends_with("2 of 3 shown; --limit N\n"), "{said}");
 
-    let csv = stampede(&[
-        "history",
-        "smoke",
-        "--out",
-        out_arg(out.path()),
-        "--output-format",
-        "csv",
-    ]);
-    let said = text(&csv.stdout);
+    let said = text(&history(&["--output-format", "csv"]).stdout);
     assert_eq!(said.lines().count(), 4, "{said}");
     assert!(
         said.lines().nth(2).expect("row").contains(",builtin,"),
