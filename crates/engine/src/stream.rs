@@ -30,8 +30,9 @@ use crate::workload::{Ledger, Workload};
 
 mod ws;
 
-/// How long to wait before trying again after a stream could not be opened (unless the server
-/// asked for longer with `retry:`), so a refusing target is not hammered in a tight loop.
+/// How long to wait before trying again after a stream could not be opened or was closed before
+/// it said anything (unless the server asked for longer with `retry:`), so a refusing target is
+/// not hammered in a tight loop.
 const REFUSED_WAIT: Duration = Duration::from_secs(1);
 
 /// Set when the user that owns the streams leaves the step (a ramp-down, its iterations done).
@@ -68,6 +69,10 @@ enum End {
     Held,
     /// The server or the network ended it: counted, re-open.
     Disconnected,
+    /// The server ended it before sending a byte (an SSE comment, a WebSocket ping count):
+    /// counted as a disconnect, and waited for as a refusal, since re-opening at once would
+    /// spin against a server that closes every stream it accepts.
+    Silent,
     /// No stream came of the attempt: counted, wait, try again.
     Refused,
 }
@@ -127,7 +132,7 @@ pub(crate) async fn hold(
         let wait = match end {
             End::Stopped => break,
             End::Held | End::Disconnected => holder.retry,
-            End::Refused => holder.retry.max(REFUSED_WAIT),
+            End::Refused | End::Silent => holder.retry.max(REFUSED_WAIT),
         };
         if !wait.is_zero() {
             tokio::select! {
@@ -226,6 +231,7 @@ impl<'a> Holder<'a> {
             .map(|h| Instant::now() + h);
         let mut body = response.into_body();
         let mut first = true;
+        let mut heard = false;
         let mut items = Vec::new();
         loop {
             let mut next = body.frame();
@@ -237,11 +243,16 @@ impl<'a> Holder<'a> {
             };
             let Some(Ok(frame)) = frame else {
                 self.stats().disconnects += 1;
-                return End::Disconnected;
+                return if heard {
+                    End::Disconnected
+                } else {
+                    End::Silent
+                };
             };
             let Ok(data) = frame.into_data() else {
                 continue;
             };
+            heard |= !data.is_empty();
             let now = Instant::now();
             if self.parser.feed(&data, &mut items).is_err() {
                 // A line past the parser's bound: the stream cannot be read further.

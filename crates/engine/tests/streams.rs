@@ -170,9 +170,10 @@ async fn lost_messages_are_exactly_the_deliveries_the_target_dropped() {
     assert_eq!(inbox.e2e.count() + inbox.lost, inbox.expected);
 }
 
-/// A server that answers each stream with one event, `id: N` for its N-th connection, and
-/// closes it; it notes each stream request's `Last-Event-ID`.
-async fn closing_server() -> (std::net::SocketAddr, Arc<Mutex<Vec<Option<String>>>>) {
+/// A server that answers each stream with one event, `id: N` for its N-th connection (or, when
+/// `silent`, with its head alone), and closes it; it notes each stream request's
+/// `Last-Event-ID`.
+async fn closing_server(silent: bool) -> (std::net::SocketAddr, Arc<Mutex<Vec<Option<String>>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -208,9 +209,12 @@ async fn closing_server() -> (std::net::SocketAddr, Arc<Mutex<Vec<Option<String>
                     seen.push(last);
                     seen.len()
                 };
-                let reply = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\nretry: 20\n\nid: {n}\ndata: x\n\n"
-                );
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n";
+                let reply = if silent {
+                    head.to_owned()
+                } else {
+                    format!("{head}retry: 20\n\nid: {n}\ndata: x\n\n")
+                };
                 let _ = socket.write_all(reply.as_bytes()).await;
             });
         }
@@ -218,12 +222,11 @@ async fn closing_server() -> (std::net::SocketAddr, Arc<Mutex<Vec<Option<String>
     (addr, seen)
 }
 
-#[tokio::test]
-async fn a_stream_the_server_closes_is_a_disconnect_reopened_with_last_event_id() {
-    let (addr, seen) = closing_server().await;
+/// The SSE stream of `closing_server`, held by one user for `hold`.
+fn sse_plan(hold: Duration) -> Plan {
     let mut health = request("health", "/health");
     health.think = Think::Fixed(MS(100));
-    let mut plan = plan(vec![health], vec![step(Load::Closed { users: 1 }, MS(400))]);
+    let mut plan = plan(vec![health], vec![step(Load::Closed { users: 1 }, hold)]);
     plan.interval = MS(100);
     plan.streams = vec![Stream {
         name: "events".into(),
@@ -235,7 +238,13 @@ async fn a_stream_the_server_closes_is_a_disconnect_reopened_with_last_event_id(
         pairs: false,
         send: None,
     }];
-    let (_, rec) = run_recorded(&plan, &options(addr, 1)).await;
+    plan
+}
+
+#[tokio::test]
+async fn a_stream_the_server_closes_is_a_disconnect_reopened_with_last_event_id() {
+    let (addr, seen) = closing_server(false).await;
+    let (_, rec) = run_recorded(&sse_plan(MS(400)), &options(addr, 1)).await;
     let stats = rec.step_stats(0);
     let events = &stats.streams[0];
     let seen = seen.lock().expect("lock").clone();
@@ -254,6 +263,17 @@ async fn a_stream_the_server_closes_is_a_disconnect_reopened_with_last_event_id(
     assert!(events.disconnects >= events.opened - 1);
     assert!(events.disconnects <= events.opened);
     assert!(events.events >= events.disconnects && events.events <= events.opened);
+}
+
+#[tokio::test]
+async fn a_stream_closed_before_a_byte_is_not_reopened_in_a_tight_loop() {
+    // Re-opened at once (no `retry:` came), this would be hundreds of connections in 400 ms.
+    let (addr, seen) = closing_server(true).await;
+    let (_, rec) = run_recorded(&sse_plan(MS(400)), &options(addr, 1)).await;
+    let events = &rec.step_stats(0).streams[0];
+    assert_eq!(seen.lock().expect("lock").len(), 1);
+    assert_eq!((events.opened, events.disconnects), (1, 1), "{events:?}");
+    assert_eq!((events.reconnects, events.events), (0, 0), "{events:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

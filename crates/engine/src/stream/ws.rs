@@ -101,6 +101,8 @@ impl Holder<'_> {
         let mut next_send = stream.send.as_ref().map(|_| Instant::now());
         let mut echoes = Echoes::default();
         let mut first = true;
+        // Anything from the server at all, a ping too: a stream closed before it is silent.
+        let mut heard = false;
         let mut closing = None;
         let mut body = String::new();
         loop {
@@ -119,6 +121,7 @@ impl Holder<'_> {
                 () = until(drained), if !open => Wake::Drained,
                 message = socket.next() => Wake::Message(message),
             };
+            heard |= matches!(wake, Wake::Message(Some(Ok(_))));
             match wake {
                 Wake::Message(Some(Ok(Message::Text(text)))) => {
                     self.received(text.as_str(), &mut echoes, (sent, &mut first));
@@ -132,7 +135,7 @@ impl Holder<'_> {
                     Message::Ping(_) | Message::Pong(_) | Message::Frame(_),
                 ))) => {}
                 // A close from the server, an error or the end: the server ended it.
-                Wake::Message(_) => return self.disconnected(&echoes),
+                Wake::Message(_) => return self.disconnected(&echoes, heard),
                 Wake::Send => {
                     let Some(send) = &stream.send else {
                         continue;
@@ -147,7 +150,7 @@ impl Holder<'_> {
                     let sending =
                         tokio::time::timeout(work.plan.connect_timeout, socket.send(message));
                     if !matches!(sending.await, Ok(Ok(()))) {
-                        return self.disconnected(&echoes);
+                        return self.disconnected(&echoes, heard);
                     }
                     self.stats().sent += 1;
                     echoes.0.extend(ids.into_iter().map(|id| (id, at)));
@@ -172,11 +175,16 @@ impl Holder<'_> {
     }
 
     /// The server or the network ended the stream: the echoes still out cannot come back.
-    fn disconnected(&self, echoes: &Echoes) -> End {
+    /// `heard`: the server had sent something on it (else it is [`End::Silent`]).
+    fn disconnected(&self, echoes: &Echoes, heard: bool) -> End {
         let mut stats = self.stats();
         stats.disconnects += 1;
         stats.lost += echoes.0.len() as u64;
-        End::Disconnected
+        if heard {
+            End::Disconnected
+        } else {
+            End::Silent
+        }
     }
 
     /// Counts a message that arrived now: an echo of ours, a partner's message, or another.
