@@ -1,8 +1,9 @@
 //! One connection per virtual user: open it (TCP, then TLS, then HTTP/1.1 or HTTP/2), time the
 //! steps that happened, and name what went wrong when it breaks.
 //!
-//! Uses hyper's `client::conn` directly, not the pooled legacy client: the user owns its
-//! connection, so N users means N connections (an HTTP/2 one carries only its user's
+//! Requests over HTTP/1.1 go through our own lean client ([`crate::h1`]); HTTP/2 and the SSE
+//! streams through hyper's `client::conn`, not the pooled legacy client. Either way the user
+//! owns its connection, so N users means N connections (an HTTP/2 one carries only its user's
 //! requests), and a broken one is re-opened and counted. Knows nothing of requests or
 //! statistics: it hands back a sender, the connection's [`Driver`], what the opening cost, and a
 //! clock of the first write.
@@ -28,6 +29,8 @@ use tokio::net::TcpStream;
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
+use crate::exchange::Broke;
+use crate::h1;
 use crate::tls::{self, TlsClient, TlsError};
 
 type Body = Full<Bytes>;
@@ -74,6 +77,15 @@ pub(crate) struct Opened {
     pub(crate) writes: WriteClock,
 }
 
+/// Which HTTP/1.1 client a connection gets (HTTP/2 is hyper's either way).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Client {
+    /// The lean client: a user's requests.
+    Lean,
+    /// hyper's: a body that streams as it arrives (an SSE stream).
+    Hyper,
+}
+
 /// A connection that could not be opened: the outcome, and what happened in words (for the
 /// failure's sample).
 pub(crate) struct Refusal {
@@ -110,11 +122,15 @@ impl Connector {
 
     /// Opens a connection; HTTP/2's driver is spawned on the current thread's `LocalSet`,
     /// HTTP/1.1's is handed back for the caller's task to poll.
-    pub(crate) async fn connect(&self, timeout: Duration) -> Result<Opened, Refusal> {
+    pub(crate) async fn connect(
+        &self,
+        timeout: Duration,
+        client: Client,
+    ) -> Result<Opened, Refusal> {
         // Boxed: opening (TLS state, hyper's handshake) is the largest thing a user awaits,
         // and inline it would size every user's task for it, though it runs once per
         // connection.
-        match Box::pin(tokio::time::timeout(timeout, self.open())).await {
+        match Box::pin(tokio::time::timeout(timeout, self.open(client))).await {
             Ok(result) => result,
             Err(_) => Err(Refusal {
                 outcome: Outcome::Timeout,
@@ -123,32 +139,32 @@ impl Connector {
         }
     }
 
-    async fn open(&self) -> Result<Opened, Refusal> {
+    async fn open(&self, client: Client) -> Result<Opened, Refusal> {
         let writes = WriteClock::default();
         match self {
             Connector::Memory(open) => {
                 let io = Timed::new(open(), writes.clone());
-                let (sender, driver) = handshake(io, false).await?;
+                let (sender, driver) = handshake(io, false, client).await?;
                 Ok(opened(sender, driver, None, None, writes))
             }
             Connector::Tcp(addr) => {
                 let (stream, connecting) = tcp(*addr).await?;
                 let io = Timed::new(stream, writes.clone());
-                let (sender, driver) = handshake(io, false).await?;
+                let (sender, driver) = handshake(io, false, client).await?;
                 Ok(opened(sender, driver, Some(connecting), None, writes))
             }
             Connector::Net(endpoint) => {
                 let (stream, connecting) = tcp(endpoint.addr).await?;
                 let io = Timed::new(stream, writes.clone());
-                let Some(client) = &endpoint.tls else {
+                let Some(tls_client) = &endpoint.tls else {
                     let h2 = endpoint.http == HttpVersion::Http2;
-                    let (sender, driver) = handshake(io, h2).await?;
+                    let (sender, driver) = handshake(io, h2, client).await?;
                     return Ok(opened(sender, driver, Some(connecting), None, writes));
                 };
                 let began = Instant::now();
-                let stream = client
+                let stream = tls_client
                     .connector
-                    .connect(client.server_name.clone(), io)
+                    .connect(tls_client.server_name.clone(), io)
                     .await
                     .map_err(|err| Refusal {
                         outcome: io_outcome(&err),
@@ -162,7 +178,7 @@ impl Connector {
                     HttpVersion::Http2 => true,
                     HttpVersion::Auto => stream.get_ref().1.alpn_protocol() == Some(b"h2"),
                 };
-                let (sender, driver) = handshake(stream, h2).await?;
+                let (sender, driver) = handshake(stream, h2, client).await?;
                 Ok(opened(
                     sender,
                     driver,
@@ -243,10 +259,19 @@ async fn tcp(addr: SocketAddr) -> Result<(TcpStream, Duration), Refusal> {
     Ok((stream, began.elapsed()))
 }
 
-/// A user's sender: HTTP/1.1 or HTTP/2, whichever the connection speaks.
+/// A user's sender: HTTP/1.1 (ours, or hyper's for a stream) or HTTP/2, whichever the
+/// connection speaks.
 pub(crate) enum Sender {
+    Lean(h1::Conn),
     Http1(http1::SendRequest<Body>),
     Http2(http2::SendRequest<Body>),
+}
+
+/// A request handed over: hyper's future of the response head, or the lean connection that
+/// has it written in its buffer, for [`crate::exchange::exchange_lean`].
+pub(crate) enum Sending<'a, F> {
+    Hyper(F),
+    Lean(&'a mut h1::Conn),
 }
 
 impl Sender {
@@ -255,33 +280,46 @@ impl Sender {
     }
 
     /// Waits until the connection can take a request; an error means it is gone.
-    pub(crate) async fn ready(&mut self) -> Result<(), hyper::Error> {
+    pub(crate) async fn ready(&mut self) -> Result<(), Broke> {
         match self {
-            Sender::Http1(sender) => sender.ready().await,
-            Sender::Http2(sender) => sender.ready().await,
+            Sender::Lean(conn) => conn.ready().await.map_err(Broke::Lean),
+            Sender::Http1(sender) => sender.ready().await.map_err(Broke::Hyper),
+            Sender::Http2(sender) => sender.ready().await.map_err(Broke::Hyper),
         }
     }
 
-    /// Hands `request` over at once; the future waits for the response head. Not an `async
-    /// fn`, which would keep the request in its future beside hyper's.
+    /// Hands `request` (whose body is `body`) over at once: hyper's future waits for the
+    /// response head; the lean client has it written into its buffer. Not an `async fn`, which
+    /// would keep the request in its future beside hyper's.
     pub(crate) fn send(
         &mut self,
         request: http::Request<Body>,
-    ) -> impl Future<Output = Result<http::Response<hyper::body::Incoming>, hyper::Error>> + use<>
-    {
+        body: &[u8],
+    ) -> Sending<
+        '_,
+        impl Future<Output = Result<http::Response<hyper::body::Incoming>, hyper::Error>> + use<>,
+    > {
         match self {
-            Sender::Http1(sender) => Either::Left(sender.send_request(request)),
-            Sender::Http2(sender) => Either::Right(sender.send_request(request)),
+            Sender::Lean(conn) => {
+                conn.start(request.method(), request.uri(), request.headers(), body);
+                Sending::Lean(conn)
+            }
+            Sender::Http1(sender) => Sending::Hyper(Either::Left(sender.send_request(request))),
+            Sender::Http2(sender) => Sending::Hyper(Either::Right(sender.send_request(request))),
         }
     }
 }
 
 /// Runs the HTTP handshake. HTTP/1.1's connection is driven by its user's own task (see
-/// [`Driver`]); HTTP/2's by a task of its own, as hyper spawns the stream tasks anyway.
-async fn handshake<T>(io: T, h2: bool) -> Result<(Sender, Driver), Refusal>
+/// [`Driver`]); HTTP/2's by a task of its own, as hyper spawns the stream tasks anyway. The
+/// lean client has no handshake: it does its own I/O as its user awaits an exchange.
+async fn handshake<T>(io: T, h2: bool, client: Client) -> Result<(Sender, Driver), Refusal>
 where
     T: AsyncRead + AsyncWrite + Unpin + 'static,
 {
+    if !h2 && client == Client::Lean {
+        return Ok((Sender::Lean(h1::Conn::new(Box::new(io))), Driver::Own));
+    }
     let refused = |err: hyper::Error| Refusal {
         outcome: classify(&err),
         detail: format!("http handshake: {err}"),
@@ -317,6 +355,8 @@ pub(crate) enum Driver {
     Inline(Option<Pin<Box<dyn Future<Output = ()>>>>),
     /// A task of its own on the load thread's `LocalSet`.
     Spawned(AbortHandle),
+    /// Nothing apart from the work: the lean client moves its bytes inside the exchange.
+    Own,
 }
 
 impl Driver {
@@ -475,7 +515,7 @@ fn connect_outcome(err: &io::Error) -> Outcome {
 
 /// A failed TLS handshake: a peer that hung up is a reset; a certificate or protocol problem
 /// is "other" (its sample says which).
-fn io_outcome(err: &io::Error) -> Outcome {
+pub(crate) fn io_outcome(err: &io::Error) -> Outcome {
     match err.kind() {
         io::ErrorKind::ConnectionReset
         | io::ErrorKind::ConnectionAborted

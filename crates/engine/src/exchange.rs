@@ -12,6 +12,7 @@ use stampede_metrics::Outcome;
 use tokio::time::Instant;
 
 use crate::conn::{Driver, classify};
+use crate::h1;
 
 /// A complete response.
 pub(crate) struct Received {
@@ -31,6 +32,7 @@ pub(crate) struct Failed {
 
 pub(crate) enum Broke {
     Hyper(hyper::Error),
+    Lean(h1::Error),
     Timeout(Duration),
 }
 
@@ -38,6 +40,7 @@ impl Broke {
     pub(crate) fn outcome(&self) -> Outcome {
         match self {
             Broke::Hyper(err) => classify(err),
+            Broke::Lean(err) => err.outcome(),
             Broke::Timeout(_) => Outcome::Timeout,
         }
     }
@@ -46,21 +49,51 @@ impl Broke {
     /// completed", "no response within 5s".
     pub(crate) fn detail(&self) -> String {
         match self {
-            Broke::Hyper(err) => {
-                let mut text = err.to_string();
-                let mut source = std::error::Error::source(err);
-                while let Some(inner) = source {
-                    text.push_str(": ");
-                    text.push_str(&inner.to_string());
-                    source = inner.source();
-                }
-                text
-            }
+            Broke::Hyper(err) => chain(err),
+            Broke::Lean(err) => chain(err),
             Broke::Timeout(limit) => format!(
                 "no complete response within {}",
                 stampede_metrics::format::seconds(*limit)
             ),
         }
+    }
+}
+
+/// An error and its causes, joined by ": ".
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(inner) = source {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    text
+}
+
+/// Sends the request the lean connection has written and reads all of its response within
+/// `timeout`, keeping the first `keep` bytes of its body in `body` (cleared first); the
+/// response's headers are kept when `headers` asks (see [`h1::Conn::exchange`]).
+pub(crate) async fn exchange_lean(
+    conn: &mut h1::Conn,
+    body: &mut Vec<u8>,
+    (keep, headers): (usize, bool),
+    timeout: Duration,
+) -> Result<Received, Failed> {
+    body.clear();
+    let mut head = None;
+    let exchange = conn.exchange(body, (keep, headers), &mut head);
+    let result = tokio::time::timeout(timeout, exchange).await;
+    match result {
+        Ok(Ok((parts, bytes, head))) => Ok(Received { parts, bytes, head }),
+        Ok(Err(err)) => Err(Failed {
+            broke: Broke::Lean(err),
+            head,
+        }),
+        Err(_) => Err(Failed {
+            broke: Broke::Timeout(timeout),
+            head,
+        }),
     }
 }
 

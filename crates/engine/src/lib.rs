@@ -1,4 +1,5 @@
-//! The engine: runs a `Plan` over raw hyper 1.x connections and reports what it measured.
+//! The engine: runs a `Plan` over its own HTTP/1.1 client and hyper 1.x (HTTP/2, SSE) and
+//! reports what it measured.
 //!
 //! Knows nothing of CSV, files or TOML. It gets a `Plan` (the contract crate, not the parser)
 //! and pushes events (step started, interval snapshot with the monitor's samples, alerts, step
@@ -34,6 +35,7 @@ mod collect;
 mod conn;
 mod debug;
 mod exchange;
+mod h1;
 mod inflight;
 mod judge;
 mod mailbox;

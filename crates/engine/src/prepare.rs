@@ -26,6 +26,8 @@ pub(crate) struct Prepared {
     pub(crate) keep_body: bool,
     /// The response body is parsed as JSON (for `json` checks or captures).
     pub(crate) parse_json: bool,
+    /// A capture reads the response's headers (checks read only status and body).
+    pub(crate) reads_headers: bool,
     /// Path or query holds a secret (`${env:..}`): debug output shows no request target.
     pub(crate) secret_target: bool,
     /// The body holds a secret: debug output shows no request body.
@@ -115,6 +117,10 @@ fn prepare_one(request: &Request, host: &HeaderValue, prefix: &str) -> Result<Pr
         json_checks,
         keep_body,
         parse_json,
+        reads_headers: request
+            .captures
+            .iter()
+            .any(|c| matches!(c.from, CaptureFrom::Header(_))),
         secret_target: request.path.is_secret() || request.query.iter().any(|(_, v)| v.is_secret()),
         secret_body: request.body.as_ref().is_some_and(Template::is_secret),
     })

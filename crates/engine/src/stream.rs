@@ -21,7 +21,7 @@ use tokio::sync::Notify;
 use tokio::time::{Instant, sleep_until};
 
 use crate::build::{Ctx, absolute};
-use crate::conn::Sender;
+use crate::conn::{Client, Sender, Sending};
 use crate::mailbox::Arrival;
 use crate::rng::Rng;
 use crate::sse::{Item, Parser};
@@ -204,7 +204,11 @@ impl<'a> Holder<'a> {
         let work = self.work;
         let began = Instant::now();
         self.attempt();
-        let Ok(opened) = work.connector.connect(work.plan.connect_timeout).await else {
+        let Ok(opened) = work
+            .connector
+            .connect(work.plan.connect_timeout, Client::Hyper)
+            .await
+        else {
             self.stats().failed_opens += 1;
             return End::Refused;
         };
@@ -219,7 +223,7 @@ impl<'a> Holder<'a> {
             () = self.ending() => return End::Stopped,
         };
         let response = match head {
-            Ok(Ok(response)) if response.status().is_success() => response,
+            Ok(Some(response)) if response.status().is_success() => response,
             _ => {
                 self.stats().failed_opens += 1;
                 return End::Refused;
@@ -344,12 +348,17 @@ impl<'a> Holder<'a> {
     }
 }
 
+/// Sends the stream's request on a hyper connection: `None` when it could not (the lean
+/// client, which streams no body, is never asked to hold a stream).
 async fn send(
     sender: &mut Sender,
     request: http::Request<Full<Bytes>>,
-) -> Result<http::Response<hyper::body::Incoming>, hyper::Error> {
-    sender.ready().await?;
-    sender.send(request).await
+) -> Option<http::Response<hyper::body::Incoming>> {
+    sender.ready().await.ok()?;
+    match sender.send(request, &[]) {
+        Sending::Hyper(sending) => sending.await.ok(),
+        Sending::Lean(_) => None,
+    }
 }
 
 /// Resolves at `at`, or never.

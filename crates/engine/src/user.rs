@@ -18,9 +18,9 @@ use tokio::time::Instant;
 
 use crate::backoff;
 use crate::build::{Ctx, build};
-use crate::conn::{Driver, Refusal, Sender, WriteClock, classify};
+use crate::conn::{Client, Driver, Refusal, Sender, Sending, WriteClock};
 use crate::debug;
-use crate::exchange::{Failed, Received, exchange};
+use crate::exchange::{Failed, Received, exchange, exchange_lean};
 use crate::inflight::InFlight;
 use crate::rng::Rng;
 use crate::verdict;
@@ -188,23 +188,29 @@ impl User {
         let h2 = self.conn.as_ref().is_some_and(|c| c.sender.is_http2());
         // The request lives only in this block: handed to hyper here, it is not kept in this
         // future across the exchange (nor is the debug form, boxed, which is rare).
-        let (sending, sent, debug, conn) = {
+        let (sending, sent, debug, driver, writes) = {
             let (built, body) = self.build(work, id, h2);
-            let debug =
-                work.debug.as_ref().and_then(|d| d.claim()).map(|number| {
-                    Box::new(self.debug_request(work, id, number, (&built, &body), h2))
-                });
-            let Some(conn) = self.conn.as_mut() else {
+            let debug = work
+                .debug
+                .as_ref()
+                .and_then(|d| d.claim())
+                .map(|number| Box::new(debug_request(work, id, number, (&built, &body), h2)));
+            let Some(Conn {
+                sender,
+                driver,
+                writes,
+            }) = self.conn.as_mut()
+            else {
                 flight.land();
                 return ledger;
             };
-            conn.writes.reset();
+            writes.reset();
             let sent = Instant::now();
             if !self.msg_ids.is_empty() {
                 let mut stats = work.ledger(Ledger::Step);
                 work.mailbox.sent(self.id, &self.msg_ids, sent, &mut stats);
             }
-            (conn.sender.send(built), sent, debug, conn)
+            (sender.send(built, &body), sent, debug, driver, writes)
         };
         let keep = if work.prepared[id].keep_body {
             usize::MAX
@@ -214,18 +220,21 @@ impl User {
             BODY_SAMPLE_BYTES
         };
         let timeout = work.plan.requests[id].timeout;
-        let result = exchange(
-            (pin!(sending), &mut conn.driver),
-            &mut self.body,
-            keep,
-            timeout,
-        )
-        .await;
+        let result = match sending {
+            Sending::Lean(lean) => {
+                // Headers only where something reads them: a header capture or the debug form.
+                let headers = work.prepared[id].reads_headers || debug.is_some();
+                exchange_lean(lean, &mut self.body, (keep, headers), timeout).await
+            }
+            Sending::Hyper(sending) => {
+                exchange((pin!(sending), driver), &mut self.body, keep, timeout).await
+            }
+        };
         let timing = Timing {
             started,
             scheduled,
             sent,
-            first_write: conn.writes.first_write(),
+            first_write: writes.first_write(),
             done: Instant::now(),
         };
         flight.land();
@@ -282,7 +291,10 @@ impl User {
         if self.connected_before {
             work.ledger(Ledger::Step).reconnects += 1;
         }
-        let opened = work.connector.connect(work.plan.connect_timeout).await?;
+        let opened = work
+            .connector
+            .connect(work.plan.connect_timeout, Client::Lean)
+            .await?;
         self.connected_before = true;
         {
             let mut stats = work.ledger(ledger);
@@ -306,8 +318,8 @@ impl User {
         });
         let ready = conn.driver.drive(pin!(conn.sender.ready())).await;
         ready.map_err(|err| Refusal {
-            outcome: classify(&err),
-            detail: format!("the connection closed at once: {err}"),
+            outcome: err.outcome(),
+            detail: format!("the connection closed at once: {}", err.detail()),
         })
     }
 
@@ -441,35 +453,34 @@ impl User {
         ctx.msg_ids.clear();
         build(&mut ctx, id, &mut self.text, h2)
     }
+}
 
-    /// The request half of a debug exchange, secrets redacted.
-    fn debug_request(
-        &self,
-        work: &Workload,
-        id: usize,
-        number: usize,
-        (built, body): (&http::Request<Full<Bytes>>, &Bytes),
-        h2: bool,
-    ) -> debug::Exchange {
-        let prepared = &work.prepared[id];
-        debug::Exchange {
-            number,
-            request: work.plan.requests[id].name.clone(),
-            method: built.method().to_string(),
-            target: if prepared.secret_target {
-                debug::REDACTED.to_owned()
-            } else {
-                built.uri().to_string()
-            },
-            version: if h2 { "HTTP/2" } else { "HTTP/1.1" },
-            headers: debug::headers(built.headers()),
-            body: if prepared.secret_body {
-                debug::REDACTED.to_owned()
-            } else {
-                debug::body(body)
-            },
-            response: Err(String::new()),
-        }
+/// The request half of a debug exchange, secrets redacted.
+fn debug_request(
+    work: &Workload,
+    id: usize,
+    number: usize,
+    (built, body): (&http::Request<Full<Bytes>>, &Bytes),
+    h2: bool,
+) -> debug::Exchange {
+    let prepared = &work.prepared[id];
+    debug::Exchange {
+        number,
+        request: work.plan.requests[id].name.clone(),
+        method: built.method().to_string(),
+        target: if prepared.secret_target {
+            debug::REDACTED.to_owned()
+        } else {
+            built.uri().to_string()
+        },
+        version: if h2 { "HTTP/2" } else { "HTTP/1.1" },
+        headers: debug::headers(built.headers()),
+        body: if prepared.secret_body {
+            debug::REDACTED.to_owned()
+        } else {
+            debug::body(body)
+        },
+        response: Err(String::new()),
     }
 }
 

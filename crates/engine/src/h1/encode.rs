@@ -1,0 +1,147 @@
+//! Writing an HTTP/1.1 request into a reused buffer: request line, headers, `content-length`
+//! where hyper's client would send one, and the body, so that a small request leaves in one
+//! write.
+//!
+//! Knows nothing of sockets or responses.
+
+use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::{HeaderMap, Method, Uri};
+
+/// What the response reader needs to know of the request just written.
+pub(crate) struct Written {
+    /// A `HEAD` response has no body.
+    pub(crate) method: Method,
+    /// The request asked for `Connection: close`: the connection ends with this exchange.
+    pub(crate) closes: bool,
+}
+
+/// Writes the request into `out` (cleared first). The target is the URI's origin form (path
+/// and query); headers go as they are (build.rs sets `Host`). A non-empty body gets a
+/// `content-length` unless the request framed it itself; an empty one gets none, for any
+/// method, as hyper's client does (it sends a body only when the body is not at its end).
+pub(crate) fn request(
+    out: &mut Vec<u8>,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Written {
+    out.clear();
+    out.extend_from_slice(method.as_str().as_bytes());
+    out.push(b' ');
+    let target = uri.path_and_query().map_or("/", |pq| pq.as_str());
+    out.extend_from_slice(if target.is_empty() {
+        b"/"
+    } else {
+        target.as_bytes()
+    });
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+    let mut closes = false;
+    for (name, value) in headers {
+        if name == CONNECTION {
+            closes |= value
+                .as_bytes()
+                .split(|&b| b == b',')
+                .any(|token| token.trim_ascii().eq_ignore_ascii_case(b"close"));
+        }
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    let framed = headers.contains_key(CONTENT_LENGTH) || headers.contains_key(TRANSFER_ENCODING);
+    if !body.is_empty() && !framed {
+        out.extend_from_slice(b"content-length: ");
+        let mut digits = itoa_buffer();
+        out.extend_from_slice(format_len(&mut digits, body.len()));
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(body);
+    Written {
+        method: method.clone(),
+        closes,
+    }
+}
+
+fn itoa_buffer() -> [u8; 20] {
+    [0; 20]
+}
+
+/// `n` in decimal, written into the end of `digits`, without an allocation.
+fn format_len(digits: &mut [u8; 20], mut n: usize) -> &[u8] {
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &digits[at..];
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+    use http::header::HOST;
+
+    fn written(method: Method, uri: &str, headers: &HeaderMap, body: &[u8]) -> (String, Written) {
+        let mut out = Vec::new();
+        let uri: Uri = uri.parse().unwrap();
+        let written = request(&mut out, &method, &uri, headers, body);
+        (String::from_utf8(out).unwrap(), written)
+    }
+
+    fn host() -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(HOST, HeaderValue::from_static("example.test:8080"));
+        headers
+    }
+
+    #[test]
+    fn a_get_is_its_line_and_headers_without_a_length() {
+        let (text, written) = written(Method::GET, "/a/b?x=1&y=2", &host(), b"");
+        assert_eq!(
+            text,
+            "GET /a/b?x=1&y=2 HTTP/1.1\r\nhost: example.test:8080\r\n\r\n"
+        );
+        assert!(!written.closes);
+    }
+
+    #[test]
+    fn a_body_gets_its_length_and_an_empty_post_none() {
+        let (text, _) = written(Method::POST, "/p", &host(), b"{\"a\":12345}");
+        assert_eq!(
+            text,
+            "POST /p HTTP/1.1\r\nhost: example.test:8080\r\ncontent-length: 11\r\n\r\n{\"a\":12345}"
+        );
+        let (text, _) = written(Method::POST, "/p", &host(), b"");
+        assert!(!text.contains("content-length"), "{text}");
+    }
+
+    #[test]
+    fn a_length_the_request_set_is_not_doubled() {
+        let mut headers = host();
+        headers.insert(CONTENT_LENGTH, HeaderValue::from_static("2"));
+        let (text, _) = written(Method::PUT, "/", &headers, b"ab");
+        assert_eq!(text.matches("content-length").count(), 1, "{text}");
+    }
+
+    #[test]
+    fn connection_close_is_noted() {
+        let mut headers = host();
+        headers.insert(CONNECTION, HeaderValue::from_static("Close"));
+        let (_, written) = written(Method::GET, "/", &headers, b"");
+        assert!(written.closes);
+    }
+
+    #[test]
+    fn lengths_are_written_in_decimal() {
+        let mut digits = itoa_buffer();
+        for n in [0, 7, 10, 999, 1_000_000, usize::MAX] {
+            assert_eq!(format_len(&mut digits, n), n.to_string().as_bytes());
+        }
+    }
+}
