@@ -17,8 +17,9 @@ pub(crate) struct Written {
 
 /// Writes the request into `out` (cleared first). The target is the URI's origin form (path
 /// and query); headers go as they are (build.rs sets `Host`). A non-empty body gets a
-/// `content-length` unless the request framed it itself; an empty one gets none, for any
-/// method, as hyper's client does (it sends a body only when the body is not at its end).
+/// `content-length` unless the request set one; an empty one gets none, for any method, as
+/// hyper's client does (it sends a body only when the body is not at its end). A request that
+/// says `transfer-encoding: chunked` has its body sent as one chunk and the last.
 pub(crate) fn request(
     out: &mut Vec<u8>,
     method: &Method,
@@ -49,8 +50,23 @@ pub(crate) fn request(
         out.extend_from_slice(value.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
-    let framed = headers.contains_key(CONTENT_LENGTH) || headers.contains_key(TRANSFER_ENCODING);
-    if !body.is_empty() && !framed {
+    if chunked(headers) {
+        // The scenario framed the body itself: send it as it said, one chunk and the last.
+        out.extend_from_slice(b"\r\n");
+        if !body.is_empty() {
+            let mut digits = itoa_buffer();
+            out.extend_from_slice(format_hex(&mut digits, body.len()));
+            out.extend_from_slice(b"\r\n");
+            out.extend_from_slice(body);
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b"0\r\n\r\n");
+        return Written {
+            method: method.clone(),
+            closes,
+        };
+    }
+    if !body.is_empty() && !headers.contains_key(CONTENT_LENGTH) {
         out.extend_from_slice(b"content-length: ");
         let mut digits = itoa_buffer();
         out.extend_from_slice(format_len(&mut digits, body.len()));
@@ -61,6 +77,35 @@ pub(crate) fn request(
     Written {
         method: method.clone(),
         closes,
+    }
+}
+
+/// Whether the request's last transfer coding is chunked (RFC 9112 §6.1): its body must be
+/// sent in chunks, and a `content-length` beside it would be ignored.
+fn chunked(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(TRANSFER_ENCODING)
+        .iter()
+        .next_back()
+        .is_some_and(|value| {
+            value
+                .as_bytes()
+                .rsplit(|&b| b == b',')
+                .next()
+                .is_some_and(|coding| coding.trim_ascii().eq_ignore_ascii_case(b"chunked"))
+        })
+}
+
+/// `n` in hexadecimal (a chunk size), written into the end of `digits`.
+fn format_hex(digits: &mut [u8; 20], mut n: usize) -> &[u8] {
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b"0123456789abcdef"[n % 16];
+        n /= 16;
+        if n == 0 {
+            return &digits[at..];
+        }
     }
 }
 
@@ -130,6 +175,22 @@ mod tests {
     }
 
     #[test]
+    fn a_body_the_request_says_is_chunked_goes_in_chunks() {
+        let mut headers = host();
+        headers.insert(TRANSFER_ENCODING, HeaderValue::from_static("gzip, Chunked"));
+        let body = vec![b'x'; 300];
+        let (text, _) = written(Method::POST, "/p", &headers, &body);
+        let expected = format!(
+            "POST /p HTTP/1.1\r\nhost: example.test:8080\r\ntransfer-encoding: gzip, Chunked\r\n\r\n12c\r\n{}\r\n0\r\n\r\n",
+            "x".repeat(300)
+        );
+        assert_eq!(text, expected);
+        let (text, _) = written(Method::POST, "/p", &headers, b"");
+        assert!(text.ends_with("Chunked\r\n\r\n0\r\n\r\n"), "{text}");
+        assert!(!text.contains("content-length"), "{text}");
+    }
+
+    #[test]
     fn connection_close_is_noted() {
         let mut headers = host();
         headers.insert(CONNECTION, HeaderValue::from_static("Close"));
@@ -142,6 +203,7 @@ mod tests {
         let mut digits = itoa_buffer();
         for n in [0, 7, 10, 999, 1_000_000, usize::MAX] {
             assert_eq!(format_len(&mut digits, n), n.to_string().as_bytes());
+            assert_eq!(format_hex(&mut digits, n), format!("{n:x}").as_bytes());
         }
     }
 }
