@@ -19,6 +19,7 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::task::Poll;
 use std::time::Duration;
 
 use futures_util::FutureExt as _;
@@ -297,6 +298,21 @@ impl Shard {
     }
 }
 
+/// Lets the tasks already woken run first: this one wakes itself and so joins the back of the
+/// run queue, where `yield_now` would wait for the reactor to be polled too.
+async fn after_woken_tasks() {
+    let mut queued = false;
+    std::future::poll_fn(|cx| {
+        if queued {
+            return Poll::Ready(());
+        }
+        queued = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    })
+    .await;
+}
+
 /// `start + offset`, or a moment no run reaches when that is past what an `Instant` holds.
 fn later(start: Instant, offset: Duration) -> Instant {
     start
@@ -541,7 +557,14 @@ fn spawn_closed(
             let think = user.iterate(&shard.work, None, think).await;
             iteration.finish();
             done += 1;
-            if think.is_zero() || shard.stopping() {
+            if shard.stopping() {
+                continue;
+            }
+            if think.is_zero() {
+                // Send after the users whose responses are already in hand have read them, as
+                // an event loop like wrk's does: a response that has arrived is not left unread
+                // (and its latency growing) while this user builds and sends its next request.
+                after_woken_tasks().await;
                 continue;
             }
             let wake = shard.stop_now.notified();

@@ -16,14 +16,13 @@
 //! dropped in one step.
 
 use std::rc::Rc;
-use std::task::Poll;
 use std::time::Duration;
 
 use stampede_plan::Think;
 use tokio::time::Instant;
 
 use super::clock::Alarm;
-use super::{LATE_START, Shard, later};
+use super::{LATE_START, Shard, after_woken_tasks, later};
 use crate::inflight::Iteration;
 use crate::workload::Ledger;
 
@@ -127,21 +126,6 @@ pub(super) async fn dispatch(
         }
     }
     shard.dispatched();
-}
-
-/// Lets the tasks already woken run first: this one wakes itself and so joins the back of the
-/// run queue, where `yield_now` would wait for the reactor to be polled too.
-async fn after_woken_tasks() {
-    let mut queued = false;
-    std::future::poll_fn(|cx| {
-        if queued {
-            return Poll::Ready(());
-        }
-        queued = true;
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    })
-    .await;
 }
 
 /// One arrival: to an idle user, to a new user, into the backlog, or dropped.
