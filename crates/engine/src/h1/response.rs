@@ -238,19 +238,7 @@ impl Decoder {
     pub(crate) fn step(&mut self, buf: &[u8]) -> Result<Step, Error> {
         match self.state {
             State::Done => Ok(Step::Done { consumed: 0 }),
-            State::Length(left) => {
-                if buf.is_empty() {
-                    return Ok(Step::Need);
-                }
-                let take = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-                let left = left - take as u64;
-                self.state = if left == 0 {
-                    State::Done
-                } else {
-                    State::Length(left)
-                };
-                Ok(body(take, 0..take))
-            }
+            State::Length(left) => Ok(self.counted(buf, left, State::Length, State::Done)),
             State::Eof if buf.is_empty() => Ok(Step::Need),
             State::Eof => Ok(body(buf.len(), 0..buf.len())),
             State::Size => {
@@ -265,19 +253,7 @@ impl Decoder {
                 };
                 Ok(body(consumed, 0..0))
             }
-            State::Data(left) => {
-                if buf.is_empty() {
-                    return Ok(Step::Need);
-                }
-                let take = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-                let left = left - take as u64;
-                self.state = if left == 0 {
-                    State::DataEnd
-                } else {
-                    State::Data(left)
-                };
-                Ok(body(take, 0..take))
-            }
+            State::Data(left) => Ok(self.counted(buf, left, State::Data, State::DataEnd)),
             State::DataEnd => match buf {
                 [] | [b'\r'] => Ok(Step::Need),
                 [b'\r', b'\n', ..] => {
@@ -301,6 +277,18 @@ impl Decoder {
                 Ok(body(consumed, 0..0))
             }
         }
+    }
+
+    /// Takes up to `left` bytes of body from `buf`: the state goes on as `more(left)` while
+    /// some are still to come, and becomes `then` once they are all in.
+    fn counted(&mut self, buf: &[u8], left: u64, more: fn(u64) -> State, then: State) -> Step {
+        if buf.is_empty() {
+            return Step::Need;
+        }
+        let take = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let left = left - take as u64;
+        self.state = if left == 0 { then } else { more(left) };
+        body(take, 0..take)
     }
 
     /// The peer closed: fine for a body that reads to the close, an incomplete message for

@@ -55,6 +55,29 @@ async fn exchange(
     (result.map(|(parts, bytes, _)| (parts, bytes)), body)
 }
 
+/// One GET whose peer writes `reply` and hangs up: the client's result, the body kept and
+/// whether a response head was seen.
+async fn exchange_then_close(
+    conn: &mut Conn,
+    mut server: DuplexStream,
+    reply: &[u8],
+) -> (Result<(http::response::Parts, u64), Error>, Vec<u8>, bool) {
+    get(conn, Method::GET);
+    let mut body = Vec::new();
+    let mut head = None;
+    let client = conn.exchange(&mut body, (100, true), &mut head);
+    let peer = async move {
+        request(&mut server).await;
+        server.write_all(reply).await.unwrap();
+    };
+    let (result, ()) = tokio::join!(client, peer);
+    (
+        result.map(|(parts, bytes, _)| (parts, bytes)),
+        body,
+        head.is_some(),
+    )
+}
+
 #[tokio::test]
 async fn a_connection_carries_one_response_after_another() {
     let (mut conn, mut server) = pair();
@@ -116,19 +139,9 @@ async fn connection_close_ends_the_connection_after_its_response() {
 
 #[tokio::test]
 async fn a_close_delimited_body_reads_to_the_close_and_ends_the_connection() {
-    let (mut conn, mut server) = pair();
-    get(&mut conn, Method::GET);
-    let mut body = Vec::new();
-    let mut head = None;
-    let client = conn.exchange(&mut body, (100, true), &mut head);
-    let peer = async move {
-        request(&mut server).await;
-        server
-            .write_all(b"HTTP/1.1 200 OK\r\n\r\nuntil the end")
-            .await
-            .unwrap();
-    };
-    let (result, ()) = tokio::join!(client, peer);
+    let (mut conn, server) = pair();
+    let reply = b"HTTP/1.1 200 OK\r\n\r\nuntil the end";
+    let (result, body, _) = exchange_then_close(&mut conn, server, reply).await;
     assert_eq!(result.unwrap().1, 13);
     assert_eq!(body, b"until the end");
     assert!(conn.ready().await.is_err());
@@ -136,26 +149,16 @@ async fn a_close_delimited_body_reads_to_the_close_and_ends_the_connection() {
 
 #[tokio::test]
 async fn a_peer_that_goes_away_mid_body_is_a_reset_after_the_head() {
-    let (mut conn, mut server) = pair();
-    get(&mut conn, Method::GET);
-    let mut body = Vec::new();
-    let mut head = None;
-    let client = conn.exchange(&mut body, (100, true), &mut head);
-    let peer = async move {
-        request(&mut server).await;
-        server
-            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npart")
-            .await
-            .unwrap();
-    };
-    let (result, ()) = tokio::join!(client, peer);
+    let (mut conn, server) = pair();
+    let reply = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npart";
+    let (result, _, head) = exchange_then_close(&mut conn, server, reply).await;
     let err = result.unwrap_err();
     assert_eq!(err.outcome(), Outcome::Reset);
     assert_eq!(
         err.to_string(),
         "connection closed before message completed"
     );
-    assert!(head.is_some(), "the head came before the body broke");
+    assert!(head, "the head came before the body broke");
 }
 
 #[tokio::test]
