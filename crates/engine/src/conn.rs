@@ -29,9 +29,9 @@ use tokio::net::TcpStream;
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
-use crate::exchange::Broke;
 use crate::h1;
 use crate::tls::{self, TlsClient, TlsError};
+use crate::wire::{Io, io_outcome};
 
 type Body = Full<Bytes>;
 
@@ -190,11 +190,6 @@ impl Connector {
         }
     }
 }
-
-/// A byte stream with no HTTP on it yet: what a WebSocket upgrade runs over.
-pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin {}
-
-impl<T: AsyncRead + AsyncWrite + Unpin> Io for T {}
 
 impl Connector {
     /// Opens a connection (TCP, then TLS offering only HTTP/1.1) and leaves HTTP to the caller:
@@ -513,17 +508,46 @@ fn connect_outcome(err: &io::Error) -> Outcome {
     }
 }
 
-/// A failed TLS handshake: a peer that hung up is a reset; a certificate or protocol problem
-/// is "other" (its sample says which).
-pub(crate) fn io_outcome(err: &io::Error) -> Outcome {
-    match err.kind() {
-        io::ErrorKind::ConnectionReset
-        | io::ErrorKind::ConnectionAborted
-        | io::ErrorKind::BrokenPipe
-        | io::ErrorKind::UnexpectedEof => Outcome::Reset,
-        io::ErrorKind::TimedOut => Outcome::Timeout,
-        _ => Outcome::Other,
+/// Why an exchange, or a connection's readiness, failed.
+pub(crate) enum Broke {
+    Hyper(hyper::Error),
+    Lean(h1::Error),
+    Timeout(Duration),
+}
+
+impl Broke {
+    pub(crate) fn outcome(&self) -> Outcome {
+        match self {
+            Broke::Hyper(err) => classify(err),
+            Broke::Lean(err) => err.outcome(),
+            Broke::Timeout(_) => Outcome::Timeout,
+        }
     }
+
+    /// What happened in words, with hyper's causes: "connection closed before message
+    /// completed", "no response within 5s".
+    pub(crate) fn detail(&self) -> String {
+        match self {
+            Broke::Hyper(err) => chain(err),
+            Broke::Lean(err) => chain(err),
+            Broke::Timeout(limit) => format!(
+                "no complete response within {}",
+                stampede_metrics::format::seconds(*limit)
+            ),
+        }
+    }
+}
+
+/// An error and its causes, joined by ": ".
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(inner) = source {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    text
 }
 
 /// Names a hyper error as an outcome: a connection that broke mid-exchange is a reset, a reply

@@ -8,10 +8,9 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use http_body_util::BodyExt;
-use stampede_metrics::Outcome;
 use tokio::time::Instant;
 
-use crate::conn::{Driver, classify};
+use crate::conn::{Broke, Driver};
 use crate::h1;
 
 /// A complete response.
@@ -28,47 +27,6 @@ pub(crate) struct Failed {
     pub(crate) broke: Broke,
     /// When the response head arrived, if it did before things went wrong.
     pub(crate) head: Option<Instant>,
-}
-
-pub(crate) enum Broke {
-    Hyper(hyper::Error),
-    Lean(h1::Error),
-    Timeout(Duration),
-}
-
-impl Broke {
-    pub(crate) fn outcome(&self) -> Outcome {
-        match self {
-            Broke::Hyper(err) => classify(err),
-            Broke::Lean(err) => err.outcome(),
-            Broke::Timeout(_) => Outcome::Timeout,
-        }
-    }
-
-    /// What happened in words, with hyper's causes: "connection closed before message
-    /// completed", "no response within 5s".
-    pub(crate) fn detail(&self) -> String {
-        match self {
-            Broke::Hyper(err) => chain(err),
-            Broke::Lean(err) => chain(err),
-            Broke::Timeout(limit) => format!(
-                "no complete response within {}",
-                stampede_metrics::format::seconds(*limit)
-            ),
-        }
-    }
-}
-
-/// An error and its causes, joined by ": ".
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(inner) = source {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
-        source = inner.source();
-    }
-    text
 }
 
 /// Sends the request the lean connection has written and reads all of its response within

@@ -50,6 +50,7 @@ mod timeline;
 mod tls;
 mod user;
 mod verdict;
+mod wire;
 mod workload;
 
 use std::rc::Rc;

@@ -21,7 +21,7 @@ use stampede_metrics::Outcome;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadBuf};
 use tokio::time::Instant;
 
-use crate::conn::{Io, io_outcome};
+use crate::wire::{Io, io_outcome};
 use response::{Decoder, Step};
 
 /// What the read buffer starts at, and shrinks back to after a response that needed more.

@@ -23,9 +23,9 @@ use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 use super::{End, Holder, until};
 use crate::build::Ctx;
-use crate::conn::Io;
 use crate::mailbox::{Arrival, message_id};
 use crate::user::micros;
+use crate::wire::Io;
 
 /// Largest message (and frame) read, so a server cannot make one stream buffer without
 /// bound.
