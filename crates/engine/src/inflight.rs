@@ -13,7 +13,6 @@
 use stampede_metrics::{FailureKey, Outcome};
 use tokio::time::Instant;
 
-use crate::user::micros;
 use crate::workload::{Ledger, Workload};
 
 /// One request between being started and its outcome being recorded.
@@ -66,11 +65,9 @@ impl Drop for InFlight<'_> {
             .bump(FailureKey::Transport(Outcome::Abandoned));
         entry
             .latency
-            .record_us(micros(now.saturating_duration_since(self.started)));
+            .record(now.saturating_duration_since(self.started));
         if let Some(at) = self.scheduled {
-            entry
-                .corrected
-                .record_us(micros(now.saturating_duration_since(at)));
+            entry.corrected.record(now.saturating_duration_since(at));
         }
     }
 }

@@ -25,7 +25,6 @@ use crate::conn::{Client, Sender, Sending};
 use crate::mailbox::Arrival;
 use crate::rng::Rng;
 use crate::sse::{Item, Parser};
-use crate::user::micros;
 use crate::workload::{Ledger, Workload};
 
 mod ws;
@@ -191,7 +190,7 @@ impl<'a> Holder<'a> {
         {
             let mut stats = self.stats();
             stats.opened += 1;
-            stats.connect.record_us(micros(Instant::now() - began));
+            stats.connect.record(Instant::now() - began);
         }
         if self.paired && !self.listening {
             self.listening = true;
@@ -283,10 +282,10 @@ impl<'a> Holder<'a> {
                     let mut stats = self.stats();
                     stats.events += 1;
                     if std::mem::take(first) {
-                        stats.first_event.record_us(micros(now - sent));
+                        stats.first_event.record(now - sent);
                     }
                     match arrival {
-                        Arrival::OnTime(latency) => stats.e2e.record_us(micros(latency)),
+                        Arrival::OnTime(latency) => stats.e2e.record(latency),
                         Arrival::Late => stats.lost += 1,
                         Arrival::Other => {}
                     }

@@ -305,10 +305,10 @@ impl User {
             }
             let phases = &mut stats.requests[id].phases;
             if let Some(connecting) = opened.connecting {
-                phases.connecting.record_us(micros(connecting));
+                phases.connecting.record(connecting);
             }
             if let Some(tls) = opened.tls {
-                phases.tls_handshaking.record_us(micros(tls));
+                phases.tls_handshaking.record(tls);
             }
         }
         let conn = self.conn.insert(Conn {
@@ -345,9 +345,9 @@ impl User {
                     .samples
                     .keep(key, sample::escaped(&refusal.detail, BODY_SAMPLE_BYTES));
             }
-            entry.latency.record_us(micros(now - started));
+            entry.latency.record(now - started);
             if let Some(at) = scheduled {
-                entry.corrected.record_us(micros(now - at));
+                entry.corrected.record(now - at);
             }
         }
         if let Some(listener) = &work.debug
@@ -394,19 +394,13 @@ impl User {
         };
         let mut stats = work.ledger(ledger);
         let entry = &mut stats.requests[id];
-        entry.latency.record_us(micros(latency));
+        entry.latency.record(latency);
         if let Some(at) = timing.scheduled {
-            entry.corrected.record_us(micros(timing.done - at));
+            entry.corrected.record(timing.done - at);
         }
         let went_out = timing.first_write.unwrap_or(timing.sent);
-        entry
-            .phases
-            .waiting
-            .record_us(micros(received.head - went_out));
-        entry
-            .phases
-            .receiving
-            .record_us(micros(timing.done - received.head));
+        entry.phases.waiting.record(received.head - went_out);
+        entry.phases.receiving.record(timing.done - received.head);
         let outcome = Outcome::from_status(status);
         entry.outcomes.bump(outcome);
         entry.body_bytes += received.bytes;
@@ -484,7 +478,8 @@ fn debug_request(
     }
 }
 
-pub(crate) fn micros(d: Duration) -> u64 {
+/// Whole microseconds, for a counter kept in them.
+fn micros(d: Duration) -> u64 {
     d.as_micros().min(u128::from(u64::MAX)) as u64
 }
 
@@ -521,16 +516,14 @@ fn record_failure(
 ) {
     let mut stats = work.ledger(ledger);
     let entry = &mut stats.requests[id];
-    entry
-        .latency
-        .record_us(micros(timing.done - timing.started));
+    entry.latency.record(timing.done - timing.started);
     if let Some(at) = timing.scheduled {
-        entry.corrected.record_us(micros(timing.done - at));
+        entry.corrected.record(timing.done - at);
     }
     // The head arrived before the body broke: time to first byte still happened.
     if let Some(head) = failed.head {
         let went_out = timing.first_write.unwrap_or(timing.sent);
-        entry.phases.waiting.record_us(micros(head - went_out));
+        entry.phases.waiting.record(head - went_out);
     }
     let outcome = failed.broke.outcome();
     entry.outcomes.bump(outcome);

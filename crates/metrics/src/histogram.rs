@@ -4,6 +4,7 @@
 
 use std::cell::RefCell;
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use base64::Engine as _;
 use hdrhistogram::Histogram;
@@ -67,6 +68,13 @@ impl Latency {
     #[inline]
     pub fn record_us(&mut self, us: u64) {
         self.record_n(us, 1);
+    }
+
+    /// Records one latency given as a duration, in whole microseconds (the histograms' unit),
+    /// so that no caller converts it by hand.
+    #[inline]
+    pub fn record(&mut self, latency: Duration) {
+        self.record_us(latency.as_micros().min(u128::from(u64::MAX)) as u64);
     }
 
     fn record_n(&mut self, us: u64, count: u64) {
@@ -231,6 +239,25 @@ mod tests {
         let p50 = latency.quantile_us(0.5);
         assert!((49_950..=50_050).contains(&p50), "{p50}");
         assert_eq!(latency.histogram().min(), 10);
+    }
+
+    #[test]
+    fn a_duration_records_its_whole_microseconds() {
+        let (mut by_duration, mut by_us) = (Latency::new(), Latency::new());
+        for (d, us) in [
+            (Duration::from_nanos(1_999), 1),
+            (Duration::from_micros(250), 250),
+            (Duration::from_millis(1_500), 1_500_000),
+        ] {
+            by_duration.record(d);
+            by_us.record_us(us);
+        }
+        by_duration.record(Duration::MAX);
+        by_us.record_us(u64::MAX);
+        assert_eq!(by_duration.count(), 4);
+        for q in [0.0, 0.25, 0.5, 0.75, 1.0] {
+            assert_eq!(by_duration.quantile_us(q), by_us.quantile_us(q), "q {q}");
+        }
     }
 
     #[test]

@@ -24,7 +24,6 @@ use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use super::{End, Holder, until};
 use crate::build::Ctx;
 use crate::mailbox::{Arrival, message_id};
-use crate::user::micros;
 use crate::wire::Io;
 
 /// Largest message (and frame) read, so a server cannot make one stream buffer without
@@ -205,12 +204,12 @@ impl Holder<'_> {
         let mut stats = self.stats();
         stats.events += 1;
         if std::mem::take(first) {
-            stats.first_event.record_us(micros(now - sent));
+            stats.first_event.record(now - sent);
         }
         match (arrival, paired) {
-            (Some(Ok(rtt)), _) => stats.rtt.record_us(micros(rtt)),
+            (Some(Ok(rtt)), _) => stats.rtt.record(rtt),
             (Some(Err(())), _) | (_, Arrival::Late) => stats.lost += 1,
-            (None, Arrival::OnTime(latency)) => stats.e2e.record_us(micros(latency)),
+            (None, Arrival::OnTime(latency)) => stats.e2e.record(latency),
             (None, Arrival::Other) => {}
         }
     }
