@@ -31,7 +31,7 @@ use tokio::time::Instant;
 
 use crate::h1;
 use crate::tls::{self, TlsClient, TlsError};
-use crate::wire::{Io, io_outcome};
+use crate::wire::{Io, connect_outcome, io_outcome};
 
 type Body = Full<Bytes>;
 
@@ -494,18 +494,6 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Timed<T> {
 
 fn humanish(d: Duration) -> String {
     stampede_metrics::format::seconds(d)
-}
-
-fn connect_outcome(err: &io::Error) -> Outcome {
-    match err.kind() {
-        io::ErrorKind::ConnectionRefused
-        | io::ErrorKind::AddrNotAvailable
-        | io::ErrorKind::HostUnreachable
-        | io::ErrorKind::NetworkUnreachable => Outcome::Refused,
-        io::ErrorKind::TimedOut => Outcome::Timeout,
-        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted => Outcome::Reset,
-        _ => Outcome::Other,
-    }
 }
 
 /// Why an exchange, or a connection's readiness, failed.

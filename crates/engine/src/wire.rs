@@ -13,8 +13,8 @@ pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin {}
 
 impl<T: AsyncRead + AsyncWrite + Unpin> Io for T {}
 
-/// A failed TLS handshake: a peer that hung up is a reset; a certificate or protocol problem
-/// is "other" (its sample says which).
+/// An I/O error on an open stream (a TLS handshake, an exchange): a peer that hung up is a
+/// reset; a certificate or protocol problem is "other" (its sample says which).
 pub(crate) fn io_outcome(err: &io::Error) -> Outcome {
     match err.kind() {
         io::ErrorKind::ConnectionReset
@@ -22,6 +22,19 @@ pub(crate) fn io_outcome(err: &io::Error) -> Outcome {
         | io::ErrorKind::BrokenPipe
         | io::ErrorKind::UnexpectedEof => Outcome::Reset,
         io::ErrorKind::TimedOut => Outcome::Timeout,
+        _ => Outcome::Other,
+    }
+}
+
+/// An error while connecting: nobody listening or no route is a refusal.
+pub(crate) fn connect_outcome(err: &io::Error) -> Outcome {
+    match err.kind() {
+        io::ErrorKind::ConnectionRefused
+        | io::ErrorKind::AddrNotAvailable
+        | io::ErrorKind::HostUnreachable
+        | io::ErrorKind::NetworkUnreachable => Outcome::Refused,
+        io::ErrorKind::TimedOut => Outcome::Timeout,
+        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted => Outcome::Reset,
         _ => Outcome::Other,
     }
 }
