@@ -154,6 +154,8 @@ pub(crate) struct Shard {
     backlog: RefCell<VecDeque<Instant>>,
     idle: Cell<u32>,
     arrivals: Notify,
+    /// Open model: how long an iteration has lately taken here (none yet: unknown).
+    iteration_time: Cell<Option<Duration>>,
     /// Open model: the dispatcher has arrivals left to schedule in the current step.
     dispatching: Cell<bool>,
     dispatch_done: Notify,
@@ -174,6 +176,7 @@ impl Shard {
             backlog: RefCell::new(VecDeque::new()),
             idle: Cell::new(0),
             arrivals: Notify::new(),
+            iteration_time: Cell::new(None),
             dispatching: Cell::new(false),
             dispatch_done: Notify::new(),
         })

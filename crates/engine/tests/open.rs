@@ -2,6 +2,8 @@
 
 mod common;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use common::*;
@@ -127,4 +129,41 @@ async fn a_stall_grows_the_pool_once_and_its_users_are_reused_after() {
     );
     assert_eq!(stats.dropped, 0);
     assert_eq!(stats.aggregate().requests(), stats.scheduled);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_pile_a_stall_of_the_generator_leaves_due_queues_instead_of_growing_the_pool() {
+    // 2,000/s for 2 s against a target that answers at once, so one user keeps up. At 1 s the
+    // clock jumps 20 ms, as when the machine stops the generator for a moment: 40 arrivals
+    // fall due together while every user is idle. Before, each found the idle users already
+    // handed one and started a user (and a connection) of its own, kept for the rest of the
+    // run (40 users); now the pile queues behind the users, which reach it at once.
+    let served = Arc::new(AtomicU64::new(0));
+    let load = Load::Open {
+        rate_per_s: 2000.0,
+        max_users: 100,
+        max_backlog: 10_000,
+    };
+    let plan = plan(
+        vec![request("a", "/")],
+        vec![step(load, Duration::from_secs(2))],
+    );
+    let options = memory_options(memory_connector(served.clone()));
+    let stall = async {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        tokio::time::advance(Duration::from_millis(20)).await;
+    };
+    let ((_, rec), ()) = tokio::join!(run_recorded(&plan, &options), stall);
+    let stats = rec.step_all(0);
+    assert_eq!(stats.scheduled, 4000);
+    assert_eq!(stats.dropped, 0);
+    assert_eq!(stats.aggregate().requests(), 4000);
+    assert_eq!(served.load(Ordering::SeqCst), 4000);
+    let peak = rec.steps[0].peak_users;
+    assert!(peak <= 2, "peak users {peak}");
+    assert_eq!(
+        stats.connections.http1,
+        u64::from(peak),
+        "no connection opened for the stall"
+    );
 }

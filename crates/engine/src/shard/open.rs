@@ -10,6 +10,15 @@
 //! arrival starts within microseconds of its due time rather than up to a millisecond after it
 //! (a lag the latency from the scheduled send would charge to the server).
 //!
+//! An arrival that finds no user idle and nothing waiting gets a new user (up to
+//! `max-users`), so no wait of the generator's own is charged to the target. A stall of the
+//! generator leaves a pile of arrivals due at once, the oldest [`STALLED`] late: while such a
+//! pile waits, an arrival queues behind it in turn (as it would with a new user too) and the
+//! step's users work through it, as long as they would reach the arrival within [`QUEUE_WAIT`],
+//! judged from how long iterations have lately taken. Such a pile no longer grows the pool (and
+//! its memory and connections) for the rest of the run, while a slow target, whose iterations
+//! take long, still does.
+//!
 //! A rate the machine cannot keep up with never spins and never starves the step's clock: due
 //! arrivals are handled in batches with a yield after each that leaves more due, and once every
 //! user is busy and the backlog full, everything else due so far is counted as scheduled and
@@ -28,6 +37,17 @@ use crate::workload::Ledger;
 
 /// Arrivals handled one by one before the dispatcher yields to the users and the step's clock.
 const BATCH: u32 = 64;
+
+/// How late the oldest waiting arrival must be for the wait to be a stall's pile: the
+/// dispatcher's alarm otherwise starts arrivals within microseconds of their due time.
+const STALLED: Duration = Duration::from_millis(1);
+
+/// The longest an arrival behind a stall's pile may wait for the step's users rather than
+/// start a new one (whose connection would take a good part of that to open).
+const QUEUE_WAIT: Duration = Duration::from_millis(1);
+
+/// The weight of the newest iteration in the running estimate of how long one takes.
+const ITERATION_WEIGHT: f64 = 1.0 / 8.0;
 
 /// The arrivals planned for one step.
 #[derive(Clone, Copy, Debug)]
@@ -98,7 +118,7 @@ pub(super) async fn dispatch(
             if at > now {
                 break;
             }
-            arrive(&shard, at, &mut spawned, pool, backlog);
+            arrive(&shard, (at, now), &mut spawned, pool, backlog);
             next += count;
             batch += 1;
         }
@@ -128,13 +148,28 @@ pub(super) async fn dispatch(
     shard.dispatched();
 }
 
-/// One arrival: to an idle user, to a new user, into the backlog, or dropped.
-fn arrive(shard: &Rc<Shard>, at: Instant, spawned: &mut u32, pool: u32, backlog: usize) {
+/// One arrival due `at`, dispatched `now`: to an idle user, behind a stall's pile if the users
+/// reach it soon, to a new user, into the backlog, or dropped.
+fn arrive(
+    shard: &Rc<Shard>,
+    (at, now): (Instant, Instant),
+    spawned: &mut u32,
+    pool: u32,
+    backlog: usize,
+) {
     shard.work.ledger(Ledger::Step).scheduled += 1;
     let queued = shard.backlog.borrow().len();
-    if shard.idle.get() as usize > queued {
+    let idle = shard.idle.get() as usize;
+    if idle > queued {
         shard.backlog.borrow_mut().push_back(at);
         shard.arrivals.notify_one();
+    } else if after_stall(shard, now)
+        && queued < backlog
+        && users_reach_it(*spawned, queued, shard.iteration_time.get())
+    {
+        // Every user takes the next queued arrival when it is done (the idle ones were woken
+        // for those ahead): one of them soon takes this one.
+        shard.backlog.borrow_mut().push_back(at);
     } else if *spawned < pool {
         shard.backlog.borrow_mut().push_back(at);
         spawn_open_user(shard, *spawned as usize);
@@ -145,6 +180,47 @@ fn arrive(shard: &Rc<Shard>, at: Instant, spawned: &mut u32, pool: u32, backlog:
         shard.backlog.borrow_mut().push_back(at);
     } else {
         shard.work.ledger(Ledger::Step).dropped += 1;
+    }
+}
+
+/// Whether the arrivals waiting began with a stall's pile: the oldest is [`STALLED`] late. A
+/// new arrival waits behind them in turn whatever it is given, so a new user would only help
+/// work through the pile (and be kept for the run).
+fn after_stall(shard: &Shard, now: Instant) -> bool {
+    let backlog = shard.backlog.borrow();
+    backlog
+        .front()
+        .is_some_and(|&oldest| now.saturating_duration_since(oldest) >= STALLED)
+}
+
+/// Whether the step's `users`, none of them idle, would start an arrival with `queued` ahead of
+/// it within [`QUEUE_WAIT`]: one iteration until the first is free, then the queue in turns of
+/// one iteration each. Not when no iteration has been timed yet: nothing says how soon.
+fn users_reach_it(users: u32, queued: usize, iteration: Option<Duration>) -> bool {
+    let Some(iteration) = iteration else {
+        return false;
+    };
+    if users == 0 {
+        return false;
+    }
+    let turns = u32::try_from(queued / users as usize)
+        .unwrap_or(u32::MAX)
+        .saturating_add(1);
+    iteration.saturating_mul(turns) <= QUEUE_WAIT
+}
+
+/// The running estimate of how long an iteration takes, with one more timed. A sample counts
+/// at most twice the estimate: the one iteration a stall held for 20 ms says nothing of how
+/// soon the idle users will be free once it is over, while a target that stays slow still
+/// moves the estimate by an eighth per iteration.
+fn next_iteration_time(estimate: Option<Duration>, took: Duration) -> Duration {
+    match estimate {
+        None => took,
+        Some(estimate) => {
+            let took = took.min(estimate.saturating_mul(2)).as_secs_f64();
+            let next = estimate.as_secs_f64() * (1.0 - ITERATION_WEIGHT) + took * ITERATION_WEIGHT;
+            Duration::try_from_secs_f64(next).unwrap_or(Duration::MAX)
+        }
     }
 }
 
@@ -187,9 +263,15 @@ fn spawn_open_user(shard: &Rc<Shard>, local: usize) {
                 shard.work.ledger(Ledger::Step).late_starts += 1;
             }
             let iteration = Iteration::start(&shard.work);
+            let began = Instant::now();
             user.iterate(&shard.work, Some(scheduled), Some(Think::None))
                 .await;
             iteration.finish();
+            let estimate = shard.iteration_time.get();
+            let took = began.elapsed();
+            shard
+                .iteration_time
+                .set(Some(next_iteration_time(estimate, took)));
         }
         shard.user_finished();
         shard.return_user(local, user);
@@ -225,6 +307,46 @@ mod tests {
         // Absurd rates neither panic nor overflow.
         assert_eq!(Schedule::new(1e300, s(1)).planned, u64::MAX);
         assert_eq!(Schedule::new(1e-300, s(1)).due(5), Duration::MAX);
+    }
+
+    #[test]
+    fn an_arrival_waits_for_the_users_only_while_they_reach_it_within_the_bound() {
+        let us = Duration::from_micros;
+        // Nothing timed yet, or no user yet: a new user.
+        assert!(!users_reach_it(10, 0, None));
+        assert!(!users_reach_it(0, 0, Some(us(1))));
+        // Ten users at 150 us an iteration: the first is free within 150 us, and 50 queued
+        // ahead take five turns more (900 us in all), 60 six (1,050 us).
+        assert!(users_reach_it(10, 59, Some(us(150))));
+        assert!(!users_reach_it(10, 60, Some(us(150))));
+        // The bound itself is inside; a slow target is not waited for at all.
+        assert!(users_reach_it(1, 9, Some(us(100))));
+        assert!(!users_reach_it(1, 0, Some(Duration::from_millis(50))));
+        // Nothing overflows.
+        assert!(!users_reach_it(1, usize::MAX, Some(us(1))));
+        assert!(!users_reach_it(1, 2, Some(Duration::MAX)));
+    }
+
+    #[test]
+    fn the_iteration_estimate_starts_at_the_first_and_follows_the_rest() {
+        let us = Duration::from_micros;
+        assert_eq!(next_iteration_time(None, us(800)), us(800));
+        // One iteration a stall held counts as twice the estimate, an eighth of the way.
+        assert_eq!(next_iteration_time(Some(us(160)), us(20_000)), us(180));
+        assert_eq!(next_iteration_time(Some(us(100)), us(180)), us(110));
+        // A target that turned slow, or fast, is followed within a few dozen iterations.
+        let follow = |from: Duration, to: Duration| {
+            (0..60).fold(from, |estimate, _| next_iteration_time(Some(estimate), to))
+        };
+        let slow = follow(us(100), us(5000));
+        assert!(slow > us(4500) && slow <= us(5000), "{slow:?}");
+        let fast = follow(us(5000), us(100));
+        assert!(fast < us(110), "{fast:?}");
+        // Nothing overflows.
+        assert_eq!(
+            next_iteration_time(Some(Duration::MAX), Duration::MAX),
+            Duration::MAX
+        );
     }
 
     #[test]
