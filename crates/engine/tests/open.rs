@@ -7,20 +7,22 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use common::*;
-use stampede_plan::Load;
+use stampede_plan::{Load, Plan};
+
+/// One request, one open-model step of `(rate, max users, max backlog)` for `hold`.
+fn one_open_step((rate_per_s, max_users, max_backlog): (f64, u32, u32), hold: Duration) -> Plan {
+    let load = Load::Open {
+        rate_per_s,
+        max_users,
+        max_backlog,
+    };
+    plan(vec![request("a", "/")], vec![step(load, hold)])
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_hundred_per_second_for_four_seconds_is_two_thousand_evenly_spread() {
     let server = arrival_server().await;
-    let load = Load::Open {
-        rate_per_s: 500.0,
-        max_users: 50,
-        max_backlog: 1000,
-    };
-    let plan = plan(
-        vec![request("a", "/")],
-        vec![step(load, Duration::from_secs(4))],
-    );
+    let plan = one_open_step((500.0, 50, 1000), Duration::from_secs(4));
     let (_, rec) = run_recorded(&plan, &options(server.addr, 2)).await;
     let arrivals = server.arrivals.lock().expect("arrivals").clone();
     let served = arrivals.len() as u64;
@@ -50,15 +52,7 @@ async fn five_hundred_per_second_for_four_seconds_is_two_thousand_evenly_spread(
 async fn a_stalled_server_shows_in_corrected_latency_not_raw() {
     // 200/s for 4 s through a pool of 4 users; the server stalls from 1.5 s to 2.5 s.
     let server = stalling_server(Duration::from_millis(1500), Duration::from_millis(2500)).await;
-    let load = Load::Open {
-        rate_per_s: 200.0,
-        max_users: 4,
-        max_backlog: 10_000,
-    };
-    let plan = plan(
-        vec![request("a", "/")],
-        vec![step(load, Duration::from_secs(4))],
-    );
+    let plan = one_open_step((200.0, 4, 10_000), Duration::from_secs(4));
     let (_, rec) = run_recorded(&plan, &options(server.addr, 1)).await;
     let stats = &rec.step_stats(0);
     let total = stats.aggregate();
@@ -80,15 +74,7 @@ async fn a_stalled_server_shows_in_corrected_latency_not_raw() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn past_the_backlog_bound_arrivals_are_dropped_and_counted() {
     let server = stalling_server(Duration::ZERO, Duration::from_millis(1500)).await;
-    let load = Load::Open {
-        rate_per_s: 100.0,
-        max_users: 2,
-        max_backlog: 10,
-    };
-    let plan = plan(
-        vec![request("a", "/")],
-        vec![step(load, Duration::from_secs(2))],
-    );
+    let plan = one_open_step((100.0, 2, 10), Duration::from_secs(2));
     let (_, rec) = run_recorded(&plan, &options(server.addr, 1)).await;
     let stats = &rec.step_stats(0);
     assert_eq!(stats.scheduled, 200);
@@ -108,15 +94,7 @@ async fn a_stall_grows_the_pool_once_and_its_users_are_reused_after() {
     // the pool never grows again for what it already met.
     let server = stalling_server(Duration::from_millis(800), Duration::from_millis(1100)).await;
     let max_users = 100;
-    let load = Load::Open {
-        rate_per_s: 200.0,
-        max_users,
-        max_backlog: 10_000,
-    };
-    let plan = plan(
-        vec![request("a", "/")],
-        vec![step(load, Duration::from_secs(3))],
-    );
+    let plan = one_open_step((200.0, max_users, 10_000), Duration::from_secs(3));
     let (_, rec) = run_recorded(&plan, &options(server.addr, 1)).await;
     let stats = rec.step_all(0);
     let peak = rec.steps[0].peak_users;
@@ -139,15 +117,7 @@ async fn the_pile_a_stall_of_the_generator_leaves_due_queues_instead_of_growing_
     // handed one and started a user (and a connection) of its own, kept for the rest of the
     // run (40 users); now the pile queues behind the users, which reach it at once.
     let served = Arc::new(AtomicU64::new(0));
-    let load = Load::Open {
-        rate_per_s: 2000.0,
-        max_users: 100,
-        max_backlog: 10_000,
-    };
-    let plan = plan(
-        vec![request("a", "/")],
-        vec![step(load, Duration::from_secs(2))],
-    );
+    let plan = one_open_step((2000.0, 100, 10_000), Duration::from_secs(2));
     let options = memory_options(memory_connector(served.clone()));
     let stall = async {
         tokio::time::sleep(Duration::from_secs(1)).await;
