@@ -1,14 +1,16 @@
 //! Building one request: static parts shared from `prepare`, templated parts rendered with the
 //! user's state, the body signed, and for HTTP/2 an absolute URI in place of `Host`.
 //!
-//! Knows nothing of connections or statistics: a user's state in, an `http::Request` out.
+//! Knows nothing of connections or statistics: a user's state in, an `http::Request` out, or
+//! for the lean HTTP/1.1 client only the parts it writes (no header map cloned, no URI parsed,
+//! per request).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use hmac::{Hmac, Mac};
 use http::header::HOST;
-use http::{HeaderMap, HeaderValue, Uri};
+use http::{HeaderMap, HeaderName, HeaderValue, Uri};
 use http_body_util::Full;
 use sha2::Sha256;
 use stampede_plan::Context;
@@ -88,27 +90,16 @@ pub(crate) fn build(
     let prepared = &work.prepared[id];
     let uri = match &prepared.uri {
         Some(uri) => uri.clone(),
-        None => render_uri(ctx, id, text),
-    };
-    let body = match &prepared.body {
-        Some(bytes) => bytes.clone(),
         None => {
-            let mut text = String::new();
-            if let Some(template) = &work.plan.requests[id].body {
-                template.render_into(ctx, &mut text);
-            }
-            Bytes::from(text)
+            render_target(ctx, id, text);
+            parsed_target(text)
         }
     };
+    let body = render_body(ctx, id);
     let mut headers = prepared.headers.clone();
-    for (name, template, secret) in &prepared.dynamic_headers {
-        let mut value = String::new();
-        template.render_into(ctx, &mut value);
-        if let Ok(mut value) = HeaderValue::from_str(&value) {
-            value.set_sensitive(*secret);
-            headers.append(name.clone(), value);
-        }
-    }
+    render_headers(ctx, id, |name, value| {
+        headers.append(name.clone(), value);
+    });
     sign(ctx, id, &body, &mut headers);
     let uri = if h2 {
         // HTTP/2 names the server in `:scheme` and `:authority`, taken from an absolute URI;
@@ -125,8 +116,75 @@ pub(crate) fn build(
     (built, body)
 }
 
-/// The path and query of a request whose path or query is templated.
-fn render_uri(ctx: &mut Ctx<'_>, id: usize, text: &mut String) -> Uri {
+/// Renders request `id` as parts for the lean HTTP/1.1 client, which needs no `http::Request`
+/// (a header map cloned and a URI parsed per request): its target into `target`, its templated
+/// headers into `headers` (the prepared ones are read where they are), and its body, handed
+/// back. `None` for a signed request, whose signature replaces a header: [`build`] takes it.
+pub(crate) fn render_parts(
+    ctx: &mut Ctx<'_>,
+    id: usize,
+    target: &mut String,
+    headers: &mut Vec<(HeaderName, HeaderValue)>,
+) -> Option<Bytes> {
+    let work = ctx.work;
+    if work.plan.requests[id].sign.is_some() {
+        return None;
+    }
+    match &work.prepared[id].uri {
+        Some(uri) => {
+            target.clear();
+            target.push_str(uri.path_and_query().map_or("/", |pq| pq.as_str()));
+        }
+        None => {
+            render_target(ctx, id, target);
+            if !sent_as_rendered(target) {
+                // What `build` would send: the `http` crate's reading of it, or "/".
+                let uri = parsed_target(target);
+                let path = uri
+                    .path_and_query()
+                    .map_or("/", |pq| pq.as_str())
+                    .to_owned();
+                *target = path;
+            }
+        }
+    }
+    // In `build`'s order, so that counters and random draws land in the same places.
+    let body = render_body(ctx, id);
+    headers.clear();
+    render_headers(ctx, id, |name, value| headers.push((name.clone(), value)));
+    Some(body)
+}
+
+/// The templated headers of request `id`, rendered; a value that is not a valid header value
+/// is left out.
+fn render_headers(ctx: &mut Ctx<'_>, id: usize, mut each: impl FnMut(&HeaderName, HeaderValue)) {
+    for (name, template, secret) in &ctx.work.prepared[id].dynamic_headers {
+        let mut value = String::new();
+        template.render_into(ctx, &mut value);
+        if let Ok(mut value) = HeaderValue::from_str(&value) {
+            value.set_sensitive(*secret);
+            each(name, value);
+        }
+    }
+}
+
+/// The body of request `id`: shared when it is not templated.
+fn render_body(ctx: &mut Ctx<'_>, id: usize) -> Bytes {
+    let work = ctx.work;
+    match &work.prepared[id].body {
+        Some(bytes) => bytes.clone(),
+        None => {
+            let mut text = String::new();
+            if let Some(template) = &work.plan.requests[id].body {
+                template.render_into(ctx, &mut text);
+            }
+            Bytes::from(text)
+        }
+    }
+}
+
+/// The path and query of a request whose path or query is templated, into `text`.
+fn render_target(ctx: &mut Ctx<'_>, id: usize, text: &mut String) {
     let work = ctx.work;
     let request = &work.plan.requests[id];
     text.clear();
@@ -140,9 +198,45 @@ fn render_uri(ctx: &mut Ctx<'_>, id: usize, text: &mut String) -> Uri {
         value.render_into(ctx, &mut rendered);
         encode_query(&rendered, text);
     }
-    // A template that renders into an invalid URI is the scenario's fault, sent as "/" would
-    // hide it; it fails at the server as a 4xx instead of crashing the run.
-    Uri::try_from(text.as_str()).unwrap_or_else(|_| Uri::from_static("/"))
+}
+
+/// A rendered target as a URI. A template that renders into an invalid one is the scenario's
+/// fault, sent as "/" would hide it; it fails at the server as a 4xx instead of crashing the
+/// run.
+fn parsed_target(text: &str) -> Uri {
+    Uri::try_from(text).unwrap_or_else(|_| Uri::from_static("/"))
+}
+
+/// Whether a rendered target goes out as it is: an absolute path of RFC 3986 path and query
+/// characters only, which the `http` crate would keep unchanged too. Anything else (a space, a
+/// `#`, a byte past ASCII) is left to it, so both clients send the same target.
+fn sent_as_rendered(text: &str) -> bool {
+    text.starts_with('/')
+        && text.bytes().all(|b| {
+            b.is_ascii_alphanumeric()
+                || matches!(
+                    b,
+                    b'-' | b'.'
+                        | b'_'
+                        | b'~'
+                        | b'!'
+                        | b'$'
+                        | b'&'
+                        | b'\''
+                        | b'('
+                        | b')'
+                        | b'*'
+                        | b'+'
+                        | b','
+                        | b';'
+                        | b'='
+                        | b':'
+                        | b'@'
+                        | b'/'
+                        | b'?'
+                        | b'%'
+                )
+        })
 }
 
 /// `scheme://authority/path?query` from a path and query.
@@ -169,7 +263,7 @@ fn sign(ctx: &Ctx<'_>, id: usize, body: &[u8], headers: &mut HeaderMap) {
             hex::encode(mac.finalize().into_bytes())
         );
         if let (Ok(name), Ok(mut value)) = (
-            http::HeaderName::from_bytes(sign.header.as_bytes()),
+            HeaderName::from_bytes(sign.header.as_bytes()),
             HeaderValue::from_str(&value),
         ) {
             value.set_sensitive(true);
@@ -196,5 +290,47 @@ fn encode_query(text: &str, out: &mut String) {
                     .to_ascii_uppercase(),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_target_sent_as_rendered_is_one_the_http_crate_keeps_unchanged() {
+        let safe = "abcXYZ019-._~!$&'()*+,;=:@/?%";
+        let mut targets: Vec<String> = vec![
+            "/".into(),
+            "/?i=42".into(),
+            "//double".into(),
+            "/a/b?x=1&y=%20".into(),
+            "/p?q=1?2".into(),
+        ];
+        // Every safe byte in every position of a short target.
+        for (i, a) in safe.chars().enumerate() {
+            let b = safe.chars().nth((i * 7 + 3) % safe.len()).unwrap_or('a');
+            targets.push(format!("/{a}{b}?{b}{a}={a}"));
+        }
+        for target in &targets {
+            assert!(sent_as_rendered(target), "{target}");
+            let uri = parsed_target(target);
+            assert_eq!(
+                uri.path_and_query().map(|pq| pq.as_str()),
+                Some(target.as_str()),
+                "the http crate changed {target}"
+            );
+        }
+    }
+
+    #[test]
+    fn anything_else_is_left_to_the_http_crate() {
+        for target in [
+            "", "relative", "/a b", "/a#frag", "/é", "/a\tb", "/a\"b", "/{x}", "/a|b",
+        ] {
+            assert!(!sent_as_rendered(target), "{target:?}");
+        }
+        // What it makes of them is what `build` sends: "/" when it cannot read one.
+        assert_eq!(parsed_target("/a b").to_string(), "/");
     }
 }

@@ -274,6 +274,14 @@ impl Sender {
         matches!(self, Sender::Http2(_))
     }
 
+    /// The lean HTTP/1.1 client, which takes a request's parts without an `http::Request`.
+    pub(crate) fn lean(&mut self) -> Option<&mut h1::Conn> {
+        match self {
+            Sender::Lean(conn) => Some(conn),
+            Sender::Http1(_) | Sender::Http2(_) => None,
+        }
+    }
+
     /// Waits until the connection can take a request; an error means it is gone.
     pub(crate) async fn ready(&mut self) -> Result<(), Broke> {
         match self {
@@ -296,7 +304,8 @@ impl Sender {
     > {
         match self {
             Sender::Lean(conn) => {
-                conn.start(request.method(), request.uri(), request.headers(), body);
+                let target = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
+                conn.start(request.method(), target, request.headers(), body);
                 Sending::Lean(conn)
             }
             Sender::Http1(sender) => Sending::Hyper(Either::Left(sender.send_request(request))),

@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http::header::RETRY_AFTER;
+use http::{HeaderName, HeaderValue};
 use http_body_util::Full;
 use stampede_metrics::sample::{self, BODY_SAMPLE_BYTES};
 use stampede_metrics::{FailureKey, Outcome, RequestStats};
@@ -17,7 +18,7 @@ use stampede_plan::{On429, Think};
 use tokio::time::Instant;
 
 use crate::backoff;
-use crate::build::{Ctx, build};
+use crate::build::{self, Ctx, build};
 use crate::conn::{Client, Driver, Refusal, Sender, Sending, WriteClock};
 use crate::debug;
 use crate::exchange::{Failed, Received, exchange, exchange_lean};
@@ -53,6 +54,8 @@ pub(crate) struct User {
     backoff_until: Option<Instant>,
     /// Reused buffers: rendered URI and body, received body (all of it, or the start).
     text: String,
+    /// The templated headers of the request being sent (lean client), kept for the capacity.
+    headers: Vec<(HeaderName, HeaderValue)>,
     body: Vec<u8>,
     /// The `${msg_id}`s of the request being built.
     msg_ids: Vec<u64>,
@@ -78,6 +81,7 @@ impl User {
             seq: 0,
             backoff_until: None,
             text: String::new(),
+            headers: Vec::new(),
             body: Vec::new(),
             msg_ids: Vec::new(),
         }
@@ -185,32 +189,41 @@ impl User {
             self.record_refusal(work, id, ledger, (started, scheduled), refusal);
             return ledger;
         }
-        let h2 = self.conn.as_ref().is_some_and(|c| c.sender.is_http2());
-        // The request lives only in this block: handed to hyper here, it is not kept in this
-        // future across the exchange (nor is the debug form, boxed, which is rare).
-        let (sending, sent, debug, driver, writes) = {
-            let (built, body) = self.build(work, id, h2);
-            let debug = work
-                .debug
-                .as_ref()
-                .and_then(|d| d.claim())
-                .map(|number| Box::new(debug_request(work, id, number, (&built, &body), h2)));
-            let Some(Conn {
-                sender,
-                driver,
-                writes,
-            }) = self.conn.as_mut()
-            else {
-                flight.land();
-                return ledger;
+        // The connection is held here for the exchange, and given back only when it went well:
+        // after a failure its state is unknown, and the next request starts afresh.
+        let Some(mut conn) = self.conn.take() else {
+            flight.land();
+            return ledger;
+        };
+        let h2 = conn.sender.is_http2();
+        // The request lives only in this block: handed to the connection here, it is not kept
+        // in this future across the exchange (nor is the debug form, boxed, which is rare).
+        let (sending, sent, debug) = {
+            let number = work.debug.as_ref().and_then(|d| d.claim());
+            let (sending, debug) = match (number, conn.sender.lean()) {
+                // The lean client takes the request's parts: no `http::Request` to build.
+                (None, Some(lean)) if let Some(body) = self.render_parts(work, id) => {
+                    let prepared = &work.prepared[id];
+                    let rendered = self.headers.iter().map(|(name, value)| (name, value));
+                    let headers = prepared.headers.iter().chain(rendered);
+                    lean.start(&prepared.method, &self.text, headers, &body);
+                    (Sending::Lean(lean), None)
+                }
+                _ => {
+                    let (built, body) = self.build(work, id, h2);
+                    let debug = number.map(|number| {
+                        Box::new(debug_request(work, id, number, (&built, &body), h2))
+                    });
+                    (conn.sender.send(built, &body), debug)
+                }
             };
-            writes.reset();
+            conn.writes.reset();
             let sent = Instant::now();
             if !self.msg_ids.is_empty() {
                 let mut stats = work.ledger(Ledger::Step);
                 work.mailbox.sent(self.id, &self.msg_ids, sent, &mut stats);
             }
-            (sender.send(built, &body), sent, debug, driver, writes)
+            (sending, sent, debug)
         };
         let keep = if work.prepared[id].keep_body {
             usize::MAX
@@ -227,6 +240,7 @@ impl User {
                 exchange_lean(lean, &mut self.body, (keep, headers), timeout).await
             }
             Sending::Hyper(sending) => {
+                let driver = &mut conn.driver;
                 exchange((pin!(sending), driver), &mut self.body, keep, timeout).await
             }
         };
@@ -234,18 +248,17 @@ impl User {
             started,
             scheduled,
             sent,
-            first_write: writes.first_write(),
+            first_write: conn.writes.first_write(),
             done: Instant::now(),
         };
         flight.land();
         let response = match result {
             Ok(received) => {
+                self.conn = Some(conn);
                 self.record_response(work, id, ledger, &received, &timing);
                 Ok(received)
             }
             Err(failed) => {
-                // The connection's state is unknown after a failure: start afresh next time.
-                self.conn = None;
                 let detail = failed.broke.detail();
                 record_failure(work, id, ledger, &timing, &failed, || detail.clone());
                 Err(detail)
@@ -427,6 +440,15 @@ impl User {
         }
     }
 
+    /// Renders request `id` with this user's state as parts for the lean client: the target
+    /// into `text`, the templated headers into `headers`; the body is handed back. `None` when
+    /// it needs a whole request ([`build::render_parts`]).
+    fn render_parts(&mut self, work: &Workload, id: usize) -> Option<Bytes> {
+        self.templating(work, |ctx, text, headers| {
+            build::render_parts(ctx, id, text, headers)
+        })
+    }
+
     /// Builds request `id` with this user's state.
     fn build(
         &mut self,
@@ -434,6 +456,16 @@ impl User {
         id: usize,
         h2: bool,
     ) -> (http::Request<Full<Bytes>>, Bytes) {
+        self.templating(work, |ctx, text, _| build(ctx, id, text, h2))
+    }
+
+    /// Runs `render` with what templates see of this user (its `${msg_id}`s cleared) and its
+    /// reused buffers.
+    fn templating<R>(
+        &mut self,
+        work: &Workload,
+        render: impl FnOnce(&mut Ctx<'_>, &mut String, &mut Vec<(HeaderName, HeaderValue)>) -> R,
+    ) -> R {
         let mut ctx = Ctx {
             work,
             vu: self.id,
@@ -445,7 +477,7 @@ impl User {
             msg_ids: &mut self.msg_ids,
         };
         ctx.msg_ids.clear();
-        build(&mut ctx, id, &mut self.text, h2)
+        render(&mut ctx, &mut self.text, &mut self.headers)
     }
 }
 

@@ -5,7 +5,7 @@
 //! Knows nothing of sockets or responses.
 
 use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
-use http::{HeaderMap, Method, Uri};
+use http::{HeaderName, HeaderValue, Method};
 
 /// What the response reader needs to know of the request just written.
 pub(crate) struct Written {
@@ -15,42 +15,54 @@ pub(crate) struct Written {
     pub(crate) closes: bool,
 }
 
-/// Writes the request into `out` (cleared first). The target is the URI's origin form (path
-/// and query); headers go as they are (build.rs sets `Host`). A non-empty body gets a
+/// Writes the request into `out` (cleared first): `target` is the origin form (path and query,
+/// "/" when empty); `headers` go as they come (build.rs sets `Host`). A non-empty body gets a
 /// `content-length` unless the request set one; an empty one gets none, for any method, as
-/// hyper's client does (it sends a body only when the body is not at its end). A request that
-/// says `transfer-encoding: chunked` has its body sent as one chunk and the last.
-pub(crate) fn request(
+/// hyper's client does (it sends a body only when the body is not at its end). A request whose
+/// last transfer coding is chunked (RFC 9112 §6.1) has its body sent as one chunk and the last.
+pub(crate) fn request<'h>(
     out: &mut Vec<u8>,
     method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
+    target: &str,
+    headers: impl IntoIterator<Item = (&'h HeaderName, &'h HeaderValue)>,
     body: &[u8],
 ) -> Written {
     out.clear();
     out.extend_from_slice(method.as_str().as_bytes());
     out.push(b' ');
-    let target = uri.path_and_query().map_or("/", |pq| pq.as_str());
     out.extend_from_slice(if target.is_empty() {
         b"/"
     } else {
         target.as_bytes()
     });
     out.extend_from_slice(b" HTTP/1.1\r\n");
-    let mut closes = false;
+    let (mut closes, mut chunked, mut has_length) = (false, false, false);
     for (name, value) in headers {
         if name == CONNECTION {
             closes |= value
                 .as_bytes()
                 .split(|&b| b == b',')
                 .any(|token| token.trim_ascii().eq_ignore_ascii_case(b"close"));
+        } else if name == TRANSFER_ENCODING {
+            // The last value's last coding is what frames the body.
+            chunked = value
+                .as_bytes()
+                .rsplit(|&b| b == b',')
+                .next()
+                .is_some_and(|coding| coding.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+        } else if name == CONTENT_LENGTH {
+            has_length = true;
         }
         out.extend_from_slice(name.as_str().as_bytes());
         out.extend_from_slice(b": ");
         out.extend_from_slice(value.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
-    if chunked(headers) {
+    let written = Written {
+        method: method.clone(),
+        closes,
+    };
+    if chunked {
         // The scenario framed the body itself: send it as it said, one chunk and the last.
         out.extend_from_slice(b"\r\n");
         if !body.is_empty() {
@@ -61,12 +73,9 @@ pub(crate) fn request(
             out.extend_from_slice(b"\r\n");
         }
         out.extend_from_slice(b"0\r\n\r\n");
-        return Written {
-            method: method.clone(),
-            closes,
-        };
+        return written;
     }
-    if !body.is_empty() && !headers.contains_key(CONTENT_LENGTH) {
+    if !body.is_empty() && !has_length {
         out.extend_from_slice(b"content-length: ");
         let mut digits = itoa_buffer();
         out.extend_from_slice(format_len(&mut digits, body.len()));
@@ -74,26 +83,7 @@ pub(crate) fn request(
     }
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(body);
-    Written {
-        method: method.clone(),
-        closes,
-    }
-}
-
-/// Whether the request's last transfer coding is chunked (RFC 9112 §6.1): its body must be
-/// sent in chunks, and a `content-length` beside it would be ignored.
-fn chunked(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(TRANSFER_ENCODING)
-        .iter()
-        .next_back()
-        .is_some_and(|value| {
-            value
-                .as_bytes()
-                .rsplit(|&b| b == b',')
-                .next()
-                .is_some_and(|coding| coding.trim_ascii().eq_ignore_ascii_case(b"chunked"))
-        })
+    written
 }
 
 /// `n` in hexadecimal (a chunk size), written into the end of `digits`.
@@ -129,13 +119,17 @@ fn format_len(digits: &mut [u8; 20], mut n: usize) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::HeaderValue;
+    use http::HeaderMap;
     use http::header::HOST;
 
-    fn written(method: Method, uri: &str, headers: &HeaderMap, body: &[u8]) -> (String, Written) {
+    fn written(
+        method: Method,
+        target: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> (String, Written) {
         let mut out = Vec::new();
-        let uri: Uri = uri.parse().unwrap();
-        let written = request(&mut out, &method, &uri, headers, body);
+        let written = request(&mut out, &method, target, headers, body);
         (String::from_utf8(out).unwrap(), written)
     }
 
@@ -188,6 +182,33 @@ mod tests {
         let (text, _) = written(Method::POST, "/p", &headers, b"");
         assert!(text.ends_with("Chunked\r\n\r\n0\r\n\r\n"), "{text}");
         assert!(!text.contains("content-length"), "{text}");
+    }
+
+    #[test]
+    fn headers_rendered_per_request_follow_the_prepared_ones_and_frame_the_body_too() {
+        let prepared = host();
+        let rendered = [
+            (
+                HeaderName::from_static("x-trace"),
+                HeaderValue::from_static("t-1"),
+            ),
+            (TRANSFER_ENCODING, HeaderValue::from_static("chunked")),
+        ];
+        let headers = prepared
+            .iter()
+            .chain(rendered.iter().map(|(name, value)| (name, value)));
+        let mut out = Vec::new();
+        request(&mut out, &Method::POST, "/p", headers, b"ab");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "POST /p HTTP/1.1\r\nhost: example.test:8080\r\nx-trace: t-1\r\ntransfer-encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn an_empty_target_is_the_root() {
+        let (text, _) = written(Method::GET, "", &host(), b"");
+        assert!(text.starts_with("GET / HTTP/1.1\r\n"), "{text}");
     }
 
     #[test]

@@ -16,7 +16,7 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use http::{HeaderMap, Method, Uri};
+use http::{HeaderName, HeaderValue, Method};
 use stampede_metrics::Outcome;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadBuf};
 use tokio::time::Instant;
@@ -121,9 +121,16 @@ impl Conn {
         idle
     }
 
-    /// Writes the request into the connection's buffer; [`Conn::exchange`] sends it.
-    pub(crate) fn start(&mut self, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) {
-        let written = encode::request(&mut self.write, method, uri, headers, body);
+    /// Writes the request into the connection's buffer (see [`encode::request`]);
+    /// [`Conn::exchange`] sends it.
+    pub(crate) fn start<'h>(
+        &mut self,
+        method: &Method,
+        target: &str,
+        headers: impl IntoIterator<Item = (&'h HeaderName, &'h HeaderValue)>,
+        body: &[u8],
+    ) {
+        let written = encode::request(&mut self.write, method, target, headers, body);
         self.method = written.method;
         self.closes = written.closes;
     }
