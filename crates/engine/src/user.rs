@@ -434,8 +434,7 @@ impl User {
         verdict::captures(&work.plan, id, &response, &mut self.captures, entry);
         if let (true, On429::Backoff { max }) = (limited, work.plan.options_for(id).on_429) {
             let wait = backoff::wait(&received.parts.headers, SystemTime::now(), max);
-            entry.backoffs += 1;
-            entry.backoff_us += micros(wait);
+            entry.record_backoff(wait);
             self.backoff_until = Some(timing.done + wait);
         }
     }
@@ -508,11 +507,6 @@ fn debug_request(
         },
         response: Err(String::new()),
     }
-}
-
-/// Whole microseconds, for a counter kept in them.
-fn micros(d: Duration) -> u64 {
-    d.as_micros().min(u128::from(u64::MAX)) as u64
 }
 
 /// When an exchange's parts happened.

@@ -74,7 +74,7 @@ impl Latency {
     /// so that no caller converts it by hand.
     #[inline]
     pub fn record(&mut self, latency: Duration) {
-        self.record_us(latency.as_micros().min(u128::from(u64::MAX)) as u64);
+        self.record_us(whole_micros(latency));
     }
 
     fn record_n(&mut self, us: u64, count: u64) {
@@ -222,6 +222,12 @@ impl<'de> serde::Deserialize<'de> for Latency {
             .map_err(|err| serde::de::Error::custom(format!("{err:?}")))?;
         Ok(Latency::from_histogram(&histogram))
     }
+}
+
+/// A duration in whole microseconds, the unit of every latency and time counter here; one
+/// past what a `u64` holds is its largest.
+pub(crate) fn whole_micros(d: Duration) -> u64 {
+    d.as_micros().min(u128::from(u64::MAX)) as u64
 }
 
 #[cfg(test)]

@@ -5,9 +5,12 @@
 //! the end of the grace period) or dropped (never sent), so over the step's intervals
 //! `scheduled == iterations + abandoned + dropped`. See [`StatsSet::unaccounted`].
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 use stampede_plan::Phase;
 
+use crate::histogram::whole_micros;
 use crate::streams::StreamStats;
 use crate::tally::add_checks;
 use crate::{CaptureMisses, CheckTally, FailureSamples, Latency, Outcome, OutcomeCounts, Phases};
@@ -113,6 +116,12 @@ pub struct RequestStats {
 }
 
 impl RequestStats {
+    /// One sleep after a 429 (`on-429 = "backoff"`) of `wait`.
+    pub fn record_backoff(&mut self, wait: Duration) {
+        self.backoffs += 1;
+        self.backoff_us += whole_micros(wait);
+    }
+
     /// Requests completed, whatever their outcome.
     pub fn requests(&self) -> u64 {
         self.outcomes.total()
@@ -406,8 +415,7 @@ mod tests {
             .bump(0, || "capture `token` found nothing".into());
         r.samples.keep(FailureKey::Status(403), "missing".into());
         r.phases.waiting.record_us(800);
-        r.backoffs = 1;
-        r.backoff_us = 1_000_000;
+        r.record_backoff(Duration::from_secs(1));
         a.connections.http2 = 1;
         let b = a.clone();
         a.add(&b);
